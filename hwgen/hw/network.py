@@ -1,0 +1,114 @@
+"""The whole network as one streaming component, built from the integer graph."""
+from amaranth.hdl import Module
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..folding import Folding
+from ..ir import Argmax, Dense, Graph, Threshold
+from .argmax import ArgmaxUnit
+from .matrix_vector import MatrixVectorUnit
+from .threshold import ThresholdUnit
+from .vector_buffer import VectorBuffer
+
+
+class Network(wiring.Component):
+    """Images in, class indices out: buffers, matrix-vector units, thresholds, argmax.
+
+    Each dense layer is a ``VectorBuffer`` feeding a ``MatrixVectorUnit``,
+    followed by a ``ThresholdUnit`` where the graph thresholds its output.
+    The graph must end in an argmax.
+
+    Members
+    -------
+    i : ``In(stream.Signature(input_per_beat * input_width))``
+        Input elements in graph order, ``input_per_beat`` to a beat.
+    o : ``Out(stream.Signature(index_width))``
+        One class index per image.
+    """
+
+    def __init__(self, graph: Graph, folding: Folding):
+        folding.check(graph)
+        if not isinstance(graph.output, Argmax):
+            raise ValueError("the hardware network needs a graph that ends in argmax")
+        self._graph = graph
+        self._folding = folding
+        self._stages = self._build_stages()
+        in_width = graph.input.dtype.width
+        super().__init__({
+            "i": In(stream.Signature(folding.input_per_beat * in_width)),
+            "o": Out(stream.Signature(self._stages[-1].index_width)),
+        })
+
+    def _build_stages(self) -> list[wiring.Component]:
+        graph, stages = self._graph, []
+        folds = iter(self._folding.layers)
+        per_beat = self._folding.input_per_beat
+        for node in graph.nodes[1:]:
+            in_type = graph.types[node.input]
+            if isinstance(node, Dense):
+                fold = next(folds)
+                mvu = MatrixVectorUnit(node.weights, in_type=in_type,
+                                       acc_width=graph.types[node.name].width,
+                                       pe=fold.pe, simd=fold.simd)
+                stages += [VectorBuffer(element_width=in_type.width, size=node.in_features,
+                                        in_per_beat=per_beat, out_per_beat=fold.simd,
+                                        repeats=mvu.neuron_folds), mvu]
+                per_beat = fold.pe
+            elif isinstance(node, Threshold):
+                stages.append(ThresholdUnit(node.thresholds, node.descending,
+                                            acc_width=in_type.width, pe=per_beat))
+            elif isinstance(node, Argmax):
+                stages.append(ArgmaxUnit(classes=graph.sizes[node.input], acc_width=in_type.width,
+                                         pe=per_beat))
+        return stages
+
+    @property
+    def graph(self) -> Graph:
+        return self._graph
+
+    @property
+    def folding(self) -> Folding:
+        return self._folding
+
+    @property
+    def input_beats(self) -> int:
+        """Input beats per image."""
+        return self._graph.input.size // self._folding.input_per_beat
+
+    @property
+    def layer_cycles(self) -> dict[str, int]:
+        """Cycles each dense layer's unit is busy per image."""
+        dense = [n.name for n in self._graph.nodes if isinstance(n, Dense)]
+        units = [s for s in self._stages if isinstance(s, MatrixVectorUnit)]
+        return {name: unit.cycles_per_vector for name, unit in zip(dense, units)}
+
+    @property
+    def cycles_per_image(self) -> int:
+        """Steady-state cycles between images: the slowest stage sets the pace."""
+        return max(self.input_beats, *(s.cycles_per_vector for s in self._stages))
+
+    @property
+    def latency(self) -> int:
+        """Cycles from an image's first input beat to its class index, pipeline empty.
+
+        The last input beat comes ``input_beats - 1`` cycles after the first;
+        then each stage adds its latency (last input to first output), and a
+        replaying buffer and its unit spend ``cycles_per_vector - 1`` more
+        cycles streaming the vector through.
+        """
+        total = self.input_beats - 1
+        for stage in self._stages:
+            total += stage.latency
+            if isinstance(stage, VectorBuffer):
+                total += stage.cycles_per_vector - 1
+        return total
+
+    def elaborate(self, platform):
+        m = Module()
+        for index, stage in enumerate(self._stages):
+            m.submodules[f"s{index}_{type(stage).__name__}"] = stage
+        wiring.connect(m, wiring.flipped(self.i), self._stages[0].i)
+        for upstream, downstream in zip(self._stages, self._stages[1:]):
+            wiring.connect(m, upstream.o, downstream.i)
+        wiring.connect(m, self._stages[-1].o, wiring.flipped(self.o))
+        return m

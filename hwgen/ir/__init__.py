@@ -1,0 +1,8 @@
+"""The integer graph: the one contract between training and hardware."""
+from .graph import FORMAT_VERSION, Graph
+from .nodes import Argmax, Dense, Input, Threshold
+from .serialize import load_graph, save_graph
+from .types import Bipolar, ElementType, Integer
+
+__all__ = ["FORMAT_VERSION", "Graph", "Argmax", "Dense", "Input", "Threshold",
+           "load_graph", "save_graph", "Bipolar", "ElementType", "Integer"]

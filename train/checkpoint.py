@@ -1,0 +1,57 @@
+"""Checkpoints: the trained weights together with the model's config."""
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from hwgen.errors import HwgenError
+from hwgen.files import atomic_path
+
+from .models import ModelSpec, build_model, get_spec
+
+FORMAT_NAME = "hwgen-checkpoint"
+FORMAT_VERSION = 1
+
+
+def save_checkpoint(path: Path, spec: ModelSpec, model: nn.Module, *, in_features: int,
+                    classes: int, seed: int, epochs: int) -> None:
+    payload = {
+        "format": FORMAT_NAME, "version": FORMAT_VERSION,
+        "config": spec.config(), "in_features": in_features, "classes": classes,
+        "seed": seed, "epochs": epochs, "state_dict": model.state_dict(),
+    }
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_checkpoint(path: Path) -> tuple[ModelSpec, nn.Module, dict]:
+    """The spec, the model in eval mode, and the checkpoint's metadata."""
+    path = Path(path)
+    if not path.is_file():
+        raise HwgenError(f"{path}: no such checkpoint; run `hwgen train` first")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises many types for a damaged file
+        raise HwgenError(f"{path}: not a readable checkpoint ({type(error).__name__}); "
+                         f"train again with `hwgen train`") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT_NAME:
+        raise HwgenError(f"{path}: not an hwgen checkpoint (no format {FORMAT_NAME!r})")
+    if payload.get("version") != FORMAT_VERSION:
+        raise HwgenError(f"{path}: checkpoint version {payload.get('version')!r}; "
+                         f"this hwgen reads version {FORMAT_VERSION}")
+    missing = {"config", "in_features", "classes", "seed", "epochs", "state_dict"} - set(payload)
+    if missing:
+        raise HwgenError(f"{path}: checkpoint lacks {', '.join(sorted(missing))}; train again")
+    config = payload["config"]
+    spec = get_spec(config.get("name"))
+    if tuple(config.get("hidden", ())) != spec.hidden:
+        raise HwgenError(f"{path}: checkpoint of {spec.name!r} has hidden layers "
+                         f"{config.get('hidden')}, but the model is defined with {spec.hidden}")
+    model = build_model(spec, payload["in_features"], payload["classes"])
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[-1].strip()
+        raise HwgenError(f"{path}: weights do not fit model {spec.name!r} ({first})") from None
+    model.eval()
+    return spec, model, {k: payload[k] for k in ("in_features", "classes", "seed", "epochs")}
