@@ -1,6 +1,6 @@
 """Per-channel thresholds: signed accumulators in, bipolar bits out."""
 import numpy as np
-from amaranth.hdl import Array, Const, Module, Mux, Signal, signed
+from amaranth.hdl import Const, Module, Mux, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -52,12 +52,21 @@ class ThresholdUnit(wiring.Component):
         compare = signed(self._acc_width + 1)
         table_t = self._thresholds.reshape(folds, pe)
         table_d = self._descending.reshape(folds, pe)
+        # Tables as constant vectors indexed with word_select: that emits a plain
+        # shift, which every simulator evaluates from time 0 (Icarus leaves the
+        # case statement an Array lookup becomes at X until its index changes).
         for p in range(pe):
-            threshold = Array(Const(int(t), compare) for t in table_t[:, p])[fold]
-            descending = Array(Const(int(d), 1) for d in table_d[:, p])[fold]
+            threshold = _table(table_t[:, p], compare.width).word_select(fold, compare.width).as_signed()
+            descending = _table(table_d[:, p], 1).word_select(fold, 1)
             acc = self.i.payload.word_select(p, self._acc_width).as_signed()
             m.d.comb += self.o.payload[p].eq(Mux(descending, acc <= threshold, acc >= threshold))
         m.d.comb += [self.o.valid.eq(self.i.valid), self.i.ready.eq(self.o.ready)]
         with m.If(self.i.valid & self.i.ready):
             m.d.sync += fold.eq(Mux(fold == folds - 1, 0, fold + 1))
         return m
+
+
+def _table(values, width: int) -> Const:
+    """Integers packed into one constant, entry k at bits [k*width, (k+1)*width)."""
+    mask = (1 << width) - 1
+    return Const(sum((int(v) & mask) << (k * width) for k, v in enumerate(values)), width * len(values))

