@@ -7,7 +7,8 @@ from torch import nn
 from hwgen.errors import HwgenError
 from hwgen.files import atomic_path
 
-from .models import ModelSpec, build_model, get_spec
+from .models import build_model
+from .zoo import ModelSpec, get_spec
 
 FORMAT_NAME = "hwgen-checkpoint"
 FORMAT_VERSION = 1

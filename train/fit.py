@@ -5,7 +5,8 @@ from torch import nn
 from tqdm import tqdm
 
 from .datasets import Dataset
-from .models import ModelSpec, build_model
+from .models import build_model
+from .zoo import ModelSpec
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:

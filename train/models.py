@@ -1,46 +1,8 @@
-"""The model zoo: each entry names a data set, a layer plan and training defaults."""
-from dataclasses import asdict, dataclass
-
+"""Torch modules for the models of the zoo."""
 from torch import nn
 
-from hwgen.errors import HwgenError
-
 from .layers import BinaryLinear, PositiveScale, SignActivation
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    dataset: str
-    hidden: tuple[int, ...]
-    description: str
-    epochs: int
-    batch_size: int
-    learning_rate: float
-    # Hardware folding the flow uses: per dense layer "PExSIMD", and input elements per beat.
-    folding: tuple[str, ...]
-    input_per_beat: int
-
-    def config(self) -> dict:
-        return asdict(self)
-
-
-MODELS = {spec.name: spec for spec in (
-    ModelSpec("digits-bnn", "digits", (128, 64),
-              "binarized MLP on 8x8 digits; integer pixels into binary weights",
-              epochs=60, batch_size=64, learning_rate=3e-3,
-              folding=("16x16", "16x32", "10x16"), input_per_beat=16),
-    ModelSpec("mnist-mlp-bnn", "mnist", (1024, 512),
-              "784-1024-512-10 binarized MLP; 8-bit pixels into binary weights",
-              epochs=40, batch_size=100, learning_rate=3e-3,
-              folding=("64x16", "32x64", "10x32"), input_per_beat=16),
-)}
-
-
-def get_spec(name: str) -> ModelSpec:
-    if name not in MODELS:
-        raise HwgenError(f"unknown model {name!r}; `hwgen models` lists them ({', '.join(MODELS)})")
-    return MODELS[name]
+from .zoo import ModelSpec
 
 
 class BinarizedMLP(nn.Sequential):

@@ -1,0 +1,295 @@
+"""The `hwgen` command: train → export → verilog → sim → report, together or step by step.
+
+This is the one place where the layers meet: the training steps import the
+``train`` package (torch) only when they run, so ``hwgen verilog`` and
+``hwgen sim`` never load torch.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .errors import HwgenError
+from .files import atomic_path, write_text
+
+CHECKPOINT = "checkpoint.pt"
+TESTSET = "testset.npz"
+PREDICTIONS = "predictions.npz"
+SIM_RESULTS = "sim.json"
+DEFAULT_MODEL = "digits-bnn"
+STALL_IMAGES = 100
+STALL_PROBABILITY = 0.3
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    if getattr(args, "out", None) is None and hasattr(args, "model"):
+        args.out = Path("runs") / args.model
+    try:
+        args.run(args)
+    except HwgenError as error:
+        print(f"hwgen: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("hwgen: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hwgen",
+        description="Quantized neural networks to bit-exact streaming Verilog. "
+                    "`hwgen flow` runs every step; each step also runs alone on the previous "
+                    "step's output in the run folder (runs/<model>/ unless --out is given).")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name, help_text, run, *options):
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        for option in options:
+            option(sub)
+        sub.set_defaults(run=run)
+        return sub
+
+    command("models", "List the models hwgen can train, with data set and layers.", cmd_models)
+    command("train", "Train a model and save checkpoint.pt.", cmd_train,
+            _model, _out, _data_dir, _epochs, _seed)
+    command("export", "Lower the checkpoint to the integer graph (graph.json + arrays.npz) and "
+            "check that it predicts exactly what torch does on the whole test set.", cmd_export,
+            _model, _out, _data_dir)
+    command("verilog", "Generate hwgen_top.v (and its metadata hwgen_top.json) from the graph.",
+            cmd_verilog, _model, _out, _folding)
+    command("sim", "Simulate the Verilog with cocotb on test images and score every output "
+            "against the golden model.", cmd_sim, _model, _out, _sim_options)
+    command("report", "Write report.md and report.json: accuracy, mismatches, cycles, and "
+            "software inference time on this CPU.", cmd_report, _model, _out, _clock)
+    command("flow", "Run train, export, verilog, sim and report in turn. With no options: the "
+            "digits BNN, offline, in a few minutes.", cmd_flow,
+            _model, _out, _data_dir, _epochs, _seed, _folding, _sim_options, _clock)
+    return parser
+
+
+def _model(p):
+    p.add_argument("--model", default=DEFAULT_MODEL,
+                   help=f"model name, see `hwgen models` (default: {DEFAULT_MODEL})")
+
+
+def _out(p):
+    p.add_argument("--out", type=Path, default=None,
+                   help="run folder for every output (default: runs/<model>)")
+
+
+def _data_dir(p):
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="folder with the data set's files (MNIST: the four IDX files, .gz or not); "
+                        "the digits set ships with scikit-learn and needs none")
+
+
+def _epochs(p):
+    p.add_argument("--epochs", type=int, default=None, help="training epochs (default: the model's)")
+
+
+def _seed(p):
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+
+
+def _folding(p):
+    p.add_argument("--folding", default=None,
+                   help="PExSIMD per dense layer, comma-separated, e.g. 64x16,32x64,10x32 "
+                        "(default: the model's)")
+    p.add_argument("--input-per-beat", type=int, default=None,
+                   help="input elements per stream beat (default: the model's)")
+
+
+def _sim_options(p):
+    p.add_argument("--test-images", type=int, default=None,
+                   help="simulate only the first N test images (default: all)")
+    p.add_argument("--simulator", choices=["verilator", "icarus"], default="verilator",
+                   help="HDL simulator (default: verilator)")
+
+
+def _clock(p):
+    p.add_argument("--clock-mhz", type=float, default=100.0,
+                   help="clock for converting cycles to time (default: 100 MHz)")
+
+
+def cmd_models(args) -> None:
+    from train.zoo import MODELS
+    for spec in MODELS.values():
+        layers = " → ".join(["in", *map(str, spec.hidden), "classes"])
+        print(f"{spec.name:16} {spec.dataset:8} {layers:24} {spec.description}")
+
+
+def cmd_train(args) -> None:
+    from train.checkpoint import save_checkpoint
+    from train.datasets import load_dataset
+    from train.fit import predict, train_model
+    from train.zoo import get_spec
+
+    spec = get_spec(args.model)
+    epochs = args.epochs if args.epochs is not None else spec.epochs
+    if epochs < 1:
+        raise HwgenError(f"--epochs must be at least 1, not {epochs}")
+    data = load_dataset(spec.dataset, args.data_dir)
+    model = train_model(spec, data, epochs=epochs, seed=args.seed)
+    accuracy = float(np.mean(predict(model, data.test.images) == data.test.labels))
+    save_checkpoint(args.out / CHECKPOINT, spec, model, in_features=data.features,
+                    classes=data.classes, seed=args.seed, epochs=epochs)
+    print(f"trained {spec.name}: test accuracy {accuracy:.2%} (torch eval); "
+          f"wrote {args.out / CHECKPOINT}")
+
+
+def cmd_export(args) -> None:
+    from train.checkpoint import load_checkpoint
+    from train.datasets import load_dataset
+    from train.export import export_graph
+    from train.fit import predict
+
+    from . import golden
+    from .ir import save_graph
+
+    spec, model, _ = load_checkpoint(args.out / CHECKPOINT)
+    if spec.name != args.model:
+        raise HwgenError(f"{args.out / CHECKPOINT} holds model {spec.name!r}, not {args.model!r}; "
+                         f"pass --model {spec.name} or train {args.model} first")
+    data = load_dataset(spec.dataset, args.data_dir)
+    graph = export_graph(model, data.features, data.pixel_bits)
+    torch_pred = predict(model, data.test.images)
+    golden_pred = golden.run(graph, data.test.images)[:, 0]
+    differ = np.flatnonzero(torch_pred != golden_pred)
+    if differ.size:
+        raise HwgenError(f"export bug: the integer graph disagrees with torch eval on {differ.size} "
+                         f"test images (first: {differ[0]}); nothing written")
+    save_graph(graph, args.out)
+    _save_npz(args.out / TESTSET, images=data.test.images, labels=data.test.labels)
+    _save_npz(args.out / PREDICTIONS, torch=torch_pred, golden=golden_pred)
+    accuracy = float(np.mean(golden_pred == data.test.labels))
+    print(f"exported {spec.name}: {len(graph.nodes)} nodes; golden = torch on all "
+          f"{len(torch_pred)} test images ({accuracy:.2%} accuracy); wrote {args.out / 'graph.json'}")
+
+
+def cmd_verilog(args) -> None:
+    from train.zoo import get_spec  # torch-free: the model's default folding
+
+    from .folding import Folding
+    from .ir import load_graph
+    from .verilog import VERILOG_FILE, emit
+
+    spec = get_spec(args.model)
+    graph = load_graph(args.out)
+    folding = Folding.parse(args.folding or spec.folding,
+                            args.input_per_beat or spec.input_per_beat)
+    folding.check(graph)
+    meta = emit(graph, folding, args.out)
+    print(f"wrote {args.out / VERILOG_FILE}: folding {folding}, {meta['cycles_per_image']} cycles "
+          f"per image, latency {meta['latency']} cycles (analytic)")
+
+
+def cmd_sim(args) -> None:
+    from sim.job import Pass
+    from sim.runner import simulate
+
+    from . import golden
+    from .ir import load_graph
+
+    graph = load_graph(args.out)
+    images, _ = _load_testset(args.out)
+    count = len(images) if args.test_images is None else args.test_images
+    if not 1 <= count <= len(images):
+        raise HwgenError(f"--test-images must lie in [1, {len(images)}], not {count}")
+    images = images[:count]
+    expected = golden.run(graph, images)[:, 0]
+    stall_images = min(count, STALL_IMAGES)
+    print(f"simulating {count} images on {args.simulator} (then {stall_images} with random "
+          f"idles and back-pressure)...", flush=True)
+    steady, stalled = simulate(args.out, images, expected,
+                               [Pass(count, 0.0), Pass(stall_images, STALL_PROBABILITY, seed=1)],
+                               simulator=args.simulator)
+    results = {
+        "simulator": args.simulator,
+        "images": count,
+        "outputs": steady.outputs.tolist(),
+        "mismatches": steady.mismatches + stalled.mismatches,
+        "latency": steady.latency,
+        "cycles_per_image": steady.cycles_per_image,
+        "stall_pass": {"images": stalled.images, "stall": stalled.stall,
+                       "mismatches": stalled.mismatches},
+    }
+    write_text(args.out / SIM_RESULTS, json.dumps(results, indent=1) + "\n")
+    print(f"{count} images: {results['mismatches']} mismatches against the golden model; "
+          f"latency {steady.latency} cycles, {steady.cycles_per_image:g} cycles per image")
+    if results["mismatches"]:
+        raise HwgenError(f"RTL differs from the golden model on {results['mismatches']} outputs; "
+                         f"see {args.out / SIM_RESULTS}")
+
+
+def cmd_report(args) -> None:
+    from sim.report import build_report, golden_us_per_image, write_report
+    from train.checkpoint import load_checkpoint
+    from train.zoo import get_spec
+    from train.timing import torch_us_per_image
+
+    from .ir import load_graph
+    from .verilog import META_FILE
+
+    spec = get_spec(args.model)
+    graph = load_graph(args.out)
+    images, labels = _load_testset(args.out)
+    predictions = _load_npz(args.out / PREDICTIONS, "hwgen export")
+    sim = _load_json(args.out / SIM_RESULTS, "hwgen sim")
+    meta = _load_json(args.out / META_FILE, "hwgen verilog")
+    _, model, _ = load_checkpoint(args.out / CHECKPOINT)
+    timed = images[:sim["images"]]
+    software = {
+        "torch_batch1": torch_us_per_image(model, timed[:200], batch_size=1),
+        "torch_batched": torch_us_per_image(model, timed, batch_size=1000),
+        "golden": golden_us_per_image(graph, timed),
+    }
+    report = build_report(model=spec.name, dataset=spec.dataset, labels=labels,
+                          torch_pred=predictions["torch"], golden_pred=predictions["golden"],
+                          sim=sim, meta=meta, software_us=software, clock_mhz=args.clock_mhz)
+    write_report(args.out, report)
+    print((args.out / "report.md").read_text())
+
+
+def cmd_flow(args) -> None:
+    for step in (cmd_train, cmd_export, cmd_verilog, cmd_sim, cmd_report):
+        print(f"== hwgen {step.__name__.removeprefix('cmd_')}", flush=True)
+        step(args)
+
+
+def _save_npz(path: Path, **arrays) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+
+
+def _load_npz(path: Path, producer: str) -> dict:
+    if not path.is_file():
+        raise HwgenError(f"{path}: no such file; run `{producer}` first")
+    with np.load(path, allow_pickle=False) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def _load_json(path: Path, producer: str) -> dict:
+    if not path.is_file():
+        raise HwgenError(f"{path}: no such file; run `{producer}` first")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise HwgenError(f"{path}: not valid JSON ({error}); run `{producer}` again") from None
+
+
+def _load_testset(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    arrays = _load_npz(folder / TESTSET, "hwgen export")
+    return arrays["images"], arrays["labels"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""The report: accuracy and cycles of the RTL against torch and the golden model."""
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from hwgen import golden
+from hwgen.files import write_text
+from hwgen.ir import Graph
+
+
+def golden_us_per_image(graph: Graph, images: np.ndarray, repeats: int = 5) -> float:
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        golden.run(graph, images)
+        runs.append((time.perf_counter() - start) / len(images) * 1e6)
+    return statistics.median(runs)
+
+
+def build_report(*, model: str, dataset: str, labels: np.ndarray, torch_pred: np.ndarray,
+                 golden_pred: np.ndarray, sim: dict, meta: dict, software_us: dict,
+                 clock_mhz: float) -> dict:
+    """``sim`` is what ``hwgen sim`` wrote; predictions cover the whole test set."""
+    n = sim["images"]
+    rtl = np.array(sim["outputs"], dtype=np.int64)
+    measured = sim["cycles_per_image"]
+    return {
+        "model": model,
+        "dataset": dataset,
+        "images": n,
+        "accuracy": {
+            "torch": float(np.mean(torch_pred[:n] == labels[:n])),
+            "golden": float(np.mean(golden_pred[:n] == labels[:n])),
+            "rtl": float(np.mean(rtl == labels[:n])),
+        },
+        "test_set_accuracy": {
+            "images": len(labels),
+            "torch": float(np.mean(torch_pred == labels)),
+            "golden": float(np.mean(golden_pred == labels)),
+        },
+        "torch_golden_disagreements": int(np.count_nonzero(torch_pred != golden_pred)),
+        "mismatches": sim["mismatches"],
+        "stall_pass": sim["stall_pass"],
+        "cycles": {
+            "latency": sim["latency"],
+            "latency_analytic": meta["latency"],
+            "per_image_measured": measured,
+            "per_image_analytic": meta["cycles_per_image"],
+            "layers": meta["layer_cycles"],
+        },
+        "folding": meta["folding"],
+        "input_per_beat": meta["input_per_beat"],
+        "software_us_per_image": software_us,
+        "clock_mhz": clock_mhz,
+        "clock_note": "assumed clock for the conversion; no synthesis has measured Fmax",
+        "hardware_us_per_image": measured / clock_mhz,
+        "hardware_latency_us": sim["latency"] / clock_mhz,
+        "simulator": sim["simulator"],
+    }
+
+
+def render_markdown(report: dict) -> str:
+    acc, cyc, sw = report["accuracy"], report["cycles"], report["software_us_per_image"]
+    hw = report["hardware_us_per_image"]
+    verdict = "bit-exact" if report["mismatches"] == 0 else f"**{report['mismatches']} MISMATCHES**"
+    rows = [
+        f"# hwgen report: {report['model']} on {report['dataset']}",
+        "",
+        f"RTL simulated on {report['simulator']} over the first {report['images']} test images: "
+        f"{verdict} against the golden model (plus a pass of {report['stall_pass']['images']} "
+        f"images with random input idles and output back-pressure).",
+        "",
+        "| accuracy | torch eval | golden model | RTL |",
+        "|---|---|---|---|",
+        f"| simulated images ({report['images']}) | {acc['torch']:.2%} | {acc['golden']:.2%} | {acc['rtl']:.2%} |",
+        f"| whole test set ({report['test_set_accuracy']['images']}) | "
+        f"{report['test_set_accuracy']['torch']:.2%} | {report['test_set_accuracy']['golden']:.2%} | |",
+        "",
+        f"Folding (PExSIMD per dense layer): `{report['folding']}`, "
+        f"{report['input_per_beat']} input elements per beat.",
+        "",
+        "| cycles | measured | analytic |",
+        "|---|---|---|",
+        f"| latency (first beat in to class out) | {cyc['latency']} | {cyc['latency_analytic']} |",
+        f"| per image, steady state | {cyc['per_image_measured']:g} | {cyc['per_image_analytic']} |",
+        "",
+        "Busy cycles per image by layer: " + ", ".join(f"{k} {v}" for k, v in cyc["layers"].items()),
+        "",
+        f"| inference, µs per image | |",
+        "|---|---|",
+        f"| torch, batch 1 (this CPU) | {sw['torch_batch1']:.2f} |",
+        f"| torch, batched (this CPU) | {sw['torch_batched']:.2f} |",
+        f"| golden model, batched NumPy (this CPU) | {sw['golden']:.2f} |",
+        f"| hardware at {report['clock_mhz']:g} MHz (assumed clock) | {hw:.2f} |",
+        "",
+        f"Hardware vs torch batch 1: {sw['torch_batch1'] / hw:.1f}x; "
+        f"vs torch batched: {sw['torch_batched'] / hw:.1f}x.",
+        "",
+    ]
+    return "\n".join(rows)
+
+
+def write_report(folder: Path, report: dict) -> None:
+    write_text(Path(folder) / "report.json", json.dumps(report, indent=1) + "\n")
+    write_text(Path(folder) / "report.md", render_markdown(report))
