@@ -1,0 +1,55 @@
+"""Random integer graphs and a naive reference to check the golden model against."""
+import numpy as np
+
+from hwgen.ir import Argmax, Bipolar, Dense, Graph, Input, Integer, Threshold
+
+
+def random_graph(rng: np.random.Generator, sizes: list[int], in_type=Integer(4, signed=False),
+                 end_with_argmax: bool = True) -> Graph:
+    """Dense layers of the given sizes, thresholds between them, argmax at the end."""
+    nodes = [Input("input", sizes[0], in_type)]
+    for index, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
+        dense = Dense(f"fc{index}", nodes[-1].name, rng.integers(0, 2, (fan_out, fan_in)))
+        nodes.append(dense)
+        if index < len(sizes) - 2:
+            acc = Graph(tuple(nodes)).types[dense.name]
+            # Thresholds near zero, where accumulators land, so ties actually happen.
+            spread = max(2, fan_in // 4)
+            thresholds = rng.integers(-spread, spread + 1, fan_out)
+            thresholds[:2] = [acc.min, acc.max + 1]  # constant channels
+            nodes.append(Threshold(f"th{index}", dense.name, thresholds,
+                                   rng.integers(0, 2, fan_out).astype(bool)))
+    if end_with_argmax:
+        nodes.append(Argmax("argmax", nodes[-1].name))
+    return Graph(tuple(nodes))
+
+
+def random_inputs(rng: np.random.Generator, graph: Graph, batch: int) -> np.ndarray:
+    dtype = graph.input.dtype
+    lo, hi = (0, 1) if isinstance(dtype, Bipolar) else (dtype.min, dtype.max)
+    return rng.integers(lo, hi + 1, (batch, graph.input.size))
+
+
+def naive_reference(graph: Graph, x: np.ndarray) -> np.ndarray:
+    """Element-by-element int64 loops, written straight from the op docstrings."""
+    values = [[int(v) for v in row] for row in x]
+    current_bipolar = isinstance(graph.input.dtype, Bipolar)
+    for node in graph.nodes[1:]:
+        out = []
+        for row in values:
+            if isinstance(node, Dense):
+                xs = [2 * v - 1 for v in row] if current_bipolar else row
+                out.append([sum(xi * (1 if w else -1) for xi, w in zip(xs, wrow))
+                            for wrow in node.weights])
+            elif isinstance(node, Threshold):
+                out.append([int(v <= t) if d else int(v >= t)
+                            for v, t, d in zip(row, node.thresholds, node.descending)])
+            elif isinstance(node, Argmax):
+                best = 0
+                for i, v in enumerate(row):
+                    if v > row[best]:
+                        best = i
+                out.append([best])
+        values = out
+        current_bipolar = isinstance(node, Threshold)
+    return np.array(values, dtype=np.int64)

@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+import torch
+
+from hwgen import golden
+from train.export import export_graph
+from train.fit import to_tensor
+from train.models import BinarizedMLP
+from train.quantizers import sign, sign_ste
+
+
+def test_sign_of_zero_is_plus_one():
+    assert sign(torch.tensor([-0.5, 0.0, 0.5])).tolist() == [-1.0, 1.0, 1.0]
+
+
+def test_sign_ste_cancels_gradient_beyond_threshold():
+    x = torch.tensor([-2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5], requires_grad=True)
+    sign_ste(x, 1.0).sum().backward()
+    assert x.grad.tolist() == [0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0]
+
+
+def _prefix(model, end):
+    return torch.nn.Sequential(*list(model)[:end])
+
+
+def _model_with_ties(seed: int):
+    """A model whose batch norms have ties, negative and zero scales."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = BinarizedMLP(12, (10, 8), 4).eval()
+    x = rng.integers(0, 8, (400, 12))
+    with torch.no_grad():
+        for block in (0, 3):
+            linear, bn = model[block], model[block + 1]
+            acc = _prefix(model, block + 1)(to_tensor(x))
+            # Means equal to accumulators some inputs really produce: exact ties.
+            bn.running_mean.copy_(acc[rng.integers(0, len(x), bn.num_features),
+                                      torch.arange(bn.num_features)])
+            bn.running_var.uniform_(0.5, 30.0)
+            gamma = torch.empty(bn.num_features).uniform_(0.2, 2.0)
+            gamma[::3] *= -1.0          # negative scale flips the comparison
+            gamma[1] = 0.0              # zero scale: the output is sign(beta)
+            bn.weight.copy_(gamma)
+            bn.bias.zero_()
+            bn.bias[1] = -0.5
+            bn.bias[4] = 0.3
+    return model, x
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_export_reproduces_torch_eval_exactly(seed):
+    model, x = _model_with_ties(seed)
+    graph = export_graph(model, 12, 3)
+    values = golden.run_all(graph, x)
+    with torch.no_grad():
+        for name, end in (("fc1_threshold", 3), ("fc2_threshold", 6)):
+            torch_bits = (_prefix(model, end)(to_tensor(x)) > 0).numpy().astype(np.uint8)
+            assert np.array_equal(values[name], torch_bits)
+        torch_pred = model(to_tensor(x)).argmax(dim=1).numpy()
+    assert np.array_equal(values["argmax"][:, 0], torch_pred)
+    # The ties were real: some accumulators sit exactly on a threshold.
+    th = graph.nodes[2]
+    assert np.any(values["fc1"] == th.thresholds)
+    assert th.descending.any() and (~th.descending).any()

@@ -1,0 +1,23 @@
+"""The whole flow on the digits set through the CLI, as `make demo` runs it (fewer epochs)."""
+import json
+
+import pytest
+
+from hwgen.cli import main
+
+pytestmark = pytest.mark.slow
+
+
+def test_flow_digits_end_to_end(tmp_path):
+    assert main(["flow", "--epochs", "5", "--test-images", "60", "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["images"] == 60 and report["simulator"] == "verilator"
+    assert report["mismatches"] == 0 and report["torch_golden_disagreements"] == 0
+    accuracy = report["accuracy"]
+    assert accuracy["torch"] == accuracy["golden"] == accuracy["rtl"]
+    cycles = report["cycles"]
+    assert cycles["per_image_measured"] == cycles["per_image_analytic"]
+    assert cycles["latency"] == cycles["latency_analytic"]
+    for key in ("torch_batch1", "torch_batched", "golden"):
+        assert report["software_us_per_image"][key] > 0
+    assert (tmp_path / "report.md").read_text().startswith("# hwgen report: digits-bnn")

@@ -1,0 +1,124 @@
+"""Each Amaranth component against the golden model in amaranth.sim, with and without stalls."""
+import numpy as np
+import pytest
+
+from hwgen import golden
+from hwgen.errors import HwgenError
+from hwgen.folding import Folding
+from hwgen.hw.argmax import ArgmaxUnit
+from hwgen.hw.matrix_vector import MatrixVectorUnit
+from hwgen.hw.network import Network
+from hwgen.hw.threshold import ThresholdUnit
+from hwgen.hw.vector_buffer import VectorBuffer
+from hwgen.ir import Bipolar, Integer
+
+from .graphs import random_graph, random_inputs
+from .streams import pack, run_stream, unpack
+
+STALLS = [0.0, 0.3]
+
+
+def beats(rows: np.ndarray, per_beat: int, width: int) -> list[int]:
+    return [pack(row[k:k + per_beat], width) for row in rows for k in range(0, len(row), per_beat)]
+
+
+@pytest.mark.parametrize("stall", STALLS)
+@pytest.mark.parametrize("size, in_per_beat, out_per_beat, repeats", [
+    (12, 3, 4, 2), (8, 8, 2, 1), (6, 1, 6, 3), (10, 5, 5, 1)])
+def test_vector_buffer_replays_each_vector(stall, size, in_per_beat, out_per_beat, repeats):
+    rng = np.random.default_rng(size)
+    vectors = rng.integers(0, 8, (5, size))
+    dut = VectorBuffer(element_width=3, size=size, in_per_beat=in_per_beat,
+                       out_per_beat=out_per_beat, repeats=repeats)
+    expected = [word for v in vectors for _ in range(repeats) for word in beats(v[None], out_per_beat, 3)]
+    got = run_stream(dut, beats(vectors, in_per_beat, 3), len(expected), stall=stall)
+    assert got == expected
+    assert dut.cycles_per_vector == len(expected) // len(vectors)
+
+
+def _mvu_case(rng, in_type, mh, mw, pe, simd, count=4):
+    weights = rng.integers(0, 2, (mh, mw))
+    lo, hi = (0, 1) if isinstance(in_type, Bipolar) else (in_type.min, in_type.max)
+    x = rng.integers(lo, hi + 1, (count, mw))
+    acc = golden.xnor_popcount(x, weights) if isinstance(in_type, Bipolar) else golden.signed_sum(x, weights)
+    bound = mw * max(abs(lo), abs(hi))
+    acc_width = Integer.for_range(-bound, bound).bits
+    return weights, x, acc, acc_width
+
+
+@pytest.mark.parametrize("stall", STALLS)
+@pytest.mark.parametrize("in_type", [Bipolar(), Integer(4, signed=False), Integer(3, signed=True)])
+@pytest.mark.parametrize("mh, mw, pe, simd", [(6, 10, 2, 5), (4, 9, 4, 9), (3, 7, 1, 1), (8, 12, 4, 3)])
+def test_matrix_vector_unit_matches_golden(stall, in_type, mh, mw, pe, simd):
+    rng = np.random.default_rng(mh * 100 + mw)
+    weights, x, acc, acc_width = _mvu_case(rng, in_type, mh, mw, pe, simd)
+    dut = MatrixVectorUnit(weights, in_type=in_type, acc_width=acc_width, pe=pe, simd=simd)
+    width = in_type.width
+    words = [pack(row[k:k + simd], width) for row in x
+             for _ in range(dut.neuron_folds) for k in range(0, mw, simd)]
+    got = run_stream(dut, words, len(x) * dut.neuron_folds, stall=stall)
+    lanes = np.array([unpack(p, acc_width, pe, signed=True) for p in got]).reshape(len(x), mh)
+    assert np.array_equal(lanes, acc)
+    assert dut.cycles_per_vector == (mh // pe) * (mw // simd)
+
+
+def test_matrix_vector_unit_rejects_bad_folding():
+    with pytest.raises(ValueError, match=r"pe \(3\) must be a positive divisor of the 4 rows"):
+        MatrixVectorUnit(np.ones((4, 4)), in_type=Bipolar(), acc_width=4, pe=3, simd=1)
+    with pytest.raises(ValueError, match=r"simd \(5\) must be a positive divisor of the 4 columns"):
+        MatrixVectorUnit(np.ones((4, 4)), in_type=Bipolar(), acc_width=4, pe=1, simd=5)
+
+
+@pytest.mark.parametrize("stall", STALLS)
+@pytest.mark.parametrize("pe", [1, 3, 6])
+def test_threshold_unit_matches_golden(stall, pe):
+    rng = np.random.default_rng(pe)
+    acc = rng.integers(-8, 8, (20, 6))
+    thresholds = rng.integers(-8, 9, 6)
+    descending = rng.integers(0, 2, 6).astype(bool)
+    dut = ThresholdUnit(thresholds, descending, acc_width=5, pe=pe)
+    got = run_stream(dut, beats(acc, pe, 5), 20 * 6 // pe, stall=stall)
+    bits = np.array([unpack(p, 1, pe, signed=False) for p in got]).reshape(20, 6)
+    assert np.array_equal(bits, np.where(descending, acc <= thresholds, acc >= thresholds))
+
+
+@pytest.mark.parametrize("stall", STALLS)
+@pytest.mark.parametrize("pe", [1, 2, 5, 10])
+def test_argmax_unit_takes_first_maximum(stall, pe):
+    rng = np.random.default_rng(pe)
+    logits = rng.integers(-3, 3, (30, 10))  # narrow range: many ties
+    dut = ArgmaxUnit(classes=10, acc_width=4, pe=pe)
+    got = run_stream(dut, beats(logits, pe, 4), 30, stall=stall)
+    assert got == list(np.argmax(logits, axis=1))
+
+
+@pytest.mark.parametrize("stall", STALLS)
+@pytest.mark.parametrize("in_type, folding, per_beat", [
+    (Integer(4, signed=False), "4x6,2x4,5x2", 3),
+    (Bipolar(), "8x12,8x8,10x8", 12),     # fully parallel: constant weights
+    (Integer(2, signed=True), "1x1,1x1,1x1", 1),
+])
+def test_network_matches_golden(stall, in_type, folding, per_beat):
+    rng = np.random.default_rng(7)
+    graph = random_graph(rng, [12, 8, 8, 10], in_type)
+    x = random_inputs(rng, graph, 12)
+    net = Network(graph, Folding.parse(folding, per_beat))
+    got = run_stream(net, beats(x, per_beat, in_type.width), len(x), stall=stall)
+    assert got == list(golden.run(graph, x)[:, 0])
+
+
+@pytest.mark.parametrize("folding, per_beat, message", [
+    ("3x6,2x4,5x2", 3, r"fc0: PE=3 does not divide the layer's 8 outputs; choose one of 1, 2, 4, 8"),
+    ("4x5,2x4,5x2", 3, r"fc0: SIMD=5 does not divide the layer's 12 inputs"),
+    ("4x6,2x4,5x2", 5, r"input elements per beat \(5\) must divide the input size 12"),
+    ("4x6,2x4", 3, r"folding has 2 entries but the graph has 3 dense layers"),
+])
+def test_folding_errors_say_what_divides(folding, per_beat, message):
+    graph = random_graph(np.random.default_rng(0), [12, 8, 8, 10])
+    with pytest.raises(HwgenError, match=message):
+        Folding.parse(folding, per_beat).check(graph)
+
+
+def test_folding_syntax_error():
+    with pytest.raises(HwgenError, match=r"folding '4-6': expected PExSIMD"):
+        Folding.parse("4-6", 1)
