@@ -16,6 +16,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 from cocotb.utils import get_sim_time
 
+from hwgen.packing import pack
 from sim.job import Job
 
 PERIOD_NS = 10
@@ -23,10 +24,7 @@ PERIOD_NS = 10
 
 def beats_of(image: np.ndarray, per_beat: int, width: int) -> list[int]:
     """An image's elements packed into beats, element k of a beat at bits [k*width, ...)."""
-    mask = (1 << width) - 1
-    values = [int(v) & mask for v in image]
-    return [sum(v << (k * width) for k, v in enumerate(values[start:start + per_beat]))
-            for start in range(0, len(values), per_beat)]
+    return [pack(image[start:start + per_beat], width) for start in range(0, len(image), per_beat)]
 
 
 def now_cycles() -> int:

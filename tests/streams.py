@@ -3,13 +3,9 @@ import random
 
 from amaranth.sim import Simulator
 
+from hwgen.packing import pack  # noqa: F401  (re-exported for the tests)
+
 PERIOD = 1e-8
-
-
-def pack(values, width: int) -> int:
-    """Elements into one payload, element k at bits [k*width, (k+1)*width)."""
-    mask = (1 << width) - 1
-    return sum((int(v) & mask) << (k * width) for k, v in enumerate(values))
 
 
 def unpack(payload: int, width: int, count: int, signed: bool) -> list[int]:

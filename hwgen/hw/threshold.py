@@ -4,6 +4,8 @@ from amaranth.hdl import Const, Module, Mux, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..packing import pack
+
 
 class ThresholdUnit(wiring.Component):
     """Compares ``pe`` accumulator lanes per beat with their channels' thresholds.
@@ -68,5 +70,4 @@ class ThresholdUnit(wiring.Component):
 
 def _table(values, width: int) -> Const:
     """Integers packed into one constant, entry k at bits [k*width, (k+1)*width)."""
-    mask = (1 << width) - 1
-    return Const(sum((int(v) & mask) << (k * width) for k, v in enumerate(values)), width * len(values))
+    return Const(pack(values, width), width * len(values))
