@@ -1,7 +1,8 @@
-"""The job a testbench runs: what to send, what to expect, what to write back.
+"""The job a testbench runs: its passes, what to expect, where to write back.
 
 The runner writes it as ``job.json`` plus ``job.npz`` in the build folder and
-names it with a plusarg; the testbench writes ``results.json`` beside it.
+names it with a plusarg; the testbench writes ``results.json`` beside it. The
+images themselves go to the harness as a beat file (``sim.harness``).
 """
 import json
 from dataclasses import asdict, dataclass
@@ -24,26 +25,25 @@ class Pass:
 
 @dataclass(frozen=True)
 class Job:
-    meta: dict            # the generator's metadata (ports, widths, beats)
     passes: tuple[Pass, ...]
     results_path: str
 
-    def save(self, folder: Path, images: np.ndarray, expected: np.ndarray) -> Path:
+    def save(self, folder: Path, expected: np.ndarray) -> Path:
         folder = Path(folder)
         with atomic_path(folder / "job.npz") as tmp:
             with open(tmp, "wb") as f:
-                np.savez(f, images=images, expected=expected)
-        document = {"meta": self.meta, "passes": [asdict(p) for p in self.passes],
+                np.savez(f, expected=expected)
+        document = {"passes": [asdict(p) for p in self.passes],
                     "results_path": self.results_path}
         write_text(folder / "job.json", json.dumps(document, indent=1))
         return folder / "job.json"
 
     @classmethod
-    def load(cls, path: Path) -> tuple["Job", np.ndarray, np.ndarray]:
+    def load(cls, path: Path) -> tuple["Job", np.ndarray]:
         path = Path(path)
         document = json.loads(path.read_text())
         with np.load(path.with_suffix(".npz")) as arrays:
-            images, expected = arrays["images"], arrays["expected"]
-        job = cls(document["meta"], tuple(Pass(**p) for p in document["passes"]),
+            expected = arrays["expected"]
+        job = cls(tuple(Pass(**p) for p in document["passes"]),
                   document["results_path"])
-        return job, images, expected
+        return job, expected

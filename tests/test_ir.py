@@ -45,7 +45,7 @@ def test_arrays_are_read_only():
 @pytest.mark.parametrize("nodes, message", [
     ((Dense("fc", "x", np.ones((2, 2))),), "a graph starts with an input node"),
     ((Input("x", 3, Bipolar()), Dense("fc", "x", np.ones((2, 2)))),
-     "node 'fc': field 'weights': has 2 inputs per row, but 'x' gives 3 elements"),
+     "node 'fc': weights have 2 inputs per row, but 'x' gives 3 elements"),
     ((Input("x", 2, Bipolar()), Dense("fc", "y", np.ones((2, 2)))),
      "node 'fc': field 'input': expected 'x'"),
     ((Input("x", 2, Bipolar()), Threshold("th", "x", np.zeros(2), np.zeros(2))),
@@ -76,7 +76,7 @@ def _saved(tmp_path):
     (lambda d: d["nodes"][1].update(weights="nope"), "field 'weights': array 'nope' is not in arrays.npz"),
     (lambda d: d["nodes"][0].update(size="6"), "node 'input' \\(input\\): field 'size': expected int"),
     (lambda d: d["nodes"][0].update(dtype={"kind": "float"}), "unknown type kind 'float'"),
-    (lambda d: d.update(version=99), "field 'version': this hwgen reads version 1"),
+    (lambda d: d.update(version=99), "field 'version': this hwgen reads versions 1, 2, the file has 99"),
     (lambda d: d["nodes"][2].update(extra=1), "node 'th0' \\(threshold\\): unknown field\\(s\\) extra"),
 ])
 def test_invalid_graph_files_name_node_and_field(tmp_path, edit, message):

@@ -2,10 +2,11 @@
 from dataclasses import dataclass
 from functools import cached_property
 
-from .nodes import Argmax, Dense, Input, Node, Threshold
+from .nodes import Argmax, Dense, Input, Node, Requantize, ShiftDense, Threshold
 from .types import Bipolar, ElementType, Integer
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)   # version 2 added shift_dense, requantize and Integer.frac
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,11 +69,23 @@ class Graph:
 
 def _infer(node: Node, in_type: ElementType, in_size: int) -> tuple[ElementType, int]:
     where = f"node {node.name!r}"
-    if isinstance(node, Dense):
+    if isinstance(node, (Dense, ShiftDense)):
         if node.in_features != in_size:
-            raise ValueError(f"{where}: field 'weights': has {node.in_features} inputs per row, "
+            raise ValueError(f"{where}: weights have {node.in_features} inputs per row, "
                              f"but {node.input!r} gives {in_size} elements")
         return node.output_type(in_type), node.out_features
+    if isinstance(node, Requantize):
+        if not isinstance(in_type, Integer):
+            raise ValueError(f"{where}: requantize takes integers, but {node.input!r} is {in_type}")
+        if node.channels != in_size:
+            raise ValueError(f"{where}: field 'bias': has {node.channels} channels, "
+                             f"but {node.input!r} gives {in_size} elements")
+        if in_type.frac - node.shift != node.out_type.frac:
+            raise ValueError(f"{where}: field 'shift': the input's binary point ({in_type.frac}) minus "
+                             f"the shift ({node.shift}) must equal out_type.frac ({node.out_type.frac})")
+        if node.low > node.high:
+            raise ValueError(f"{where}: field 'out_type': {node.out_type} holds no value at or above 0 for relu")
+        return node.out_type, in_size
     if isinstance(node, Threshold):
         if not isinstance(in_type, Integer):
             raise ValueError(f"{where}: thresholds compare integers, but {node.input!r} is {in_type}")

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .types import Bipolar, ElementType, Integer
+from .types import Bipolar, ElementType, Integer, PowerOfTwo
 
 
 def _frozen_array(node, field: str, dtype) -> None:
@@ -77,9 +77,128 @@ class Dense:
         return self.weights.shape[0]
 
     def output_type(self, in_type: ElementType) -> Integer:
-        magnitude = max(abs(in_type.min), abs(in_type.max))
-        bound = self.in_features * magnitude
-        return Integer.for_range(-bound, bound)
+        bound = self.in_features * _magnitude(in_type)
+        return Integer.for_range(-bound, bound, frac=in_type.frac)
+
+
+def _magnitude(in_type: ElementType) -> int:
+    return max(abs(in_type.min), abs(in_type.max))
+
+
+@dataclass(frozen=True, eq=False)
+class ShiftDense:
+    """Matrix-vector product with power-of-two weights: multiplies become shifts.
+
+    ``acc[j] = sum_i signs[j, i] * (x[i] << (exponents[j, i] - m))`` with
+    ``m = weight_type.min_exponent``: the weight ``signs * 2**exponents``
+    scaled by ``2**-m`` so that every shift is a non-negative left shift and
+    the sum is an exact integer. The output therefore has the binary point
+    ``frac = input frac - m``, and the narrowest signed type that holds
+    ``±in_features * max|x| * 2**weight_type.max_shift``: nothing wraps.
+
+    ``signs`` (-1, 0 or +1) and ``exponents`` have shape ``(out_features,
+    in_features)``; every exponent lies in the weight type's range (that of
+    a zero weight is ignored but must lie there too).
+    """
+
+    op: ClassVar[str] = "shift_dense"
+    name: str
+    input: str
+    signs: np.ndarray
+    exponents: np.ndarray
+    weight_type: PowerOfTwo
+
+    def __post_init__(self):
+        _check_name(self)
+        _frozen_array(self, "signs", np.int8)
+        _frozen_array(self, "exponents", np.int64)
+        if not isinstance(self.weight_type, PowerOfTwo):
+            raise ValueError(f"node {self.name!r}: field 'weight_type': expected a PowerOfTwo, "
+                             f"got {self.weight_type!r}")
+        if self.signs.ndim != 2 or 0 in self.signs.shape or self.exponents.shape != self.signs.shape:
+            raise ValueError(f"node {self.name!r}: fields 'signs' and 'exponents': expected two non-empty "
+                             f"2-D arrays of one shape, got {self.signs.shape} and {self.exponents.shape}")
+        if not np.isin(self.signs, (-1, 0, 1)).all():
+            raise ValueError(f"node {self.name!r}: field 'signs': values must be -1, 0 or +1")
+        lo, hi = int(self.exponents.min()), int(self.exponents.max())
+        wt = self.weight_type
+        if lo < wt.min_exponent or hi > wt.max_exponent:
+            raise ValueError(f"node {self.name!r}: field 'exponents': values must lie in "
+                             f"[{wt.min_exponent}, {wt.max_exponent}], got [{lo}, {hi}]")
+
+    @property
+    def in_features(self) -> int:
+        return self.signs.shape[1]
+
+    @property
+    def out_features(self) -> int:
+        return self.signs.shape[0]
+
+    @property
+    def shifts(self) -> np.ndarray:
+        """``exponents - min_exponent``: the left shift of each weight."""
+        return self.exponents - self.weight_type.min_exponent
+
+    def scaled_weights(self) -> np.ndarray:
+        """The integer weights ``signs * 2**shifts`` the sum uses (int64)."""
+        return self.signs.astype(np.int64) << self.shifts
+
+    def output_type(self, in_type: ElementType) -> Integer:
+        bound = self.in_features * _magnitude(in_type) << self.weight_type.max_shift
+        return Integer.for_range(-bound, bound, frac=in_type.frac - self.weight_type.min_exponent)
+
+
+@dataclass(frozen=True, eq=False)
+class Requantize:
+    """Bias, rounding shift and clamp: an accumulator back to a narrow fixed-point type.
+
+    ``y[j] = clamp((x[j] + bias[j] + r) >> shift, lo, hi)`` where ``>>`` is
+    the arithmetic (flooring) right shift, ``r = 2**(shift - 1)`` when
+    ``shift > 0`` and 0 otherwise, so values round to nearest with ties
+    towards +infinity ("round half up"). ``hi = out_type.max``; ``lo = max(0,
+    out_type.min)`` with ``relu``, else ``out_type.min``: out-of-range values
+    saturate, they never wrap. ``bias`` is at the input's scale, and the
+    input's binary point minus ``shift`` must equal ``out_type.frac``.
+    """
+
+    op: ClassVar[str] = "requantize"
+    name: str
+    input: str
+    bias: np.ndarray
+    shift: int
+    relu: bool
+    out_type: Integer
+
+    def __post_init__(self):
+        _check_name(self)
+        _frozen_array(self, "bias", np.int64)
+        if self.bias.ndim != 1 or self.bias.size == 0:
+            raise ValueError(f"node {self.name!r}: field 'bias': expected a non-empty 1-D array, "
+                             f"got shape {self.bias.shape}")
+        if not isinstance(self.shift, int) or isinstance(self.shift, bool) or self.shift < 0:
+            raise ValueError(f"node {self.name!r}: field 'shift': expected a non-negative integer, "
+                             f"got {self.shift!r}")
+        if not isinstance(self.relu, bool):
+            raise ValueError(f"node {self.name!r}: field 'relu': expected a bool, got {self.relu!r}")
+        if not isinstance(self.out_type, Integer):
+            raise ValueError(f"node {self.name!r}: field 'out_type': expected an int type, "
+                             f"got {self.out_type!r}")
+
+    @property
+    def channels(self) -> int:
+        return self.bias.shape[0]
+
+    @property
+    def rounding(self) -> int:
+        return 1 << (self.shift - 1) if self.shift else 0
+
+    @property
+    def low(self) -> int:
+        return max(0, self.out_type.min) if self.relu else self.out_type.min
+
+    @property
+    def high(self) -> int:
+        return self.out_type.max
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,8 +248,9 @@ class Argmax:
         _check_name(self)
 
 
-Node = Input | Dense | Threshold | Argmax
-NODE_TYPES = {cls.op: cls for cls in (Input, Dense, Threshold, Argmax)}
+Node = Input | Dense | ShiftDense | Threshold | Requantize | Argmax
+NODE_TYPES = {cls.op: cls for cls in (Input, Dense, ShiftDense, Threshold, Requantize, Argmax)}
+TYPE_FIELDS = ("dtype", "weight_type", "out_type")
 
 
 def array_fields(node_type) -> list[str]:

@@ -12,8 +12,8 @@ import numpy as np
 
 from ..errors import HwgenError
 from ..files import atomic_path, write_text
-from .graph import FORMAT_VERSION, Graph
-from .nodes import NODE_TYPES, Input, array_fields
+from .graph import FORMAT_VERSION, READABLE_VERSIONS, Graph
+from .nodes import NODE_TYPES, TYPE_FIELDS, array_fields
 from .types import type_from_json
 
 GRAPH_FILE = "graph.json"
@@ -33,7 +33,7 @@ def save_graph(graph: Graph, folder: Path) -> None:
                 key = f"{node.name}.{field.name}"
                 arrays[key] = value
                 entry[field.name] = key
-            elif field.name == "dtype":
+            elif field.name in TYPE_FIELDS:
                 entry[field.name] = value.to_json()
             else:
                 entry[field.name] = value
@@ -70,9 +70,9 @@ def load_graph(folder: Path) -> Graph:
 def _parse(document, arrays) -> Graph:
     if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
         raise ValueError(f"not an hwgen graph (field 'format' must be {FORMAT_NAME!r})")
-    if document.get("version") != FORMAT_VERSION:
-        raise ValueError(f"field 'version': this hwgen reads version {FORMAT_VERSION}, "
-                         f"the file has {document.get('version')!r}")
+    if document.get("version") not in READABLE_VERSIONS:
+        raise ValueError(f"field 'version': this hwgen reads versions "
+                         f"{', '.join(map(str, READABLE_VERSIONS))}, the file has {document.get('version')!r}")
     entries = document.get("nodes")
     if not isinstance(entries, list):
         raise ValueError("field 'nodes': expected a list")
@@ -104,9 +104,9 @@ def _parse_node(index, entry, arrays):
             if not np.issubdtype(value.dtype, np.integer) and value.dtype != np.bool_:
                 raise ValueError(f"node {name!r} ({op}): field {field.name!r}: expected an integer "
                                  f"array, got {value.dtype}")
-        elif field.name == "dtype":
-            value = type_from_json(value, f"node {name!r} ({op}): field 'dtype'")
-        elif field.type in (str, int) and (type(value) is not field.type):
+        elif field.name in TYPE_FIELDS:
+            value = type_from_json(value, f"node {name!r} ({op}): field {field.name!r}")
+        elif field.type in (str, int, bool) and (type(value) is not field.type):
             raise ValueError(f"node {name!r} ({op}): field {field.name!r}: expected "
                              f"{field.type.__name__}, got {value!r}")
         values[field.name] = value
