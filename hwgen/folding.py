@@ -3,7 +3,7 @@ import re
 from dataclasses import dataclass
 
 from .errors import HwgenError
-from .ir import Dense, Graph
+from .ir import MATRIX_NODES, Graph
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class LayerFold:
 
 @dataclass(frozen=True)
 class Folding:
-    """One ``LayerFold`` per dense layer, in graph order, and input elements per beat."""
+    """One ``LayerFold`` per dense layer (binary or shift), in graph order, and input elements per beat."""
 
     layers: tuple[LayerFold, ...]
     input_per_beat: int
@@ -39,7 +39,7 @@ class Folding:
 
     def check(self, graph: Graph) -> None:
         """Raise ``HwgenError`` unless every factor divides its layer."""
-        dense = [n for n in graph.nodes if isinstance(n, Dense)]
+        dense = [n for n in graph.nodes if isinstance(n, MATRIX_NODES)]
         if len(self.layers) != len(dense):
             raise HwgenError(f"folding has {len(self.layers)} entries but the graph has "
                              f"{len(dense)} dense layers ({', '.join(n.name for n in dense)})")

@@ -6,7 +6,7 @@ Bipolar tensors are held as bits (uint8 0/1, 1 meaning +1), like the IR.
 """
 import numpy as np
 
-from .ir import Argmax, Bipolar, Dense, Graph, Input, Threshold
+from .ir import Argmax, Bipolar, Dense, Graph, Input, Requantize, ShiftDense, Threshold
 
 # Bytes of temporary memory one chunk of XNOR-popcount may use.
 _CHUNK_BYTES = 1 << 26
@@ -26,9 +26,11 @@ def run_all(graph: Graph, x: np.ndarray) -> dict[str, np.ndarray]:
             continue
         operand = values[node.input]
         if isinstance(node, Dense):
-            in_type = graph.types[node.input]
-            values[node.name] = (xnor_popcount(operand, node.weights) if isinstance(in_type, Bipolar)
-                                 else signed_sum(operand, node.weights))
+            values[node.name] = binary_dense(operand, node.weights, graph.types[node.input])
+        elif isinstance(node, ShiftDense):
+            values[node.name] = exact_matmul(operand, node.scaled_weights())
+        elif isinstance(node, Requantize):
+            values[node.name] = requantize(operand, node)
         elif isinstance(node, Threshold):
             passed = np.where(node.descending, operand <= node.thresholds, operand >= node.thresholds)
             values[node.name] = passed.astype(np.uint8)
@@ -50,6 +52,13 @@ def check_input(graph: Graph, x) -> np.ndarray:
         raise ValueError(f"input: values must lie in [{lo}, {hi}] for {dtype}, "
                          f"got [{x.min()}, {x.max()}]")
     return x.astype(np.int64)
+
+
+def binary_dense(x: np.ndarray, w_bits: np.ndarray, in_type) -> np.ndarray:
+    """``Dense`` semantics: XNOR-popcount for bipolar inputs, exact sums otherwise."""
+    if isinstance(in_type, Bipolar):
+        return xnor_popcount(x, w_bits)
+    return exact_matmul(x, 2 * w_bits.astype(np.int64) - 1)
 
 
 def pack_bits(bits: np.ndarray) -> np.ndarray:
@@ -79,15 +88,20 @@ def xnor_popcount(x_bits: np.ndarray, w_bits: np.ndarray) -> np.ndarray:
     return out
 
 
-def signed_sum(x: np.ndarray, w_bits: np.ndarray) -> np.ndarray:
-    """Integer inputs times ±1 weights: ``acc[j] = sum_i x[i] * (2 w[j, i] - 1)``.
+def exact_matmul(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Integer inputs times integer weights: ``acc[j] = sum_i x[i] * weights[j, i]``.
 
     Computed as a float64 matrix product for speed; that is exact because
-    every product and partial sum is an integer far below 2**53, which is
+    every product and partial sum is an integer below 2**53, which is
     checked rather than assumed.
     """
-    bound = int(np.abs(x).max(initial=0)) * w_bits.shape[1]
+    bound = int(np.abs(x).max(initial=0)) * int(np.abs(weights).sum(axis=1).max())
     if bound >= 1 << 53:
         raise ValueError(f"dense: |accumulator| may reach {bound}, beyond exact float64 range")
-    signs = 2.0 * w_bits.astype(np.float64) - 1.0
-    return (x.astype(np.float64) @ signs.T).astype(np.int64)
+    return (x.astype(np.float64) @ weights.astype(np.float64).T).astype(np.int64)
+
+
+def requantize(x: np.ndarray, node: Requantize) -> np.ndarray:
+    """``clamp((x + bias + r) >> shift, lo, hi)``, the ``Requantize`` semantics."""
+    shifted = (x + node.bias + node.rounding) >> node.shift   # numpy's >> floors, like Verilog's >>>
+    return np.clip(shifted, node.low, node.high)

@@ -1,7 +1,8 @@
 """Random integer graphs and a naive reference to check the golden model against."""
 import numpy as np
 
-from hwgen.ir import Argmax, Bipolar, Dense, Graph, Input, Integer, Threshold
+from hwgen.ir import (Argmax, Bipolar, Dense, Graph, Input, Integer, PowerOfTwo, Requantize, ShiftDense,
+                      Threshold)
 
 
 def random_graph(rng: np.random.Generator, sizes: list[int], in_type=Integer(4, signed=False),
@@ -24,6 +25,28 @@ def random_graph(rng: np.random.Generator, sizes: list[int], in_type=Integer(4, 
     return Graph(tuple(nodes))
 
 
+def random_shift_graph(rng: np.random.Generator, sizes: list[int], in_type=Integer(4, signed=False, frac=4),
+                       weight_type=PowerOfTwo(-3, 1), act_type=Integer(4, signed=False, frac=2)) -> Graph:
+    """Shift layers with zero weights, requantize (ReLU) between them, signed logits, argmax."""
+    nodes = [Input("input", sizes[0], in_type)]
+    layers = list(zip(sizes, sizes[1:]))
+    for index, (fan_in, fan_out) in enumerate(layers):
+        signs = rng.integers(-1, 2, (fan_out, fan_in))
+        exponents = rng.integers(weight_type.min_exponent, weight_type.max_exponent + 1, (fan_out, fan_in))
+        dense = ShiftDense(f"fc{index}", nodes[-1].name, signs, exponents, weight_type)
+        nodes.append(dense)
+        acc = Graph(tuple(nodes)).types[dense.name]
+        last = index == len(layers) - 1
+        out_type = Integer(acc.bits + 1, signed=True, frac=acc.frac) if last else act_type
+        shift = acc.frac - out_type.frac
+        # Biases of the accumulators' magnitude, so rounding, saturation and ReLU all happen.
+        spread = 1 << max(1, acc.bits - 3)
+        nodes.append(Requantize(f"rq{index}", dense.name, rng.integers(-spread, spread + 1, fan_out),
+                                shift, not last, out_type))
+    nodes.append(Argmax("argmax", nodes[-1].name))
+    return Graph(tuple(nodes))
+
+
 def random_inputs(rng: np.random.Generator, graph: Graph, batch: int) -> np.ndarray:
     dtype = graph.input.dtype
     lo, hi = (0, 1) if isinstance(dtype, Bipolar) else (dtype.min, dtype.max)
@@ -41,6 +64,15 @@ def naive_reference(graph: Graph, x: np.ndarray) -> np.ndarray:
                 xs = [2 * v - 1 for v in row] if current_bipolar else row
                 out.append([sum(xi * (1 if w else -1) for xi, w in zip(xs, wrow))
                             for wrow in node.weights])
+            elif isinstance(node, ShiftDense):
+                out.append([sum(xi * int(sg) * 2 ** int(e - node.weight_type.min_exponent)
+                                for xi, sg, e in zip(row, srow, erow))
+                            for srow, erow in zip(node.signs, node.exponents)])
+            elif isinstance(node, Requantize):
+                lo = max(0, node.out_type.min) if node.relu else node.out_type.min
+                half = 2 ** (node.shift - 1) if node.shift else 0
+                out.append([min(node.out_type.max, max(lo, (v + int(b) + half) // 2 ** node.shift))
+                            for v, b in zip(row, node.bias)])
             elif isinstance(node, Threshold):
                 out.append([int(v <= t) if d else int(v >= t)
                             for v, t, d in zip(row, node.thresholds, node.descending)])

@@ -11,7 +11,7 @@ from hwgen.verilog import emit
 from sim.job import Pass
 from sim.runner import simulate
 
-from .graphs import random_graph, random_inputs
+from .graphs import random_graph, random_inputs, random_shift_graph
 
 pytestmark = pytest.mark.slow
 
@@ -23,14 +23,15 @@ def _simulator_available(simulator):
 
 
 @pytest.mark.parametrize("simulator", ["verilator", "icarus"])
-@pytest.mark.parametrize("in_type, folding, per_beat", [
-    (Integer(4, signed=False), "4x6,2x4,5x2", 3),
-    (Bipolar(), "8x12,8x8,10x8", 12),
-])
-def test_rtl_matches_golden_and_cycle_model(tmp_path, simulator, in_type, folding, per_beat):
+@pytest.mark.parametrize("make_graph, folding, per_beat", [
+    (lambda rng: random_graph(rng, [12, 8, 8, 10], Integer(4, signed=False)), "4x6,2x4,5x2", 3),
+    (lambda rng: random_graph(rng, [12, 8, 8, 10], Bipolar()), "8x12,8x8,10x8", 12),
+    (lambda rng: random_shift_graph(rng, [12, 8, 8, 10], Integer(5, signed=True, frac=3)), "4x6,2x4,5x2", 3),
+], ids=["binary-int", "binary-bipolar-parallel", "shift"])
+def test_rtl_matches_golden_and_cycle_model(tmp_path, simulator, make_graph, folding, per_beat):
     _simulator_available(simulator)
     rng = np.random.default_rng(3)
-    graph = random_graph(rng, [12, 8, 8, 10], in_type)
+    graph = make_graph(rng)
     x = random_inputs(rng, graph, 40)
     expected = golden.run(graph, x)[:, 0]
     meta = emit(graph, Folding.parse(folding, per_beat), tmp_path)

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from hwgen import golden
-from hwgen.ir import Bipolar, Dense, Graph, Input, Integer, Threshold
+from hwgen.ir import Bipolar, Dense, Graph, Input, Integer, PowerOfTwo, Requantize, ShiftDense, Threshold
 
-from .graphs import naive_reference, random_graph, random_inputs
+from .graphs import naive_reference, random_graph, random_inputs, random_shift_graph
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -38,3 +38,51 @@ def test_input_out_of_range_is_rejected():
     graph = random_graph(np.random.default_rng(2), [3, 4], Integer(2, signed=False))
     with pytest.raises(ValueError, match=r"input: values must lie in \[0, 3\]"):
         golden.run(graph, np.full((1, 3), 4))
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("in_type", [Integer(4, signed=False, frac=4), Integer(5, signed=True, frac=2)])
+def test_shift_golden_matches_naive_reference(seed, in_type):
+    rng = np.random.default_rng(seed)
+    sizes = [int(rng.integers(1, 60)), int(rng.integers(1, 40)), int(rng.integers(2, 12))]
+    graph = random_shift_graph(rng, sizes, in_type)
+    x = random_inputs(rng, graph, 17)
+    assert np.array_equal(golden.run_all(graph, x)["rq0"], naive_reference(Graph(graph.nodes[:3]), x))
+    assert np.array_equal(golden.run(graph, x), naive_reference(graph, x))
+
+
+def _requantize(values, bias, shift, relu, out_type):
+    graph = Graph((Input("x", len(values), Integer(12, signed=True, frac=shift)),
+                   Requantize("rq", "x", np.array(bias), shift, relu, out_type)))
+    return golden.run(graph, np.array([values])).tolist()[0]
+
+
+def test_requantize_rounds_half_up_and_floors_negatives():
+    # shift 2: x / 4 rounded to nearest, ties (x = 4k + 2) towards +infinity.
+    signed8 = Integer(8, signed=True)
+    assert _requantize([5, 6, 7, -5, -6, -7, -2, 2], [0] * 8, 2, False, signed8) == [1, 2, 2, -1, -1, -2, 0, 1]
+    # the bias is added before rounding
+    assert _requantize([1, 1], [1, -4], 1, False, signed8) == [1, -1]
+    # shift 0 is the identity plus the bias
+    assert _requantize([-9, 9], [3, -3], 0, False, signed8) == [-6, 6]
+
+
+def test_requantize_saturates_and_applies_relu():
+    unsigned3 = Integer(3, signed=False)
+    assert _requantize([100, -100, 7, 8], [0] * 4, 0, True, unsigned3) == [7, 0, 7, 7]
+    signed3 = Integer(3, signed=True)
+    assert _requantize([100, -100, -4, -5], [0] * 4, 0, False, signed3) == [3, -4, -4, -4]
+    assert _requantize([100, -100, -4, 2], [0] * 4, 0, True, signed3) == [3, 0, 0, 2]
+
+
+def test_shift_dense_zero_weights_and_exponent_range():
+    wt = PowerOfTwo(-2, 1)
+    node = ShiftDense("fc", "x", np.array([[1, -1, 0, 1]]), np.array([[-2, 1, 1, 0]]), wt)
+    graph = Graph((Input("x", 4, Integer(3, signed=False)), node))
+    # weights 2**-2, -2**1, 0, 2**0 scaled by 2**2: 1, -8, 0, 4
+    assert golden.run(graph, np.array([[7, 1, 7, 1]])).tolist() == [[7 - 8 + 0 + 4]]
+    assert graph.types["fc"].frac == 2
+    with pytest.raises(ValueError, match=r"field 'exponents': values must lie in \[-2, 1\], got \[-3, 1\]"):
+        ShiftDense("fc", "x", np.array([[1, 1]]), np.array([[-3, 1]]), wt)
+    with pytest.raises(ValueError, match=r"field 'signs': values must be -1, 0 or \+1"):
+        ShiftDense("fc", "x", np.array([[2, 1]]), np.array([[0, 1]]), wt)

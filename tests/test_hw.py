@@ -1,18 +1,24 @@
 """Each Amaranth component against the golden model in amaranth.sim, with and without stalls."""
 import numpy as np
 import pytest
+from amaranth.back import rtlil
+from amaranth.hdl import Module, Signal, signed
+from amaranth.sim import Simulator
 
 from hwgen import golden
 from hwgen.errors import HwgenError
 from hwgen.folding import Folding
 from hwgen.hw.argmax import ArgmaxUnit
+from hwgen.hw.barrel_shifter import barrel_shift_left
 from hwgen.hw.matrix_vector import MatrixVectorUnit
 from hwgen.hw.network import Network
+from hwgen.hw.requantize import RequantizeUnit
 from hwgen.hw.threshold import ThresholdUnit
 from hwgen.hw.vector_buffer import VectorBuffer
-from hwgen.ir import Bipolar, Integer
+from hwgen.hw.weights import BinaryWeights, ShiftWeights
+from hwgen.ir import Bipolar, Graph, Input, Integer, PowerOfTwo, Requantize, ShiftDense
 
-from .graphs import random_graph, random_inputs
+from .graphs import random_graph, random_inputs, random_shift_graph
 from .streams import pack, run_stream, unpack
 
 STALLS = [0.0, 0.3]
@@ -40,7 +46,7 @@ def _mvu_case(rng, in_type, mh, mw, pe, simd, count=4):
     weights = rng.integers(0, 2, (mh, mw))
     lo, hi = (0, 1) if isinstance(in_type, Bipolar) else (in_type.min, in_type.max)
     x = rng.integers(lo, hi + 1, (count, mw))
-    acc = golden.xnor_popcount(x, weights) if isinstance(in_type, Bipolar) else golden.signed_sum(x, weights)
+    acc = golden.binary_dense(x, weights, in_type)
     bound = mw * max(abs(lo), abs(hi))
     acc_width = Integer.for_range(-bound, bound).bits
     return weights, x, acc, acc_width
@@ -52,7 +58,7 @@ def _mvu_case(rng, in_type, mh, mw, pe, simd, count=4):
 def test_matrix_vector_unit_matches_golden(stall, in_type, mh, mw, pe, simd):
     rng = np.random.default_rng(mh * 100 + mw)
     weights, x, acc, acc_width = _mvu_case(rng, in_type, mh, mw, pe, simd)
-    dut = MatrixVectorUnit(weights, in_type=in_type, acc_width=acc_width, pe=pe, simd=simd)
+    dut = MatrixVectorUnit(BinaryWeights(weights), in_type=in_type, acc_width=acc_width, pe=pe, simd=simd)
     width = in_type.width
     words = [pack(row[k:k + simd], width) for row in x
              for _ in range(dut.neuron_folds) for k in range(0, mw, simd)]
@@ -64,9 +70,9 @@ def test_matrix_vector_unit_matches_golden(stall, in_type, mh, mw, pe, simd):
 
 def test_matrix_vector_unit_rejects_bad_folding():
     with pytest.raises(ValueError, match=r"pe \(3\) must be a positive divisor of the 4 rows"):
-        MatrixVectorUnit(np.ones((4, 4)), in_type=Bipolar(), acc_width=4, pe=3, simd=1)
+        MatrixVectorUnit(BinaryWeights(np.ones((4, 4))), in_type=Bipolar(), acc_width=4, pe=3, simd=1)
     with pytest.raises(ValueError, match=r"simd \(5\) must be a positive divisor of the 4 columns"):
-        MatrixVectorUnit(np.ones((4, 4)), in_type=Bipolar(), acc_width=4, pe=1, simd=5)
+        MatrixVectorUnit(BinaryWeights(np.ones((4, 4))), in_type=Bipolar(), acc_width=4, pe=1, simd=5)
 
 
 @pytest.mark.parametrize("stall", STALLS)
@@ -122,3 +128,101 @@ def test_folding_errors_say_what_divides(folding, per_beat, message):
 def test_folding_syntax_error():
     with pytest.raises(HwgenError, match=r"folding '4-6': expected PExSIMD"):
         Folding.parse("4-6", 1)
+
+
+@pytest.mark.parametrize("width, signed_in, max_shift", [(1, False, 1), (3, False, 5), (3, True, 4), (4, True, 7)])
+def test_barrel_shifter_exhaustive(width, signed_in, max_shift):
+    value = Signal(signed(width) if signed_in else width)
+    amount = Signal(range(max_shift + 1))
+    out = barrel_shift_left(value, amount, max_shift)
+    m = Module()
+    result = Signal(out.shape())
+    m.d.comb += result.eq(out)
+    cases = [(v, a) for v in range(-(1 << (width - 1)) if signed_in else 0,
+                                  (1 << (width - 1)) if signed_in else 1 << width)
+             for a in range(max_shift + 1)]
+    got = []
+
+    async def bench(ctx):
+        for v, a in cases:
+            ctx.set(value, v)
+            ctx.set(amount, a)
+            got.append(ctx.get(result))
+
+    sim = Simulator(m)
+    sim.add_testbench(bench)
+    sim.run()
+    assert got == [v << a for v, a in cases]
+    assert len(amount) == max(1, max_shift.bit_length())   # log-depth: one mux stage per bit
+
+
+def _shift_case(rng, in_type, mh, mw, count=4):
+    weight_type = PowerOfTwo(-2, 3)
+    signs = rng.integers(-1, 2, (mh, mw))
+    exponents = rng.integers(-2, 4, (mh, mw))
+    node = ShiftDense("fc", "x", signs, exponents, weight_type)
+    x = rng.integers(in_type.min, in_type.max + 1, (count, mw))
+    acc = golden.exact_matmul(x, node.scaled_weights())
+    acc_width = node.output_type(in_type).bits
+    return ShiftWeights(signs, exponents, weight_type), x, acc, acc_width
+
+
+@pytest.mark.parametrize("stall", STALLS)
+@pytest.mark.parametrize("in_type", [Integer(4, signed=False), Integer(3, signed=True)])
+@pytest.mark.parametrize("mh, mw, pe, simd", [(6, 10, 2, 5), (4, 9, 4, 9), (3, 7, 1, 1), (8, 12, 4, 3)])
+def test_shift_matrix_vector_unit_matches_golden(stall, in_type, mh, mw, pe, simd):
+    rng = np.random.default_rng(mh * 100 + mw)
+    weights, x, acc, acc_width = _shift_case(rng, in_type, mh, mw)
+    dut = MatrixVectorUnit(weights, in_type=in_type, acc_width=acc_width, pe=pe, simd=simd)
+    words = [pack(row[k:k + simd], in_type.width) for row in x
+             for _ in range(dut.neuron_folds) for k in range(0, mw, simd)]
+    got = run_stream(dut, words, len(x) * dut.neuron_folds, stall=stall)
+    lanes = np.array([unpack(p, acc_width, pe, signed=True) for p in got]).reshape(len(x), mh)
+    assert np.array_equal(lanes, acc)
+
+
+@pytest.mark.parametrize("folding", ["2x3", "4x9"])   # folded (ROM) and fully parallel (constants)
+@pytest.mark.parametrize("kind", ["shift", "binary-int", "binary-bipolar"])
+def test_matrix_vector_unit_has_no_multiplier(folding, kind):
+    rng = np.random.default_rng(0)
+    in_type = Bipolar() if kind == "binary-bipolar" else Integer(8, signed=False)
+    weights, _, _, acc_width = (_shift_case(rng, in_type, 4, 9) if kind == "shift" else
+                                _mvu_case(rng, in_type, 4, 9, 1, 1))
+    if kind != "shift":
+        weights = BinaryWeights(weights)
+    pe, simd = map(int, folding.split("x"))
+    dut = MatrixVectorUnit(weights, in_type=in_type, acc_width=acc_width, pe=pe, simd=simd)
+    text = rtlil.convert(dut)
+    assert "cell $add" in text and "cell $mul" not in text
+
+
+@pytest.mark.parametrize("stall", STALLS)
+@pytest.mark.parametrize("pe", [1, 2, 6])
+@pytest.mark.parametrize("relu, out_type", [(True, Integer(3, signed=False)), (False, Integer(4, signed=True))])
+def test_requantize_unit_matches_golden(stall, pe, relu, out_type):
+    rng = np.random.default_rng(pe)
+    shift = 2
+    acc = rng.integers(-64, 64, (20, 6))
+    acc[0, :4] = [6, -6, 2, -2]   # ties: rounded towards +infinity
+    bias = rng.integers(-16, 17, 6)
+    bias[:4] = 0
+    node = Requantize("rq", "x", bias, shift, relu, out_type)
+    graph = Graph((Input("x", 6, Integer(8, signed=True, frac=shift + out_type.frac)), node))
+    expected = golden.run(graph, acc)
+    dut = RequantizeUnit(bias, shift=shift, rounding=node.rounding, low=node.low, high=node.high,
+                         acc_width=8, out_type=out_type, pe=pe)
+    got = run_stream(dut, beats(acc, pe, 8), 20 * 6 // pe, stall=stall)
+    lanes = np.array([unpack(p, out_type.bits, pe, signed=out_type.signed) for p in got]).reshape(20, 6)
+    assert np.array_equal(lanes, expected)
+    assert expected.min() == node.low and expected.max() == node.high   # saturation exercised
+
+
+@pytest.mark.parametrize("stall", STALLS)
+@pytest.mark.parametrize("folding, per_beat", [("4x6,2x4,5x2", 3), ("8x12,8x8,10x8", 12), ("1x1,1x1,1x1", 1)])
+def test_shift_network_matches_golden(stall, folding, per_beat):
+    rng = np.random.default_rng(11)
+    graph = random_shift_graph(rng, [12, 8, 8, 10])
+    x = random_inputs(rng, graph, 12)
+    net = Network(graph, Folding.parse(folding, per_beat))
+    got = run_stream(net, beats(x, per_beat, graph.input.dtype.width), len(x), stall=stall)
+    assert got == list(golden.run(graph, x)[:, 0])

@@ -4,19 +4,23 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..folding import Folding
-from ..ir import Argmax, Dense, Graph, Threshold
+from ..ir import MATRIX_NODES, Argmax, Dense, Graph, Requantize, Threshold
 from .argmax import ArgmaxUnit
 from .matrix_vector import MatrixVectorUnit
+from .requantize import RequantizeUnit
 from .threshold import ThresholdUnit
 from .vector_buffer import VectorBuffer
+from .weights import BinaryWeights, ShiftWeights
 
 
 class Network(wiring.Component):
-    """Images in, class indices out: buffers, matrix-vector units, thresholds, argmax.
+    """Images in, class indices out: buffers, matrix-vector units, thresholds or
+    requantizers, argmax.
 
-    Each dense layer is a ``VectorBuffer`` feeding a ``MatrixVectorUnit``,
-    followed by a ``ThresholdUnit`` where the graph thresholds its output.
-    The graph must end in an argmax.
+    Each dense layer (binary or shift) is a ``VectorBuffer`` feeding a
+    ``MatrixVectorUnit``, followed by a ``ThresholdUnit`` or a
+    ``RequantizeUnit`` where the graph has one. The graph must end in an
+    argmax over signed values.
 
     Members
     -------
@@ -45,9 +49,11 @@ class Network(wiring.Component):
         per_beat = self._folding.input_per_beat
         for node in graph.nodes[1:]:
             in_type = graph.types[node.input]
-            if isinstance(node, Dense):
+            if isinstance(node, MATRIX_NODES):
                 fold = next(folds)
-                mvu = MatrixVectorUnit(node.weights, in_type=in_type,
+                weights = (BinaryWeights(node.weights) if isinstance(node, Dense) else
+                           ShiftWeights(node.signs, node.exponents, node.weight_type))
+                mvu = MatrixVectorUnit(weights, in_type=in_type,
                                        acc_width=graph.types[node.name].width,
                                        pe=fold.pe, simd=fold.simd)
                 stages += [VectorBuffer(element_width=in_type.width, size=node.in_features,
@@ -57,7 +63,14 @@ class Network(wiring.Component):
             elif isinstance(node, Threshold):
                 stages.append(ThresholdUnit(node.thresholds, node.descending,
                                             acc_width=in_type.width, pe=per_beat))
+            elif isinstance(node, Requantize):
+                stages.append(RequantizeUnit(node.bias, shift=node.shift, rounding=node.rounding,
+                                             low=node.low, high=node.high, acc_width=in_type.width,
+                                             out_type=node.out_type, pe=per_beat))
             elif isinstance(node, Argmax):
+                if not in_type.signed:
+                    raise ValueError(f"{node.name}: the argmax unit compares signed values, "
+                                     f"but {node.input!r} is {in_type}")
                 stages.append(ArgmaxUnit(classes=graph.sizes[node.input], acc_width=in_type.width,
                                          pe=per_beat))
         return stages
@@ -78,7 +91,7 @@ class Network(wiring.Component):
     @property
     def layer_cycles(self) -> dict[str, int]:
         """Cycles each dense layer's unit is busy per image."""
-        dense = [n.name for n in self._graph.nodes if isinstance(n, Dense)]
+        dense = [n.name for n in self._graph.nodes if isinstance(n, MATRIX_NODES)]
         units = [s for s in self._stages if isinstance(s, MatrixVectorUnit)]
         return {name: unit.cycles_per_vector for name, unit in zip(dense, units)}
 

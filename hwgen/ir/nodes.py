@@ -251,6 +251,7 @@ class Argmax:
 Node = Input | Dense | ShiftDense | Threshold | Requantize | Argmax
 NODE_TYPES = {cls.op: cls for cls in (Input, Dense, ShiftDense, Threshold, Requantize, Argmax)}
 TYPE_FIELDS = ("dtype", "weight_type", "out_type")
+MATRIX_NODES = (Dense, ShiftDense)   # the layers a matrix-vector unit computes
 
 
 def array_fields(node_type) -> list[str]:

@@ -1,0 +1,41 @@
+"""Bias, rounding shift and clamp: wide accumulators back to narrow activations."""
+import numpy as np
+from amaranth.hdl import Mux, Value
+
+from ..ir import Integer
+from .channel_unit import ChannelUnit
+
+
+class RequantizeUnit(ChannelUnit):
+    """The IR's ``Requantize`` on ``pe`` lanes per beat: ``clamp((x + bias + r) >> shift, lo, hi)``.
+
+    The shift is a constant, so it is wiring; adding the bias and the
+    rounding constant and comparing against the two bounds are the only
+    logic. No multiplier.
+
+    Parameters
+    ----------
+    bias : numpy int array, shape ``(channels,)``
+    shift, rounding, low, high : int
+        As in :class:`~hwgen.ir.Requantize`.
+    acc_width : int
+        Width of the signed input lanes.
+    out_type : :class:`~hwgen.ir.Integer`
+    pe : int
+        Lanes per beat; divides ``channels``.
+    """
+
+    def __init__(self, bias: np.ndarray, *, shift: int, rounding: int, low: int, high: int,
+                 acc_width: int, out_type: Integer, pe: int):
+        self._bias = np.asarray(bias, dtype=np.int64)
+        self._shift = shift
+        self._rounding = rounding
+        self._low = low
+        self._high = high
+        super().__init__(channels=len(self._bias), pe=pe, in_width=acc_width, out_width=out_type.bits)
+
+    def lane(self, value: Value, table) -> Value:
+        bias_width = Integer.for_range(min(0, int(self._bias.min())), max(0, int(self._bias.max()))).bits + 1
+        biased = value + table(self._bias, bias_width).as_signed() + self._rounding
+        shifted = biased >> self._shift     # arithmetic: biased is signed
+        return Mux(shifted < self._low, self._low, Mux(shifted > self._high, self._high, shifted))
