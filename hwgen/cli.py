@@ -140,7 +140,7 @@ def cmd_train(args) -> None:
     model = train_model(spec, data, epochs=epochs, seed=args.seed)
     accuracy = float(np.mean(predict(model, data.test.images) == data.test.labels))
     save_checkpoint(args.out / CHECKPOINT, spec, model, in_features=data.features,
-                    classes=data.classes, seed=args.seed, epochs=epochs)
+                    classes=data.classes, pixel_bits=data.pixel_bits, seed=args.seed, epochs=epochs)
     print(f"trained {spec.name}: test accuracy {accuracy:.2%} (torch eval); "
           f"wrote {args.out / CHECKPOINT}")
 

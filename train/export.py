@@ -1,4 +1,5 @@
-"""Lowering a trained binarized MLP to the integer graph.
+"""Lowering a trained model to the integer graph; binarized MLPs here, shift
+MLPs in ``train.shift_export``.
 
 Batch norm followed by sign becomes one integer threshold per channel. The
 threshold is found by evaluating the model's own batch norm at integer
@@ -14,9 +15,18 @@ from torch import nn
 from hwgen.ir import Argmax, Dense, Graph, Input, Integer, Threshold
 
 from .layers import BinaryLinear, PositiveScale, SignActivation
+from .models import ShiftMLP
+from .shift_export import export_shift_graph
 
 
 def export_graph(model: nn.Module, in_features: int, pixel_bits: int) -> Graph:
+    """The integer graph of a trained zoo model (binarized or shift)."""
+    if isinstance(model, ShiftMLP):
+        return export_shift_graph(model, in_features, pixel_bits)
+    return export_binarized_graph(model, in_features, pixel_bits)
+
+
+def export_binarized_graph(model: nn.Module, in_features: int, pixel_bits: int) -> Graph:
     model.eval()
     layers = list(model)
     nodes = [Input("input", in_features, Integer(pixel_bits, signed=False))]

@@ -9,15 +9,20 @@ from .models import build_model
 from .zoo import ModelSpec
 
 
-def to_tensor(images: np.ndarray) -> torch.Tensor:
-    """Integer pixels as float32 (exact: every value and sum stays below 2**24)."""
-    return torch.from_numpy(images.astype(np.float32))
+def to_tensor(images: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Integer pixels as floats (exact: pixels are small integers)."""
+    return torch.from_numpy(images).to(dtype)
+
+
+def exact_eval(model: nn.Module) -> nn.Module:
+    """``model`` in eval mode and in the dtype whose results the integer graph reproduces."""
+    return model.eval().to(model.exact_dtype)
 
 
 @torch.no_grad()
 def predict(model: nn.Module, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
-    model.eval()
-    outputs = [model(to_tensor(images[i:i + batch_size])).argmax(dim=1)
+    model = exact_eval(model)
+    outputs = [model(to_tensor(images[i:i + batch_size], model.exact_dtype)).argmax(dim=1)
                for i in range(0, len(images), batch_size)]
     return torch.cat(outputs).numpy().astype(np.int64)
 
@@ -26,7 +31,7 @@ def train_model(spec: ModelSpec, data: Dataset, *, epochs: int, seed: int,
                 progress: bool = True) -> nn.Module:
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    model = build_model(spec, data.features, data.classes)
+    model = build_model(spec, data.features, data.classes, data.pixel_bits)
     x, y = to_tensor(data.train.images), torch.from_numpy(data.train.labels)
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.learning_rate)
     steps_per_epoch = -(-len(x) // spec.batch_size)
@@ -44,7 +49,7 @@ def train_model(spec: ModelSpec, data: Dataset, *, epochs: int, seed: int,
             loss.backward()
             optimizer.step()
             schedule.step()
-            _clip_latent_weights(model)
+            _clamp_latent(model)
             total += loss.item() * len(batch)
         bar.set_postfix(loss=f"{total / len(x):.4f}")
     model.eval()
@@ -52,8 +57,9 @@ def train_model(spec: ModelSpec, data: Dataset, *, epochs: int, seed: int,
 
 
 @torch.no_grad()
-def _clip_latent_weights(model: nn.Module) -> None:
-    # Latent weights beyond ±1 get no gradient (cancelled STE) and would freeze there.
+def _clamp_latent(model: nn.Module) -> None:
+    # Latent parameters beyond their quantizer's range get no gradient and
+    # would freeze there; layers that have such parameters clamp them.
     for module in model.modules():
-        if hasattr(module, "weight") and type(module).__name__.startswith("Binary"):
-            module.weight.clamp_(-1.0, 1.0)
+        if hasattr(module, "clamp_latent_"):
+            module.clamp_latent_()

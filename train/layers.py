@@ -23,6 +23,11 @@ class BinaryLinear(nn.Linear):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, sign_ste(self.weight))
 
+    @torch.no_grad()
+    def clamp_latent_(self) -> None:
+        # Latent weights beyond ±1 get no gradient (cancelled STE) and would freeze there.
+        self.weight.clamp_(-1.0, 1.0)
+
 
 class SignActivation(nn.Module):
     """sign(x) with a straight-through gradient where |x| <= ``cancel_at``."""

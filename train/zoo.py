@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass
 from hwgen.errors import HwgenError
 
 
-
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
@@ -20,6 +19,14 @@ class ModelSpec:
     # Hardware folding the flow uses: per dense layer "PExSIMD", and input elements per beat.
     folding: tuple[str, ...]
     input_per_beat: int
+    # "bnn" (binary weights, sign activations), "shift-ps" or "shift-q" (DeepShift).
+    family: str = "bnn"
+    # Shift networks: bits per weight (sign + shift), stochastic rounding in
+    # training, and the unsigned fixed-point activations (bits, fraction bits).
+    weight_bits: int = 0
+    stochastic: bool = False
+    act_bits: int = 0
+    act_frac: int = 0
 
     def config(self) -> dict:
         return asdict(self)
@@ -34,6 +41,23 @@ MODELS = {spec.name: spec for spec in (
               "784-1024-512-10 binarized MLP; 8-bit pixels into binary weights",
               epochs=40, batch_size=100, learning_rate=3e-3,
               folding=("64x16", "32x64", "10x32"), input_per_beat=16),
+    ModelSpec("digits-shift", "digits", (64, 32),
+              "DeepShift-PS MLP on 8x8 digits; 5-bit shift weights, 8-bit activations",
+              epochs=40, batch_size=64, learning_rate=1e-2,
+              folding=("16x16", "16x16", "10x16"), input_per_beat=16,
+              family="shift-ps", weight_bits=5, act_bits=8, act_frac=4),
+    ModelSpec("mnist-fc-shift-ps", "mnist", (512, 512),
+              "DeepShift-PS 784-512-512-10 MLP (DeepShift's MNIST FC); 5-bit shift weights, "
+              "8-bit activations",
+              epochs=30, batch_size=100, learning_rate=1e-2,
+              folding=("32x16", "32x32", "10x32"), input_per_beat=16,
+              family="shift-ps", weight_bits=5, act_bits=8, act_frac=4),
+    ModelSpec("mnist-fc-shift-q", "mnist", (512, 512),
+              "DeepShift-Q 784-512-512-10 MLP (DeepShift's MNIST FC); 5-bit shift weights, "
+              "8-bit activations",
+              epochs=30, batch_size=100, learning_rate=1e-3,
+              folding=("32x16", "32x32", "10x32"), input_per_beat=16,
+              family="shift-q", weight_bits=5, act_bits=8, act_frac=4),
 )}
 
 
