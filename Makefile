@@ -24,8 +24,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
+MNIST_MODELS ?= mnist-mlp-bnn mnist-fc-shift-ps mnist-fc-shift-q
+
 bench-mnist: $(STAMP)
-	$(BIN)/python bench/mnist_mlp_bnn.py
+	for model in $(MNIST_MODELS); do $(BIN)/python bench/mnist_flow.py --model $$model || exit 1; done
 
 clean:
 	rm -rf $(VENV) runs

@@ -6,7 +6,7 @@ Bipolar tensors are held as bits (uint8 0/1, 1 meaning +1), like the IR.
 """
 import numpy as np
 
-from .ir import Argmax, Bipolar, Dense, Graph, Input, Requantize, ShiftDense, Threshold
+from .ir import Argmax, Bipolar, Dense, Flatten, Graph, Input, MaxPool, Requantize, ShiftDense, Threshold, Window
 
 # Bytes of temporary memory one chunk of XNOR-popcount may use.
 _CHUNK_BYTES = 1 << 26
@@ -25,18 +25,36 @@ def run_all(graph: Graph, x: np.ndarray) -> dict[str, np.ndarray]:
             values[node.name] = check_input(graph, x)
             continue
         operand = values[node.input]
+        in_type, (height, width, channels) = graph.types[node.input], graph.shapes[node.input]
+        # Per-channel ops see one row per pixel: (batch * H * W, C).
+        pixels = operand.reshape(-1, channels)
         if isinstance(node, Dense):
-            values[node.name] = binary_dense(operand, node.weights, graph.types[node.input])
+            out = binary_dense(pixels, node.weights, in_type)
         elif isinstance(node, ShiftDense):
-            values[node.name] = exact_matmul(operand, node.scaled_weights())
+            out = exact_matmul(pixels, node.scaled_weights())
         elif isinstance(node, Requantize):
-            values[node.name] = requantize(operand, node)
+            out = requantize(pixels, node)
         elif isinstance(node, Threshold):
-            passed = np.where(node.descending, operand <= node.thresholds, operand >= node.thresholds)
-            values[node.name] = passed.astype(np.uint8)
+            out = np.where(node.descending, pixels <= node.thresholds, pixels >= node.thresholds).astype(np.uint8)
+        elif isinstance(node, Window):
+            out = window(operand, node, (height, width, channels))
+        elif isinstance(node, MaxPool):
+            k = node.kernel
+            blocks = operand.reshape(len(operand), height // k, k, width // k, k, channels)
+            out = blocks.max(axis=(2, 4))
+        elif isinstance(node, Flatten):
+            out = operand
         elif isinstance(node, Argmax):
-            values[node.name] = np.argmax(operand, axis=1).astype(np.int64)[:, None]
+            out = np.argmax(operand, axis=1).astype(np.int64)
+        values[node.name] = out.reshape(len(operand), -1)
     return values
+
+
+def window(x: np.ndarray, node: Window, shape) -> np.ndarray:
+    """``Window`` semantics: gather each window's elements, the pad value outside the image."""
+    pad = 0   # bit 0 is -1 for bipolar data; 0 for integers
+    padded = np.concatenate([x, np.full((len(x), 1), pad, dtype=x.dtype)], axis=1)
+    return padded[:, node.source_indices(shape)]   # index -1 picks the pad column
 
 
 def check_input(graph: Graph, x) -> np.ndarray:
@@ -66,7 +84,7 @@ def pack_bits(bits: np.ndarray) -> np.ndarray:
     packed = np.packbits(bits.astype(np.uint8), axis=1, bitorder="little")
     pad = (-packed.shape[1]) % 8
     packed = np.pad(packed, ((0, 0), (0, pad)))
-    return packed.view(np.uint64)
+    return np.ascontiguousarray(packed).view(np.uint64)
 
 
 def xnor_popcount(x_bits: np.ndarray, w_bits: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from .zoo import ModelSpec
 
 def to_tensor(images: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Integer pixels as floats (exact: pixels are small integers)."""
-    return torch.from_numpy(images).to(dtype)
+    return torch.tensor(images, dtype=dtype)
 
 
 def exact_eval(model: nn.Module) -> nn.Module:

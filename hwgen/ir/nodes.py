@@ -27,19 +27,40 @@ def _check_name(node) -> None:
         raise ValueError(f"a {node.op} node needs a non-empty string name, not {node.name!r}")
 
 
+def _positive(node, field: str) -> None:
+    value = getattr(node, field)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"node {node.name!r}: field {field!r}: expected a positive integer, got {value!r}")
+
+
 @dataclass(frozen=True, eq=False)
 class Input:
-    """The graph's input: ``size`` elements of ``dtype`` per sample."""
+    """The graph's input: ``size`` elements of ``dtype`` per sample.
+
+    ``shape`` is ``(height, width, channels)`` for an image, elements in
+    raster order with channels innermost (HWC); empty for a plain vector,
+    which is the shape ``(1, 1, size)``.
+    """
 
     op: ClassVar[str] = "input"
     name: str
     size: int
     dtype: ElementType
+    shape: tuple = ()
 
     def __post_init__(self):
         _check_name(self)
-        if not isinstance(self.size, int) or self.size < 1:
-            raise ValueError(f"node {self.name!r}: field 'size': expected a positive integer, got {self.size!r}")
+        _positive(self, "size")
+        shape = tuple(self.shape)
+        object.__setattr__(self, "shape", shape)
+        if shape and (len(shape) != 3 or not all(isinstance(d, int) and d >= 1 for d in shape)
+                      or shape[0] * shape[1] * shape[2] != self.size):
+            raise ValueError(f"node {self.name!r}: field 'shape': expected (height, width, channels), "
+                             f"positive, with {self.size} elements in all, got {self.shape!r}")
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.shape or (1, 1, self.size)
 
 
 @dataclass(frozen=True, eq=False)
@@ -248,8 +269,93 @@ class Argmax:
         _check_name(self)
 
 
-Node = Input | Dense | ShiftDense | Threshold | Requantize | Argmax
-NODE_TYPES = {cls.op: cls for cls in (Input, Dense, ShiftDense, Threshold, Requantize, Argmax)}
+@dataclass(frozen=True, eq=False)
+class Window:
+    """Sliding windows over an image: the first half of a convolution (im2col).
+
+    Input ``(H, W, C)``; output ``(OH, OW, kernel * kernel * C)`` with ``OH =
+    (H + 2 * padding - kernel) // stride + 1`` (``OW`` alike). Output pixel
+    ``(oy, ox)`` holds the input at ``(oy * stride - padding + ky, ox * stride
+    - padding + kx, c)`` as element ``(ky * kernel + kx) * C + c``. Positions
+    outside the image hold the pad value: 0 for integers, and -1 (bit 0) for
+    bipolar tensors, which have no 0. A ``Dense`` or ``ShiftDense`` on the
+    windows completes the convolution.
+    """
+
+    op: ClassVar[str] = "window"
+    name: str
+    input: str
+    kernel: int
+    stride: int
+    padding: int
+
+    def __post_init__(self):
+        _check_name(self)
+        _positive(self, "kernel")
+        _positive(self, "stride")
+        if not isinstance(self.padding, int) or isinstance(self.padding, bool) or self.padding < 0:
+            raise ValueError(f"node {self.name!r}: field 'padding': expected a non-negative integer, "
+                             f"got {self.padding!r}")
+
+    def output_shape(self, shape: tuple[int, int, int]) -> tuple[int, int, int]:
+        height, width, channels = shape
+        out_h = (height + 2 * self.padding - self.kernel) // self.stride + 1
+        out_w = (width + 2 * self.padding - self.kernel) // self.stride + 1
+        if out_h < 1 or out_w < 1:
+            raise ValueError(f"node {self.name!r}: a {self.kernel}x{self.kernel} window with padding "
+                             f"{self.padding} does not fit a {height}x{width} image")
+        return out_h, out_w, self.kernel * self.kernel * channels
+
+    def source_indices(self, shape: tuple[int, int, int]) -> np.ndarray:
+        """For each output element, the flat HWC index of the input it copies, or -1 for padding."""
+        height, width, channels = shape
+        out_h, out_w, _ = self.output_shape(shape)
+        oy, ox, ky, kx, c = np.meshgrid(np.arange(out_h), np.arange(out_w), np.arange(self.kernel),
+                                        np.arange(self.kernel), np.arange(channels), indexing="ij")
+        y = oy * self.stride - self.padding + ky
+        x = ox * self.stride - self.padding + kx
+        inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
+        return np.where(inside, (y * width + x) * channels + c, -1).reshape(-1)
+
+
+@dataclass(frozen=True, eq=False)
+class MaxPool:
+    """Max over non-overlapping ``kernel x kernel`` blocks of an image, per channel.
+
+    Input ``(H, W, C)`` with ``kernel`` dividing ``H`` and ``W``; output
+    ``(H / kernel, W / kernel, C)``. On bipolar data the max is the OR of
+    the bits (+1 if any is +1).
+    """
+
+    op: ClassVar[str] = "maxpool"
+    name: str
+    input: str
+    kernel: int
+
+    def __post_init__(self):
+        _check_name(self)
+        _positive(self, "kernel")
+
+
+@dataclass(frozen=True, eq=False)
+class Flatten:
+    """An image ``(H, W, C)`` as one vector of ``H * W * C`` elements, in HWC order.
+
+    The stream already carries HWC order, so this changes only the shape;
+    an exporter from a CHW framework permutes the next layer's weights.
+    """
+
+    op: ClassVar[str] = "flatten"
+    name: str
+    input: str
+
+    def __post_init__(self):
+        _check_name(self)
+
+
+Node = Input | Dense | ShiftDense | Threshold | Requantize | Window | MaxPool | Flatten | Argmax
+NODE_TYPES = {cls.op: cls for cls in (Input, Dense, ShiftDense, Threshold, Requantize, Window, MaxPool,
+                                      Flatten, Argmax)}
 TYPE_FIELDS = ("dtype", "weight_type", "out_type")
 MATRIX_NODES = (Dense, ShiftDense)   # the layers a matrix-vector unit computes
 

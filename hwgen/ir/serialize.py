@@ -5,7 +5,7 @@ error, so a hand-edited or truncated graph fails with a line that says where.
 """
 import json
 import zipfile
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +94,8 @@ def _parse_node(index, entry, arrays):
     values = {}
     for field in fields(node_type):
         if field.name not in entry:
+            if field.default is not MISSING:
+                continue
             raise ValueError(f"node {name!r} ({op}): missing field {field.name!r}")
         value = entry[field.name]
         if field.name in array_fields(node_type):
@@ -106,6 +108,11 @@ def _parse_node(index, entry, arrays):
                                  f"array, got {value.dtype}")
         elif field.name in TYPE_FIELDS:
             value = type_from_json(value, f"node {name!r} ({op}): field {field.name!r}")
+        elif field.type is tuple:
+            if not isinstance(value, list) or not all(type(v) is int for v in value):
+                raise ValueError(f"node {name!r} ({op}): field {field.name!r}: expected a list of "
+                                 f"integers, got {value!r}")
+            value = tuple(value)
         elif field.type in (str, int, bool) and (type(value) is not field.type):
             raise ValueError(f"node {name!r} ({op}): field {field.name!r}: expected "
                              f"{field.type.__name__}, got {value!r}")
