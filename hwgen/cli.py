@@ -187,8 +187,9 @@ def cmd_verilog(args) -> None:
                             args.input_per_beat or spec.input_per_beat)
     folding.check(graph)
     meta = emit(graph, folding, args.out)
+    latency = "not modelled" if meta["latency"] is None else f"{meta['latency']} cycles"
     print(f"wrote {args.out / VERILOG_FILE}: folding {folding}, {meta['cycles_per_image']} cycles "
-          f"per image, latency {meta['latency']} cycles (analytic)")
+          f"per image, latency {latency} (analytic)")
 
 
 def cmd_sim(args) -> None:

@@ -43,10 +43,11 @@ class Folding:
         if len(self.layers) != len(dense):
             raise HwgenError(f"folding has {len(self.layers)} entries but the graph has "
                              f"{len(dense)} dense layers ({', '.join(n.name for n in dense)})")
-        size = graph.input.size
-        if self.input_per_beat < 1 or size % self.input_per_beat:
+        height, width, channels = graph.input.image_shape
+        what = "input size" if height == width == 1 else "input's channels"
+        if self.input_per_beat < 1 or channels % self.input_per_beat:
             raise HwgenError(f"input elements per beat ({self.input_per_beat}) must divide the "
-                             f"input size {size}; try one of {_divisors(size)}")
+                             f"{what} {channels}; try one of {_divisors(channels)}")
         for node, fold in zip(dense, self.layers):
             for what, factor, total, unit in (("PE", fold.pe, node.out_features, "outputs"),
                                               ("SIMD", fold.simd, node.in_features, "inputs")):

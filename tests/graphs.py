@@ -1,8 +1,8 @@
 """Random integer graphs and a naive reference to check the golden model against."""
 import numpy as np
 
-from hwgen.ir import (Argmax, Bipolar, Dense, Graph, Input, Integer, PowerOfTwo, Requantize, ShiftDense,
-                      Threshold)
+from hwgen.ir import (Argmax, Bipolar, Dense, Flatten, Graph, Input, Integer, MaxPool, PowerOfTwo, Requantize,
+                      ShiftDense, Threshold, Window)
 
 
 def random_graph(rng: np.random.Generator, sizes: list[int], in_type=Integer(4, signed=False),
@@ -43,6 +43,47 @@ def random_shift_graph(rng: np.random.Generator, sizes: list[int], in_type=Integ
         spread = 1 << max(1, acc.bits - 3)
         nodes.append(Requantize(f"rq{index}", dense.name, rng.integers(-spread, spread + 1, fan_out),
                                 shift, not last, out_type))
+    nodes.append(Argmax("argmax", nodes[-1].name))
+    return Graph(tuple(nodes))
+
+
+def random_conv_graph(rng: np.random.Generator, shift: bool) -> Graph:
+    """A small CNN: conv (padded) → threshold or ReLU → max-pool → conv → flatten → dense → argmax.
+
+    Binarized: integer pixels into the first conv, bipolar after the
+    thresholds (so the second conv pads with -1). Shift: fixed point throughout.
+    """
+    in_type = Integer(4, signed=False, frac=4) if shift else Integer(3, signed=False)
+    nodes = [Input("input", 6 * 6 * 2, in_type, (6, 6, 2))]
+
+    def matrix(name, fan_out, fan_in):
+        if shift:
+            wt = PowerOfTwo(-2, 0)
+            return ShiftDense(name, nodes[-1].name, rng.integers(-1, 2, (fan_out, fan_in)),
+                              rng.integers(-2, 1, (fan_out, fan_in)), wt)
+        return Dense(name, nodes[-1].name, rng.integers(0, 2, (fan_out, fan_in)))
+
+    def activation(name, last=False):
+        graph = Graph(tuple(nodes))
+        acc, channels = graph.types[nodes[-1].name], graph.shapes[nodes[-1].name][2]
+        if shift:
+            out_type = Integer(acc.bits + 1, signed=True, frac=acc.frac) if last else Integer(4, False, 2)
+            nodes.append(Requantize(name, nodes[-1].name, rng.integers(-8, 9, channels),
+                                    acc.frac - out_type.frac, not last, out_type))
+        elif not last:
+            nodes.append(Threshold(name, nodes[-1].name, rng.integers(-3, 4, channels),
+                                   rng.integers(0, 2, channels).astype(bool)))
+
+    nodes.append(Window("win1", "input", 3, 1, 1))
+    nodes.append(matrix("conv1", 4, 3 * 3 * 2))
+    activation("act1")
+    nodes.append(MaxPool("pool1", nodes[-1].name, 2))
+    nodes.append(Window("win2", "pool1", 3, 2, 1))
+    nodes.append(matrix("conv2", 6, 3 * 3 * 4))
+    activation("act2")
+    nodes.append(Flatten("flat", nodes[-1].name))
+    nodes.append(matrix("fc", 10, 2 * 2 * 6))
+    activation("logits", last=True)
     nodes.append(Argmax("argmax", nodes[-1].name))
     return Graph(tuple(nodes))
 

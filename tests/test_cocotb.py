@@ -11,7 +11,7 @@ from hwgen.verilog import emit
 from sim.job import Pass
 from sim.runner import simulate
 
-from .graphs import random_graph, random_inputs, random_shift_graph
+from .graphs import random_conv_graph, random_graph, random_inputs, random_shift_graph
 
 pytestmark = pytest.mark.slow
 
@@ -43,3 +43,20 @@ def test_rtl_matches_golden_and_cycle_model(tmp_path, simulator, make_graph, fol
     assert steady.latency == meta["latency"]
     assert steady.cycles_per_image == meta["cycles_per_image"]
     assert np.all(np.diff(steady.out_cycles) == meta["cycles_per_image"])
+
+
+@pytest.mark.parametrize("simulator", ["verilator", "icarus"])
+@pytest.mark.parametrize("shift", [False, True], ids=["bnn", "shift"])
+def test_conv_rtl_matches_golden_and_cycle_model(tmp_path, simulator, shift):
+    _simulator_available(simulator)
+    rng = np.random.default_rng(4)
+    graph = random_conv_graph(rng, shift)
+    x = random_inputs(rng, graph, 30)
+    expected = golden.run(graph, x)[:, 0]
+    meta = emit(graph, Folding.parse("2x6,3x12,5x12", 2), tmp_path)
+    steady, stalled = simulate(tmp_path, x, expected, [Pass(30, 0.0), Pass(30, 0.3, seed=2)],
+                               simulator=simulator, build_dir=tmp_path / "build")
+    assert steady.mismatches == stalled.mismatches == 0
+    assert np.array_equal(steady.outputs, expected) and np.array_equal(stalled.outputs, expected)
+    assert meta["latency"] is None
+    assert abs(steady.cycles_per_image - meta["cycles_per_image"]) <= 0.05 * meta["cycles_per_image"]

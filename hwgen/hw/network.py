@@ -4,10 +4,12 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..folding import Folding
-from ..ir import MATRIX_NODES, Argmax, Dense, Graph, Requantize, Threshold
+from ..ir import MATRIX_NODES, Argmax, Dense, Flatten, Graph, MaxPool, Requantize, Threshold, Window
 from .argmax import ArgmaxUnit
 from .matrix_vector import MatrixVectorUnit
+from .max_pool import MaxPoolUnit
 from .requantize import RequantizeUnit
+from .sliding_window import SlidingWindowUnit
 from .threshold import ThresholdUnit
 from .vector_buffer import VectorBuffer
 from .weights import BinaryWeights, ShiftWeights
@@ -19,8 +21,11 @@ class Network(wiring.Component):
 
     Each dense layer (binary or shift) is a ``VectorBuffer`` feeding a
     ``MatrixVectorUnit``, followed by a ``ThresholdUnit`` or a
-    ``RequantizeUnit`` where the graph has one. The graph must end in an
-    argmax over signed values.
+    ``RequantizeUnit`` where the graph has one. Images stream pixel by pixel
+    (HWC); a window becomes a ``SlidingWindowUnit`` whose windows the next
+    matrix-vector unit takes as vectors, one per output pixel; max-pool is a
+    ``MaxPoolUnit``; flatten is wiring (the stream is already in HWC order).
+    The graph must end in an argmax over signed values.
 
     Members
     -------
@@ -40,15 +45,17 @@ class Network(wiring.Component):
         in_width = graph.input.dtype.width
         super().__init__({
             "i": In(stream.Signature(folding.input_per_beat * in_width)),
-            "o": Out(stream.Signature(self._stages[-1].index_width)),
+            "o": Out(stream.Signature(self._stages[-1][0].index_width)),
         })
 
-    def _build_stages(self) -> list[wiring.Component]:
+    def _build_stages(self) -> list[tuple[wiring.Component, int]]:
+        """The stages in stream order, each with the vectors it handles per image."""
         graph, stages = self._graph, []
         folds = iter(self._folding.layers)
         per_beat = self._folding.input_per_beat
         for node in graph.nodes[1:]:
-            in_type = graph.types[node.input]
+            in_type, in_shape = graph.types[node.input], graph.shapes[node.input]
+            pixels = in_shape[0] * in_shape[1]
             if isinstance(node, MATRIX_NODES):
                 fold = next(folds)
                 weights = (BinaryWeights(node.weights) if isinstance(node, Dense) else
@@ -56,23 +63,33 @@ class Network(wiring.Component):
                 mvu = MatrixVectorUnit(weights, in_type=in_type,
                                        acc_width=graph.types[node.name].width,
                                        pe=fold.pe, simd=fold.simd)
-                stages += [VectorBuffer(element_width=in_type.width, size=node.in_features,
-                                        in_per_beat=per_beat, out_per_beat=fold.simd,
-                                        repeats=mvu.neuron_folds), mvu]
+                buffer = VectorBuffer(element_width=in_type.width, size=node.in_features,
+                                      in_per_beat=per_beat, out_per_beat=fold.simd,
+                                      repeats=mvu.neuron_folds)
+                stages += [(buffer, pixels), (mvu, pixels)]
                 per_beat = fold.pe
             elif isinstance(node, Threshold):
-                stages.append(ThresholdUnit(node.thresholds, node.descending,
-                                            acc_width=in_type.width, pe=per_beat))
+                stages.append((ThresholdUnit(node.thresholds, node.descending,
+                                             acc_width=in_type.width, pe=per_beat), pixels))
             elif isinstance(node, Requantize):
-                stages.append(RequantizeUnit(node.bias, shift=node.shift, rounding=node.rounding,
-                                             low=node.low, high=node.high, acc_width=in_type.width,
-                                             out_type=node.out_type, pe=per_beat))
+                stages.append((RequantizeUnit(node.bias, shift=node.shift, rounding=node.rounding,
+                                              low=node.low, high=node.high, acc_width=in_type.width,
+                                              out_type=node.out_type, pe=per_beat), pixels))
+            elif isinstance(node, Window):
+                stages.append((SlidingWindowUnit(element_width=in_type.width, shape=in_shape,
+                                                 kernel=node.kernel, stride=node.stride,
+                                                 padding=node.padding, per_beat=per_beat), 1))
+            elif isinstance(node, MaxPool):
+                stages.append((MaxPoolUnit(in_type=in_type, shape=in_shape, kernel=node.kernel,
+                                           per_beat=per_beat), 1))
+            elif isinstance(node, Flatten):
+                continue
             elif isinstance(node, Argmax):
                 if not in_type.signed:
                     raise ValueError(f"{node.name}: the argmax unit compares signed values, "
                                      f"but {node.input!r} is {in_type}")
-                stages.append(ArgmaxUnit(classes=graph.sizes[node.input], acc_width=in_type.width,
-                                         pe=per_beat))
+                stages.append((ArgmaxUnit(classes=graph.sizes[node.input], acc_width=in_type.width,
+                                          pe=per_beat), 1))
         return stages
 
     @property
@@ -92,25 +109,29 @@ class Network(wiring.Component):
     def layer_cycles(self) -> dict[str, int]:
         """Cycles each dense layer's unit is busy per image."""
         dense = [n.name for n in self._graph.nodes if isinstance(n, MATRIX_NODES)]
-        units = [s for s in self._stages if isinstance(s, MatrixVectorUnit)]
-        return {name: unit.cycles_per_vector for name, unit in zip(dense, units)}
+        units = [(s, n) for s, n in self._stages if isinstance(s, MatrixVectorUnit)]
+        return {name: unit.cycles_per_vector * n for name, (unit, n) in zip(dense, units)}
 
     @property
     def cycles_per_image(self) -> int:
         """Steady-state cycles between images: the slowest stage sets the pace."""
-        return max(self.input_beats, *(s.cycles_per_vector for s in self._stages))
+        return max(self.input_beats, *(s.cycles_per_vector * n for s, n in self._stages))
 
     @property
-    def latency(self) -> int:
+    def latency(self) -> int | None:
         """Cycles from an image's first input beat to its class index, pipeline empty.
 
         The last input beat comes ``input_beats - 1`` cycles after the first;
         then each stage adds its latency (last input to first output), and a
         replaying buffer and its unit spend ``cycles_per_vector - 1`` more
-        cycles streaming the vector through.
+        cycles streaming the vector through. Exact for vector networks; for
+        images, where stages overlap pixel by pixel, it is not modelled (None).
         """
+        if any(n > 1 for _, n in self._stages) or any(
+                isinstance(s, (SlidingWindowUnit, MaxPoolUnit)) for s, _ in self._stages):
+            return None
         total = self.input_beats - 1
-        for stage in self._stages:
+        for stage, _ in self._stages:
             total += stage.latency
             if isinstance(stage, VectorBuffer):
                 total += stage.cycles_per_vector - 1
@@ -118,10 +139,11 @@ class Network(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        for index, stage in enumerate(self._stages):
+        stages = [stage for stage, _ in self._stages]
+        for index, stage in enumerate(stages):
             m.submodules[f"s{index}_{type(stage).__name__}"] = stage
-        wiring.connect(m, wiring.flipped(self.i), self._stages[0].i)
-        for upstream, downstream in zip(self._stages, self._stages[1:]):
+        wiring.connect(m, wiring.flipped(self.i), stages[0].i)
+        for upstream, downstream in zip(stages, stages[1:]):
             wiring.connect(m, upstream.o, downstream.i)
-        wiring.connect(m, self._stages[-1].o, wiring.flipped(self.o))
+        wiring.connect(m, stages[-1].o, wiring.flipped(self.o))
         return m

@@ -1,0 +1,86 @@
+"""Streaming max-pool over non-overlapping blocks, for bipolar and integer images."""
+from amaranth.hdl import Module, Mux, Signal
+from amaranth.lib import stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..ir import ElementType, Integer
+
+
+class MaxPoolUnit(wiring.Component):
+    """The IR's ``MaxPool``: ``kernel x kernel`` blocks of a raster-order HWC image.
+
+    One row of partial maxima (``width / kernel`` pixels) lives in
+    registers; each input beat updates its block's entry, and the block's
+    last beat leaves at once, in the same cycle, as the block's maximum.
+    Bipolar bits compare as unsigned, so their max is the OR the IR asks for.
+
+    Parameters
+    ----------
+    in_type : :class:`~hwgen.ir.Bipolar` or :class:`~hwgen.ir.Integer`
+    shape : (height, width, channels)
+    kernel : int
+        Divides height and width.
+    per_beat : int
+        Channels per beat; divides ``channels``.
+    """
+
+    def __init__(self, *, in_type: ElementType, shape: tuple[int, int, int], kernel: int, per_beat: int):
+        height, width, channels = shape
+        if height % kernel or width % kernel:
+            raise ValueError(f"kernel ({kernel}) must divide the {height}x{width} image")
+        if not isinstance(per_beat, int) or per_beat < 1 or channels % per_beat:
+            raise ValueError(f"per_beat ({per_beat!r}) must be a positive divisor of the {channels} channels")
+        self._in_type = in_type
+        self._shape = shape
+        self._kernel = kernel
+        self._per_beat = per_beat
+        super().__init__({
+            "i": In(stream.Signature(per_beat * in_type.width)),
+            "o": Out(stream.Signature(per_beat * in_type.width)),
+        })
+
+    @property
+    def cycles_per_vector(self) -> int:
+        """Input beats per image (every input beat takes a cycle)."""
+        height, width, channels = self._shape
+        return height * width * channels // self._per_beat
+
+    @property
+    def latency(self) -> int:
+        return 0
+
+    def elaborate(self, platform):
+        m = Module()
+        _, width, channels = self._shape
+        k, lanes, element = self._kernel, self._per_beat, self._in_type.width
+        beats = channels // lanes
+        beat_width = lanes * element
+        partial = Signal((width // k) * beats * beat_width)
+
+        cb, dx, ox, dy = Signal(range(beats)), Signal(range(k)), Signal(range(width // k)), Signal(range(k))
+        first = (dx == 0) & (dy == 0)
+        last = (dx == k - 1) & (dy == k - 1)
+        slot = partial.word_select(ox * beats + cb, beat_width)
+        signed = isinstance(self._in_type, Integer) and self._in_type.signed
+        merged = Signal(beat_width)
+        for lane in range(lanes):
+            new = self.i.payload.word_select(lane, element)
+            old = slot.word_select(lane, element)
+            if signed:
+                new, old = new.as_signed(), old.as_signed()
+            m.d.comb += merged.word_select(lane, element).eq(Mux(first | (new > old), new, old))
+
+        m.d.comb += [
+            self.o.valid.eq(self.i.valid & last),
+            self.o.payload.eq(merged),
+            self.i.ready.eq(~last | self.o.ready),
+        ]
+        with m.If(self.i.valid & self.i.ready):
+            m.d.sync += slot.eq(merged)
+            carry = 1
+            for counter, limit in [(cb, beats), (dx, k), (ox, width // k), (dy, k)]:
+                wraps = counter == limit - 1
+                with m.If(carry):
+                    m.d.sync += counter.eq(Mux(wraps, 0, counter + 1))
+                carry = carry & wraps
+        return m

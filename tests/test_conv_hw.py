@@ -1,0 +1,70 @@
+"""Sliding-window and max-pool units in amaranth.sim against the golden model, with stalls."""
+import numpy as np
+import pytest
+
+from hwgen import golden
+from hwgen.folding import Folding
+from hwgen.hw.max_pool import MaxPoolUnit
+from hwgen.hw.network import Network
+from hwgen.hw.sliding_window import SlidingWindowUnit
+from hwgen.ir import Bipolar, Graph, Input, Integer, MaxPool, Window
+
+from .graphs import random_conv_graph, random_inputs
+from .streams import pack, run_stream, unpack
+
+STALLS = [0.0, 0.3]
+
+
+def _beats(rows, per_beat, width):
+    return [pack(row[k:k + per_beat], width) for row in rows for k in range(0, len(row), per_beat)]
+
+
+def _unbeats(payloads, per_beat, width, signed, images):
+    return np.array([unpack(p, width, per_beat, signed) for p in payloads]).reshape(images, -1)
+
+
+@pytest.mark.parametrize("stall", STALLS)
+@pytest.mark.parametrize("shape, kernel, stride, padding, per_beat", [
+    ((5, 6, 4), 3, 1, 1, 2), ((4, 4, 2), 2, 2, 0, 2), ((5, 3, 3), 3, 2, 2, 1), ((3, 3, 1), 3, 1, 0, 1)])
+@pytest.mark.parametrize("in_type", [Bipolar(), Integer(3, signed=True)])
+def test_sliding_window_matches_golden(stall, shape, kernel, stride, padding, per_beat, in_type):
+    rng = np.random.default_rng(sum(shape))
+    size = int(np.prod(shape))
+    graph = Graph((Input("x", size, in_type, shape), Window("win", "x", kernel, stride, padding)))
+    lo, hi = (0, 1) if isinstance(in_type, Bipolar) else (in_type.min, in_type.max)
+    x = rng.integers(lo, hi + 1, (3, size))
+    expected = golden.run(graph, x)
+    dut = SlidingWindowUnit(element_width=in_type.width, shape=shape, kernel=kernel, stride=stride,
+                            padding=padding, per_beat=per_beat)
+    got = run_stream(dut, _beats(x, per_beat, in_type.width), 3 * dut.out_beats, stall=stall)
+    signed = isinstance(in_type, Integer)
+    assert np.array_equal(_unbeats(got, per_beat, in_type.width, signed, 3), expected)
+
+
+@pytest.mark.parametrize("stall", STALLS)
+@pytest.mark.parametrize("shape, kernel, per_beat", [((4, 6, 4), 2, 2), ((6, 3, 2), 3, 1), ((2, 2, 3), 2, 3)])
+@pytest.mark.parametrize("in_type", [Bipolar(), Integer(4, signed=False), Integer(3, signed=True)])
+def test_max_pool_matches_golden(stall, shape, kernel, per_beat, in_type):
+    rng = np.random.default_rng(sum(shape))
+    size = int(np.prod(shape))
+    graph = Graph((Input("x", size, in_type, shape), MaxPool("pool", "x", kernel)))
+    lo, hi = (0, 1) if isinstance(in_type, Bipolar) else (in_type.min, in_type.max)
+    x = rng.integers(lo, hi + 1, (3, size))
+    expected = golden.run(graph, x)
+    dut = MaxPoolUnit(in_type=in_type, shape=shape, kernel=kernel, per_beat=per_beat)
+    got = run_stream(dut, _beats(x, per_beat, in_type.width), 3 * expected.shape[1] // per_beat, stall=stall)
+    signed = isinstance(in_type, Integer) and in_type.signed
+    assert np.array_equal(_unbeats(got, per_beat, in_type.width, signed, 3), expected)
+
+
+@pytest.mark.parametrize("stall", STALLS)
+@pytest.mark.parametrize("shift", [False, True], ids=["bnn", "shift"])
+@pytest.mark.parametrize("folding, per_beat", [("2x6,3x12,5x12", 2), ("4x18,6x36,10x24", 1), ("1x1,1x1,1x1", 1)])
+def test_conv_network_matches_golden(stall, shift, folding, per_beat):
+    rng = np.random.default_rng(21)
+    graph = random_conv_graph(rng, shift)
+    x = random_inputs(rng, graph, 4)
+    net = Network(graph, Folding.parse(folding, per_beat))
+    got = run_stream(net, _beats(x, per_beat, graph.input.dtype.width), len(x), stall=stall,
+                     max_cycles=400_000)
+    assert got == list(golden.run(graph, x)[:, 0])
