@@ -39,7 +39,7 @@ def test_vector_buffer_replays_each_vector(stall, size, in_per_beat, out_per_bea
     expected = [word for v in vectors for _ in range(repeats) for word in beats(v[None], out_per_beat, 3)]
     got = run_stream(dut, beats(vectors, in_per_beat, 3), len(expected), stall=stall)
     assert got == expected
-    assert dut.cycles_per_vector == len(expected) // len(vectors)
+    assert dut.replay_cycles == len(expected) // len(vectors)
 
 
 def _mvu_case(rng, in_type, mh, mw, pe, simd, count=4):

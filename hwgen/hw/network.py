@@ -76,9 +76,11 @@ class Network(wiring.Component):
                                               low=node.low, high=node.high, acc_width=in_type.width,
                                               out_type=node.out_type, pe=per_beat), pixels))
             elif isinstance(node, Window):
-                stages.append((SlidingWindowUnit(element_width=in_type.width, shape=in_shape,
-                                                 kernel=node.kernel, stride=node.stride,
-                                                 padding=node.padding, per_beat=per_beat), 1))
+                windows = SlidingWindowUnit(element_width=in_type.width, shape=in_shape,
+                                            kernel=node.kernel, stride=node.stride,
+                                            padding=node.padding, per_beat=per_beat)
+                stages.append((windows, 1))
+                per_beat = windows.out_per_beat
             elif isinstance(node, MaxPool):
                 stages.append((MaxPoolUnit(in_type=in_type, shape=in_shape, kernel=node.kernel,
                                            per_beat=per_beat), 1))
@@ -123,7 +125,7 @@ class Network(wiring.Component):
 
         The last input beat comes ``input_beats - 1`` cycles after the first;
         then each stage adds its latency (last input to first output), and a
-        replaying buffer and its unit spend ``cycles_per_vector - 1`` more
+        replaying buffer and its unit spend ``replay_cycles - 1`` more
         cycles streaming the vector through. Exact for vector networks; for
         images, where stages overlap pixel by pixel, it is not modelled (None).
         """
@@ -134,7 +136,7 @@ class Network(wiring.Component):
         for stage, _ in self._stages:
             total += stage.latency
             if isinstance(stage, VectorBuffer):
-                total += stage.cycles_per_vector - 1
+                total += stage.replay_cycles - 1
         return total
 
     def elaborate(self, platform):

@@ -15,13 +15,19 @@ class SlidingWindowUnit(wiring.Component):
     read as the pad value, all-zero bits (0 for integers, -1 for bipolar).
     Addresses come from counters, so any kernel, stride and padding work.
 
+    When a beat holds a whole pixel (``per_beat == channels``, as for a
+    one-channel input image), an output beat holds a whole window row
+    instead: ``kernel`` pixels read through ``kernel`` read ports, so the
+    window stream is ``kernel`` times shorter.
+
     Parameters
     ----------
     element_width : int
     shape : (height, width, channels)
     kernel, stride, padding : int
     per_beat : int
-        Channels per input and output beat; divides ``channels``.
+        Channels per input beat; divides ``channels``. Output beats carry
+        ``per_beat`` elements, or ``kernel * channels`` in whole-row mode.
     """
 
     def __init__(self, *, element_width: int, shape: tuple[int, int, int], kernel: int, stride: int,
@@ -37,8 +43,17 @@ class SlidingWindowUnit(wiring.Component):
         self._out_w = (width + 2 * padding - kernel) // stride + 1
         super().__init__({
             "i": In(stream.Signature(per_beat * element_width)),
-            "o": Out(stream.Signature(per_beat * element_width)),
+            "o": Out(stream.Signature(self.out_per_beat * element_width)),
         })
+
+    @property
+    def whole_rows(self) -> bool:
+        """Whether each output beat is a whole window row (a beat holds a whole pixel)."""
+        return self._per_beat == self._shape[2]
+
+    @property
+    def out_per_beat(self) -> int:
+        return self._kernel * self._per_beat if self.whole_rows else self._per_beat
 
     @property
     def beats_per_pixel(self) -> int:
@@ -52,7 +67,8 @@ class SlidingWindowUnit(wiring.Component):
     @property
     def out_beats(self) -> int:
         """Output beats per image: every window, whole."""
-        return self._out_h * self._out_w * self._kernel ** 2 * self.beats_per_pixel
+        per_window = self._kernel if self.whole_rows else self._kernel ** 2 * self.beats_per_pixel
+        return self._out_h * self._out_w * per_window
 
     @property
     def cycles_per_vector(self) -> int:
@@ -69,8 +85,10 @@ class SlidingWindowUnit(wiring.Component):
         height, width, _ = self._shape
         beats = self.beats_per_pixel
         frame = self.in_beats
+        lanes = self._kernel if self.whole_rows else 1
         m.submodules.frames = frames = memory.Memory(shape=len(self.i.payload), depth=2 * frame, init=[])
-        write, read = frames.write_port(), frames.read_port(domain="comb")
+        write = frames.write_port()
+        reads = [frames.read_port(domain="comb") for _ in range(lanes)]
 
         full = Signal(2)
         write_bank, write_addr = Signal(), Signal(range(frame))
@@ -89,23 +107,26 @@ class SlidingWindowUnit(wiring.Component):
             with m.Else():
                 m.d.sync += write_addr.eq(write_addr + 1)
 
-        # Read counters, innermost first: channel beat, kx, ky, output x, output y.
+        # Read counters, innermost first: channel beat, kx, ky, output x, output y
+        # (whole-row mode reads every kx at once, and a pixel is one beat).
         read_bank = Signal()
         cb, kx, ky = Signal(range(beats)), Signal(range(self._kernel)), Signal(range(self._kernel))
         ox, oy = Signal(range(self._out_w)), Signal(range(self._out_h))
         coordinate = signed(max(height, width).bit_length() + self._padding.bit_length() + 2)
-        y, x = Signal(coordinate), Signal(coordinate)
-        m.d.comb += [
-            y.eq(oy * self._stride - self._padding + ky),
-            x.eq(ox * self._stride - self._padding + kx),
-        ]
-        inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
-        m.d.comb += [
-            read.addr.eq(read_bank * frame + (y * width + x) * beats + cb),
-            self.o.valid.eq(full.bit_select(read_bank, 1)),
-            self.o.payload.eq(Mux(inside, read.data, 0)),
-        ]
-        counters = [(cb, beats), (kx, self._kernel), (ky, self._kernel), (ox, self._out_w), (oy, self._out_h)]
+        y = Signal(coordinate)
+        m.d.comb += y.eq(oy * self._stride - self._padding + ky)
+        beat_width = len(self.i.payload)
+        for lane, read in enumerate(reads):
+            x = Signal(coordinate, name=f"x{lane}")
+            m.d.comb += x.eq(ox * self._stride - self._padding + (lane if self.whole_rows else kx))
+            inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
+            m.d.comb += [
+                read.addr.eq(read_bank * frame + (y * width + x) * beats + cb),
+                self.o.payload.word_select(lane, beat_width).eq(Mux(inside, read.data, 0)),
+            ]
+        m.d.comb += self.o.valid.eq(full.bit_select(read_bank, 1))
+        counters = ([(ky, self._kernel)] if self.whole_rows else [(cb, beats), (kx, self._kernel), (ky, self._kernel)])
+        counters += [(ox, self._out_w), (oy, self._out_h)]
         with m.If(self.o.valid & self.o.ready):
             carry = 1
             for counter, limit in counters:

@@ -62,9 +62,14 @@ class VectorBuffer(wiring.Component):
         return self._size // self._out_per_beat
 
     @property
-    def cycles_per_vector(self) -> int:
+    def replay_cycles(self) -> int:
         """Output beats per vector, all replays together."""
         return self.out_words * self._repeats
+
+    @property
+    def cycles_per_vector(self) -> int:
+        """Cycles per vector at full rate: filling one bank overlaps replaying the other."""
+        return max(self.in_beats, self.replay_cycles)
 
     @property
     def latency(self) -> int:
