@@ -122,8 +122,8 @@ def _clock(p):
 def cmd_models(args) -> None:
     from train.zoo import MODELS
     for spec in MODELS.values():
-        layers = " → ".join(["in", *map(str, spec.hidden), "classes"])
-        print(f"{spec.name:16} {spec.dataset:8} {layers:24} {spec.description}")
+        layers = " → ".join(["in", *(f"conv{c[0]}" for c in spec.convs), *map(str, spec.hidden), "classes"])
+        print(f"{spec.name:18} {spec.dataset:7} {layers:32} {spec.description}")
 
 
 def cmd_train(args) -> None:
@@ -140,7 +140,7 @@ def cmd_train(args) -> None:
     model = train_model(spec, data, epochs=epochs, seed=args.seed)
     accuracy = float(np.mean(predict(model, data.test.images) == data.test.labels))
     save_checkpoint(args.out / CHECKPOINT, spec, model, in_features=data.features,
-                    classes=data.classes, pixel_bits=data.pixel_bits, seed=args.seed, epochs=epochs)
+                    classes=data.classes, pixel_bits=data.pixel_bits, image=data.image, seed=args.seed, epochs=epochs)
     print(f"trained {spec.name}: test accuracy {accuracy:.2%} (torch eval); "
           f"wrote {args.out / CHECKPOINT}")
 

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -5,8 +7,9 @@ import torch
 from hwgen import golden
 from train.export import export_graph
 from train.fit import to_tensor
-from train.models import BinarizedMLP
+from train.models import BinarizedNet
 from train.quantizers import sign, sign_ste
+from train.zoo import get_spec
 
 
 def test_sign_of_zero_is_plus_one():
@@ -27,7 +30,7 @@ def _model_with_ties(seed: int):
     """A model whose batch norms have ties, negative and zero scales."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
-    model = BinarizedMLP(12, (10, 8), 4).eval()
+    model = BinarizedNet(replace(get_spec("digits-bnn"), hidden=(10, 8)), 12, 4, (3, 4)).eval()
     x = rng.integers(0, 8, (400, 12))
     with torch.no_grad():
         for block in (0, 3):

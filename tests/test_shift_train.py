@@ -1,5 +1,6 @@
 """DeepShift quantizers, shift layers and their export: torch eval equals the golden model."""
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,8 +12,9 @@ from hwgen.errors import HwgenError
 from train.datasets import load_digits
 from train.export import export_graph
 from train.fit import predict
-from train.models import ShiftMLP
+from train.models import ShiftNet
 from train.quantizers import deepshift_ps, deepshift_q, exponent_range, quantize_fixed, stochastic_round
+from train.zoo import get_spec
 
 
 def test_exponent_range_of_weight_bits():
@@ -65,8 +67,9 @@ def test_quantize_fixed_rounds_half_up_saturates_and_passes_gradient_inside():
 def _trained_digits_model(variant: str, stochastic: bool = False):
     torch.manual_seed(0)
     data = load_digits()
-    model = ShiftMLP(64, (32,), 10, variant=variant, weight_bits=4, act_bits=6, act_frac=3,
-                     pixel_bits=data.pixel_bits, stochastic=stochastic)
+    spec = replace(get_spec("digits-shift"), hidden=(32,), family=f"shift-{variant}", weight_bits=4,
+                   act_bits=6, act_frac=3, stochastic=stochastic)
+    model = ShiftNet(spec, 64, 10, data.image, data.pixel_bits)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     x = torch.from_numpy(data.train.images).float()
     y = torch.from_numpy(data.train.labels)

@@ -15,15 +15,15 @@ FORMAT_VERSION = 1
 
 
 # Config fields that shape the model: a checkpoint must agree with the zoo on them.
-SHAPING_FIELDS = ("hidden", "family", "weight_bits", "act_bits", "act_frac")
+SHAPING_FIELDS = ("hidden", "family", "weight_bits", "act_bits", "act_frac", "convs")
 
 
 def save_checkpoint(path: Path, spec: ModelSpec, model: nn.Module, *, in_features: int,
-                    classes: int, pixel_bits: int, seed: int, epochs: int) -> None:
+                    classes: int, pixel_bits: int, image: tuple[int, int], seed: int, epochs: int) -> None:
     payload = {
         "format": FORMAT_NAME, "version": FORMAT_VERSION,
         "config": spec.config(), "in_features": in_features, "classes": classes,
-        "pixel_bits": pixel_bits, "seed": seed, "epochs": epochs, "state_dict": model.state_dict(),
+        "pixel_bits": pixel_bits, "image": tuple(image), "seed": seed, "epochs": epochs, "state_dict": model.state_dict(),
     }
     with atomic_path(path) as tmp:
         torch.save(payload, tmp)
@@ -44,7 +44,7 @@ def load_checkpoint(path: Path) -> tuple[ModelSpec, nn.Module, dict]:
     if payload.get("version") != FORMAT_VERSION:
         raise HwgenError(f"{path}: checkpoint version {payload.get('version')!r}; "
                          f"this hwgen reads version {FORMAT_VERSION}")
-    missing = {"config", "in_features", "classes", "pixel_bits", "seed", "epochs",
+    missing = {"config", "in_features", "classes", "pixel_bits", "image", "seed", "epochs",
                "state_dict"} - set(payload)
     if missing:
         raise HwgenError(f"{path}: checkpoint lacks {', '.join(sorted(missing))}; train again")
@@ -52,14 +52,20 @@ def load_checkpoint(path: Path) -> tuple[ModelSpec, nn.Module, dict]:
     spec = get_spec(config.get("name"))
     for field in SHAPING_FIELDS:
         saved, defined = config.get(field), getattr(spec, field)
-        if (tuple(saved) if isinstance(saved, list) else saved) != defined:
+        if _tuples(saved) != defined:
             raise HwgenError(f"{path}: checkpoint of {spec.name!r} has {field} {saved!r}, but the "
                              f"model is now defined with {defined!r}; train again")
-    model = build_model(spec, payload["in_features"], payload["classes"], payload["pixel_bits"])
+    model = build_model(spec, payload["in_features"], payload["classes"], payload["pixel_bits"],
+                        tuple(payload["image"]))
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as error:
         first = str(error).strip().splitlines()[-1].strip()
         raise HwgenError(f"{path}: weights do not fit model {spec.name!r} ({first})") from None
     model.eval()
-    return spec, model, {k: payload[k] for k in ("in_features", "classes", "pixel_bits", "seed", "epochs")}
+    return spec, model, {k: payload[k] for k in ("in_features", "classes", "pixel_bits", "image", "seed", "epochs")}
+
+
+def _tuples(value):
+    """Lists (as a config may hold them after a round trip) as tuples, nested."""
+    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value

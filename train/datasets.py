@@ -25,6 +25,7 @@ class Dataset:
     classes: int
     train: Split
     test: Split
+    image: tuple[int, int]   # (height, width) of the one-channel images, flattened in raster order
 
     @property
     def features(self) -> int:
@@ -41,7 +42,7 @@ def load_digits() -> Dataset:
     labels = bunch.target.astype(np.int64)
     x_train, x_test, y_train, y_test = train_test_split(
         images, labels, test_size=0.2, random_state=0, stratify=labels)
-    return Dataset("digits", 5, 10, Split(x_train, y_train), Split(x_test, y_test))
+    return Dataset("digits", 5, 10, Split(x_train, y_train), Split(x_test, y_test), (8, 8))
 
 
 MNIST_FILES = {
@@ -60,7 +61,7 @@ def load_mnist(folder: Path) -> Dataset:
             for key, a in arrays.items()}
     return Dataset("mnist", 8, 10,
                    Split(flat["train_images"], flat["train_labels"]),
-                   Split(flat["test_images"], flat["test_labels"]))
+                   Split(flat["test_images"], flat["test_labels"]), arrays["test_images"].shape[1:])
 
 
 def _find(folder: Path, stem: str) -> Path:

@@ -1,27 +1,30 @@
-"""Lowering a trained model to the integer graph; binarized MLPs here, shift
-MLPs in ``train.shift_export``.
+"""Lowering a trained model to the integer graph; binarized networks here, shift
+networks in ``train.shift_export``.
 
 Batch norm followed by sign becomes one integer threshold per channel. The
 threshold is found by evaluating the model's own batch norm at integer
 accumulator values: every floating-point step of batch norm is monotone in
 its input, so sign(bn(acc)) flips exactly once over the integers, and a
-binary search finds where. The integer graph then reproduces the float
-model's eval decisions exactly, ties (bn(acc) == 0, sign(0) = +1) included.
+binary search finds where. A max-pool between batch norm and sign becomes a
+max-pool after the threshold (sign is monotone, so sign(max) = max(sign),
+the OR of the bits). The integer graph then reproduces the float model's
+eval decisions exactly, ties (bn(acc) == 0, sign(0) = +1) included.
 """
 import numpy as np
 import torch
 from torch import nn
 
-from hwgen.ir import Argmax, Dense, Graph, Input, Integer, Threshold
+from hwgen.ir import Argmax, Bipolar, Dense, Graph, Integer, Threshold
 
-from .layers import BinaryLinear, PositiveScale, SignActivation
-from .models import ShiftMLP
+from .layers import BinaryConv2d, BinaryLinear, PositiveScale, SignActivation
+from .lowering import GraphBuilder
+from .models import ShiftNet
 from .shift_export import export_shift_graph
 
 
 def export_graph(model: nn.Module, in_features: int, pixel_bits: int) -> Graph:
     """The integer graph of a trained zoo model (binarized or shift)."""
-    if isinstance(model, ShiftMLP):
+    if isinstance(model, ShiftNet):
         return export_shift_graph(model, in_features, pixel_bits)
     return export_binarized_graph(model, in_features, pixel_bits)
 
@@ -29,40 +32,60 @@ def export_graph(model: nn.Module, in_features: int, pixel_bits: int) -> Graph:
 def export_binarized_graph(model: nn.Module, in_features: int, pixel_bits: int) -> Graph:
     model.eval()
     layers = list(model)
-    nodes = [Input("input", in_features, Integer(pixel_bits, signed=False))]
+    builder = GraphBuilder(in_features, Integer(pixel_bits, signed=False))
     index = 0
     while index < len(layers):
         layer = layers[index]
-        if not isinstance(layer, BinaryLinear):
-            raise ValueError(f"export: unexpected layer {type(layer).__name__} at position {index}")
-        dense = Dense(f"fc{len([n for n in nodes if isinstance(n, Dense)]) + 1}", nodes[-1].name,
-                      (layer.weight.detach().numpy() >= 0).astype(np.uint8))
-        nodes.append(dense)
-        follow = layers[index + 1:index + 3]
-        if len(follow) == 2 and isinstance(follow[0], nn.BatchNorm1d) and isinstance(follow[1], SignActivation):
-            acc_type = Graph(tuple(nodes)).types[dense.name]
-            thresholds, descending = bn_sign_thresholds(follow[0], acc_type.min, acc_type.max)
-            nodes.append(Threshold(f"{dense.name}_threshold", dense.name, thresholds, descending))
-            index += 3
-        elif len(follow) == 1 and isinstance(follow[0], PositiveScale):
-            nodes.append(Argmax("argmax", dense.name))
-            index += 2
+        index += 1
+        if builder.structural(layer):
+            continue
+        if isinstance(layer, BinaryConv2d):
+            bipolar_in = isinstance(builder.graph.types[builder.last], Bipolar)
+            if layer.pad and layer.pad_value != (-1.0 if bipolar_in else 0.0):
+                raise ValueError(f"export: a conv pads {'±1' if bipolar_in else 'integer'} inputs with "
+                                 f"{layer.pad_value}; the hardware pads with {-1 if bipolar_in else 0}")
+            name = builder.open_layer(kernel=layer.kernel_size[0], stride=layer.stride[0],
+                                      padding=layer.pad)
+        elif isinstance(layer, BinaryLinear):
+            name = builder.open_layer()
         else:
-            raise ValueError(f"export: {dense.name} must be followed by BatchNorm1d + sign, "
-                             f"or by the positive logit scale")
-    return Graph(tuple(nodes))
+            raise ValueError(f"export: unexpected layer {type(layer).__name__} at position {index - 1}")
+        builder.add(Dense(name, builder.last, (builder.rows(layer.weight) >= 0).astype(np.uint8)))
+        index = _activation(layers, index, builder, name)
+    return builder.graph
+
+
+def _activation(layers, index, builder: GraphBuilder, name: str) -> int:
+    """Lower what follows matrix layer ``name``: batch norm (+ max-pool) + sign, or the logit scale."""
+    follow = layers[index:index + 3]
+    if follow and isinstance(follow[0], PositiveScale):
+        builder.add(Argmax("argmax", name))
+        return index + 1
+    pooled = len(follow) == 3 and isinstance(follow[1], nn.MaxPool2d)
+    sign_at = 2 if pooled else 1
+    if (len(follow) > sign_at and isinstance(follow[0], (nn.BatchNorm1d, nn.BatchNorm2d))
+            and isinstance(follow[sign_at], SignActivation)):
+        acc_type = builder.graph.types[name]
+        thresholds, descending = bn_sign_thresholds(follow[0], acc_type.min, acc_type.max)
+        builder.add(Threshold(f"{name}_threshold", name, thresholds, descending))
+        if pooled:
+            builder.structural(follow[1])
+        return index + sign_at + 1
+    raise ValueError(f"export: {name} must be followed by batch norm (+ max-pool) + sign, "
+                     f"or by the positive logit scale")
 
 
 @torch.no_grad()
-def bn_sign_thresholds(bn: nn.BatchNorm1d, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+def bn_sign_thresholds(bn: nn.Module, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
     """Integer thresholds and directions with sign(bn(acc)) == +1 exactly when the
     Threshold op says so, for every integer acc in [lo, hi]."""
     bn = bn.eval()
     channels = bn.num_features
+    spatial = (1, 1) if isinstance(bn, nn.BatchNorm2d) else ()
 
     def positive(acc: torch.Tensor) -> torch.Tensor:
         # acc holds one candidate per channel; returns sign(bn(acc)) == +1 per channel.
-        return bn(acc.to(torch.float32)[None, :])[0] >= 0
+        return bn(acc.to(torch.float32).reshape(1, channels, *spatial)).reshape(channels) >= 0
 
     at_lo = positive(torch.full((channels,), lo, dtype=torch.int64))
     at_hi = positive(torch.full((channels,), hi, dtype=torch.int64))

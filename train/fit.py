@@ -31,7 +31,7 @@ def train_model(spec: ModelSpec, data: Dataset, *, epochs: int, seed: int,
                 progress: bool = True) -> nn.Module:
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    model = build_model(spec, data.features, data.classes, data.pixel_bits)
+    model = build_model(spec, data.features, data.classes, data.pixel_bits, data.image)
     x, y = to_tensor(data.train.images), torch.from_numpy(data.train.labels)
     optimizer = torch.optim.Adam(model.parameters(), lr=spec.learning_rate)
     steps_per_epoch = -(-len(x) // spec.batch_size)

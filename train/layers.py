@@ -29,6 +29,39 @@ class BinaryLinear(nn.Linear):
         self.weight.clamp_(-1.0, 1.0)
 
 
+class BinaryConv2d(nn.Conv2d):
+    """A convolution with weights binarized to ±1 (as ``BinaryLinear``), no bias.
+
+    Padding is applied here with ``pad_value``: 0 for integer pixels, and -1
+    for ±1 activations, which have no 0 (the value the hardware pads with).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, *, stride: int = 1,
+                 padding: int = 0, pad_value: float = 0.0):
+        super().__init__(in_channels, out_channels, kernel, stride=stride, bias=False)
+        nn.init.uniform_(self.weight, -1.0, 1.0)
+        self.pad, self.pad_value = padding, pad_value
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, (self.pad,) * 4, value=self.pad_value) if self.pad else x
+        return F.conv2d(x, sign_ste(self.weight), stride=self.stride)
+
+    @torch.no_grad()
+    def clamp_latent_(self) -> None:
+        self.weight.clamp_(-1.0, 1.0)
+
+
+class ToImage(nn.Module):
+    """Flat raster-order pixels ``(N, H * W)`` as one-channel images ``(N, 1, H, W)``."""
+
+    def __init__(self, height: int, width: int):
+        super().__init__()
+        self.height, self.width = height, width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.reshape(len(x), 1, self.height, self.width)
+
+
 class SignActivation(nn.Module):
     """sign(x) with a straight-through gradient where |x| <= ``cancel_at``."""
 

@@ -1,24 +1,39 @@
-"""Torch modules for the models of the zoo."""
+"""Torch modules for the models of the zoo: binarized and shift networks, MLPs and CNNs."""
 import torch
 from torch import nn
 
-from .layers import BinaryLinear, PositiveScale, SignActivation
-from .shift_layers import FixedPointReLU, InputScale, ShiftLinear
+from .layers import BinaryConv2d, BinaryLinear, PositiveScale, SignActivation, ToImage
+from .shift_layers import FixedPointReLU, InputScale, ShiftConv2d, ShiftLinear
 from .zoo import ModelSpec
 
 
-class BinarizedMLP(nn.Sequential):
-    """Binary linear → batch norm → sign, repeated; then a binary linear to logits.
+class BinarizedNet(nn.Sequential):
+    """Binarized convolutions, then binary linear → batch norm → sign, then logits.
 
-    The first layer takes integer pixels as they are; every later layer takes
-    ±1 activations. The final layer's integer logits are scaled by a positive
-    scalar for the loss, which does not change the argmax.
+    Each conv is binary conv → batch norm (→ 2x2 max-pool) → sign. The first
+    layer takes integer pixels as they are (convs pad them with 0); every
+    later layer takes ±1 activations (convs pad them with -1). The final
+    layer's integer logits are scaled by a positive scalar for the loss,
+    which does not change the argmax. Without convs this is an MLP.
     """
 
-    def __init__(self, in_features: int, hidden: tuple[int, ...], classes: int):
-        layers = []
-        width = in_features
-        for size in hidden:
+    def __init__(self, spec: ModelSpec, in_features: int, classes: int, image: tuple[int, int]):
+        layers, width = [], in_features
+        if spec.convs:
+            layers.append(ToImage(*image))
+            channels, (height, side), pad_value = 1, image, 0.0
+            for out_channels, kernel, padding, pool in spec.convs:
+                layers += [BinaryConv2d(channels, out_channels, kernel, padding=padding, pad_value=pad_value),
+                           nn.BatchNorm2d(out_channels)]
+                height, side = height + 2 * padding - kernel + 1, side + 2 * padding - kernel + 1
+                if pool:
+                    layers.append(nn.MaxPool2d(2))
+                    height, side = height // 2, side // 2
+                layers.append(SignActivation())
+                channels, pad_value = out_channels, -1.0
+            layers.append(nn.Flatten())
+            width = channels * height * side
+        for size in spec.hidden:
             layers += [BinaryLinear(width, size), nn.BatchNorm1d(size), SignActivation()]
             width = size
         layers += [BinaryLinear(width, classes), PositiveScale(1.0 / width ** 0.5)]
@@ -29,33 +44,51 @@ class BinarizedMLP(nn.Sequential):
     exact_dtype = torch.float32
 
 
-class ShiftMLP(nn.Sequential):
-    """Shift linear → fixed-point ReLU, repeated; then a shift linear to logits.
+class ShiftNet(nn.Sequential):
+    """Shift convolutions and shift linear layers, each followed by a fixed-point ReLU.
 
-    Integer pixels of ``pixel_bits`` bits are read as fixed point with as
-    many fraction bits (values in [0, 1)).
+    Each conv is shift conv → fixed-point ReLU (→ 2x2 max-pool); then shift
+    linear → fixed-point ReLU (→ dropout in training), repeated; then a
+    shift linear to logits. Integer pixels of ``pixel_bits`` bits are read
+    as fixed point with as many fraction bits (values in [0, 1)).
     """
 
-    def __init__(self, in_features: int, hidden: tuple[int, ...], classes: int, *, variant: str,
-                 weight_bits: int, act_bits: int, act_frac: int, pixel_bits: int, stochastic: bool):
-        layers = [InputScale(pixel_bits)]
-        width, frac = in_features, pixel_bits
-        for index, size in enumerate((*hidden, classes)):
-            layers.append(ShiftLinear(width, size, variant=variant, weight_bits=weight_bits,
-                                      in_frac=frac, stochastic=stochastic))
-            if index < len(hidden):
-                layers.append(FixedPointReLU(act_bits, act_frac))
-            width, frac = size, act_frac
+    def __init__(self, spec: ModelSpec, in_features: int, classes: int, image: tuple[int, int],
+                 pixel_bits: int):
+        options = dict(variant=spec.family.removeprefix("shift-"), weight_bits=spec.weight_bits,
+                       stochastic=spec.stochastic)
+        layers, width, frac = [InputScale(pixel_bits)], in_features, pixel_bits
+        if spec.convs:
+            layers.append(ToImage(*image))
+            channels, (height, side) = 1, image
+            for out_channels, kernel, padding, pool in spec.convs:
+                layers += [ShiftConv2d(channels, out_channels, kernel, padding=padding, in_frac=frac, **options),
+                           FixedPointReLU(spec.act_bits, spec.act_frac)]
+                height, side = height + 2 * padding - kernel + 1, side + 2 * padding - kernel + 1
+                if pool:
+                    layers.append(nn.MaxPool2d(2))
+                    height, side = height // 2, side // 2
+                channels, frac = out_channels, spec.act_frac
+            layers += [nn.Flatten(), *self._dropout(spec)]
+            width = channels * height * side
+        for size in spec.hidden:
+            layers += [ShiftLinear(width, size, in_frac=frac, **options),
+                       FixedPointReLU(spec.act_bits, spec.act_frac), *self._dropout(spec)]
+            width, frac = size, spec.act_frac
+        layers.append(ShiftLinear(width, classes, in_frac=frac, **options))
         super().__init__(*layers)
+
+    @staticmethod
+    def _dropout(spec: ModelSpec) -> list[nn.Module]:
+        return [nn.Dropout(spec.dropout)] if spec.dropout else []
 
     # In float64 every sum of the forward pass is exact (all values are dyadic
     # and the integer accumulators stay below 2**53), so eval equals the graph.
     exact_dtype = torch.float64
 
 
-def build_model(spec: ModelSpec, in_features: int, classes: int, pixel_bits: int) -> nn.Module:
+def build_model(spec: ModelSpec, in_features: int, classes: int, pixel_bits: int,
+                image: tuple[int, int]) -> nn.Module:
     if spec.family == "bnn":
-        return BinarizedMLP(in_features, spec.hidden, classes)
-    return ShiftMLP(in_features, spec.hidden, classes, variant=spec.family.removeprefix("shift-"),
-                    weight_bits=spec.weight_bits, act_bits=spec.act_bits, act_frac=spec.act_frac,
-                    pixel_bits=pixel_bits, stochastic=spec.stochastic)
+        return BinarizedNet(spec, in_features, classes, image)
+    return ShiftNet(spec, in_features, classes, image, pixel_bits)

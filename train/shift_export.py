@@ -1,6 +1,6 @@
-"""Lowering a trained shift MLP (DeepShift-Q or -PS) to the integer graph.
+"""Lowering a trained shift network (DeepShift-Q or -PS) to the integer graph.
 
-Each ``ShiftLinear`` becomes a ``ShiftDense`` (signs and exponents of its
+Each ``ShiftLinear`` (or ``ShiftConv2d``, after its window) becomes a ``ShiftDense`` (signs and exponents of its
 quantized weights) and a ``Requantize`` (its bias at the accumulator's
 scale, then the fixed-point ReLU, or nothing for the logits). The values
 are read from the model evaluated in float64, the dtype in which its
@@ -10,9 +10,10 @@ import numpy as np
 import torch
 
 from hwgen.errors import HwgenError
-from hwgen.ir import Argmax, Graph, Input, Integer, PowerOfTwo, Requantize, ShiftDense
+from hwgen.ir import Argmax, Graph, Integer, PowerOfTwo, Requantize, ShiftDense
 
-from .shift_layers import FixedPointReLU, InputScale, ShiftLinear
+from .lowering import GraphBuilder
+from .shift_layers import FixedPointReLU, InputScale, ShiftConv2d, ShiftLinear, ShiftWeights
 
 
 @torch.no_grad()
@@ -21,13 +22,19 @@ def export_shift_graph(model, in_features: int, pixel_bits: int) -> Graph:
     layers = list(model)
     if not isinstance(layers[0], InputScale) or layers[0].frac != pixel_bits:
         raise ValueError(f"export: a shift model starts with InputScale({pixel_bits})")
-    nodes = [Input("input", in_features, Integer(pixel_bits, signed=False, frac=pixel_bits))]
-    linears = [(index, layer) for index, layer in enumerate(layers) if isinstance(layer, ShiftLinear)]
-    for number, (index, layer) in enumerate(linears, start=1):
-        name = f"fc{number}"
-        dense = _shift_dense(name, nodes[-1].name, layer)
-        nodes.append(dense)
-        acc = Graph(tuple(nodes)).types[name]
+    builder = GraphBuilder(in_features, Integer(pixel_bits, signed=False, frac=pixel_bits))
+    for index, layer in enumerate(layers[1:], start=1):
+        if builder.structural(layer) or isinstance(layer, FixedPointReLU):
+            continue    # a fixed-point ReLU is lowered with the layer before it
+        if isinstance(layer, ShiftConv2d):
+            name = builder.open_layer(kernel=layer.weight_shape[2], stride=layer.stride,
+                                      padding=layer.padding)
+        elif isinstance(layer, ShiftLinear):
+            name = builder.open_layer()
+        else:
+            raise ValueError(f"export: unexpected layer {type(layer).__name__} at position {index}")
+        builder.add(_shift_dense(name, builder.last, layer, builder))
+        acc = builder.graph.types[name]
         if acc.frac != layer.acc_frac:
             raise ValueError(f"export: {name} expects inputs with {layer.in_frac} fraction bits, "
                              f"the graph gives {acc.frac - layer.exponents[0]}")
@@ -39,20 +46,20 @@ def export_shift_graph(model, in_features: int, pixel_bits: int) -> Graph:
             if shift < 0:
                 raise HwgenError(f"{name}: activations with {follower.frac} fraction bits are finer than "
                                  f"the accumulator's {acc.frac}; lower act_frac or raise weight_bits")
-            nodes.append(Requantize(f"{name}_requantize", name, bias, shift, True, out_type))
+            builder.add(Requantize(f"{name}_requantize", name, bias, shift, True, out_type))
         elif follower is None:
             # Logits: bias added exactly, in a type wide enough that nothing saturates.
             out_type = Integer.for_range(acc.min + min(0, int(bias.min())),
                                          acc.max + max(0, int(bias.max())), frac=acc.frac)
-            nodes.append(Requantize(f"{name}_bias", name, bias, 0, False, out_type))
-            nodes.append(Argmax("argmax", nodes[-1].name))
+            builder.add(Requantize(f"{name}_bias", name, bias, 0, False, out_type))
+            builder.add(Argmax("argmax", builder.last))
         else:
             raise ValueError(f"export: {name} must be followed by FixedPointReLU or end the model")
-    return Graph(tuple(nodes))
+    return builder.graph
 
 
-def _shift_dense(name: str, input_name: str, layer: ShiftLinear) -> ShiftDense:
-    weight = layer.quantized_weight()
+def _shift_dense(name: str, input_name: str, layer: ShiftWeights, builder: GraphBuilder) -> ShiftDense:
+    weight = torch.from_numpy(builder.rows(layer.quantized_weight()))
     signs = torch.sign(weight)
     magnitude = weight.abs()
     exponents = torch.where(signs != 0, torch.log2(torch.where(signs != 0, magnitude, 1.0)),
@@ -70,7 +77,7 @@ def _shift_dense(name: str, input_name: str, layer: ShiftLinear) -> ShiftDense:
                       PowerOfTwo(lo, hi))
 
 
-def _integer_bias(name: str, layer: ShiftLinear) -> np.ndarray:
+def _integer_bias(name: str, layer: ShiftWeights) -> np.ndarray:
     scaled = layer.quantized_bias() * 2.0 ** layer.acc_frac
     if not torch.equal(scaled, scaled.round()) or scaled.abs().max() >= 2.0 ** 52:
         raise HwgenError(f"{name}: the bias does not fit a {layer.acc_frac}-fraction-bit accumulator "

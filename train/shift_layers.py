@@ -13,8 +13,8 @@ from torch.nn import functional as F
 from .quantizers import deepshift_ps, deepshift_q, exponent_range, quantize_fixed, round_half_up
 
 
-class ShiftLinear(nn.Module):
-    """A linear layer with power-of-two weights and a bias at the accumulator's scale.
+class ShiftWeights(nn.Module):
+    """Power-of-two weights and a bias at the accumulator's scale, for linear and conv layers.
 
     ``variant`` "ps" trains a shift and a sign per weight (DeepShift-PS);
     "q" trains float weights rounded to powers of two (DeepShift-Q).
@@ -23,14 +23,16 @@ class ShiftLinear(nn.Module):
     integer hardware adds exactly the same value.
     """
 
-    def __init__(self, in_features: int, out_features: int, *, variant: str, weight_bits: int,
-                 in_frac: int, stochastic: bool = False):
+    def __init__(self, shape: tuple[int, ...], *, variant: str, weight_bits: int, in_frac: int,
+                 stochastic: bool = False):
         super().__init__()
         if variant not in ("ps", "q"):
             raise ValueError(f"variant must be 'ps' or 'q', not {variant!r}")
         self.variant, self.weight_bits, self.in_frac, self.stochastic = variant, weight_bits, in_frac, stochastic
-        bound = 1.0 / math.sqrt(in_features)
-        initial = torch.empty(out_features, in_features).uniform_(-bound, bound)
+        self.weight_shape = tuple(shape)
+        out_features, fan_in = shape[0], math.prod(shape[1:])
+        bound = 1.0 / math.sqrt(fan_in)
+        initial = torch.empty(shape).uniform_(-bound, bound)
         if variant == "q":
             self.weight = nn.Parameter(initial)
         else:
@@ -69,9 +71,6 @@ class ShiftLinear(nn.Module):
         step = 2.0 ** -self.acc_frac
         return self.bias + (round_half_up(self.bias / step) * step - self.bias).detach()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, self.quantized_weight(), self.quantized_bias())
-
     @torch.no_grad()
     def clamp_latent_(self) -> None:
         # Beyond these bounds the clamps in the forward pass stop the gradient,
@@ -82,6 +81,29 @@ class ShiftLinear(nn.Module):
         else:
             limit = 2.0 ** self.exponents[1]
             self.weight.clamp_(-limit, limit)
+
+
+class ShiftLinear(ShiftWeights):
+    """A linear layer with power-of-two weights (see ``ShiftWeights``)."""
+
+    def __init__(self, in_features: int, out_features: int, **options):
+        super().__init__((out_features, in_features), **options)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.quantized_weight(), self.quantized_bias())
+
+
+class ShiftConv2d(ShiftWeights):
+    """A convolution with power-of-two weights (see ``ShiftWeights``); pads with 0."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, *, stride: int = 1,
+                 padding: int = 0, **options):
+        super().__init__((out_channels, in_channels, kernel, kernel), **options)
+        self.stride, self.padding = stride, padding
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.quantized_weight(), self.quantized_bias(), stride=self.stride,
+                        padding=self.padding)
 
 
 class FixedPointReLU(nn.Module):

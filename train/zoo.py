@@ -27,6 +27,10 @@ class ModelSpec:
     stochastic: bool = False
     act_bits: int = 0
     act_frac: int = 0
+    # Convolutions before the dense layers: (channels, kernel, padding, 2x2 max-pool after),
+    # stride 1; and dropout after the flatten and the hidden dense layers (shift nets).
+    convs: tuple[tuple[int, int, int, bool], ...] = ()
+    dropout: float = 0.0
 
     def config(self) -> dict:
         return asdict(self)
@@ -58,6 +62,31 @@ MODELS = {spec.name: spec for spec in (
               epochs=30, batch_size=100, learning_rate=1e-3,
               folding=("32x16", "32x32", "10x32"), input_per_beat=16,
               family="shift-q", weight_bits=5, act_bits=8, act_frac=4),
+    ModelSpec("digits-cnn-bnn", "digits", (64,),
+              "binarized CNN on 8x8 digits: conv 16 3x3 → pool → conv 32 3x3 → pool → 64 → 10",
+              epochs=60, batch_size=64, learning_rate=3e-3,
+              folding=("16x9", "16x48", "16x32", "10x16"), input_per_beat=1,
+              convs=((16, 3, 1, True), (32, 3, 1, True))),
+    ModelSpec("mnist-lenet-bnn", "mnist", (1000,),
+              "binarized LeNet: conv 64 5x5 → pool → conv 64 5x5 → pool → 1000 → 10; "
+              "8-bit pixels into binary weights, integer logits",
+              epochs=30, batch_size=100, learning_rate=3e-3,
+              folding=("64x25", "32x160", "50x64", "10x100"), input_per_beat=1,
+              convs=((64, 5, 0, True), (64, 5, 0, True))),
+    ModelSpec("mnist-cnn-shift-ps", "mnist", (128,),
+              "DeepShift-PS MNIST CNN: conv 32 3x3 → conv 64 3x3 → pool → 128 → 10; "
+              "5-bit shift weights, 8-bit activations",
+              epochs=15, batch_size=100, learning_rate=1e-2,
+              folding=("32x9", "16x96", "16x64", "10x32"), input_per_beat=1,
+              family="shift-ps", weight_bits=5, act_bits=8, act_frac=4,
+              convs=((32, 3, 0, False), (64, 3, 0, True)), dropout=0.25),
+    ModelSpec("mnist-cnn-shift-q", "mnist", (128,),
+              "DeepShift-Q MNIST CNN: conv 32 3x3 → conv 64 3x3 → pool → 128 → 10; "
+              "5-bit shift weights, 8-bit activations",
+              epochs=15, batch_size=100, learning_rate=1e-3,
+              folding=("32x9", "16x96", "16x64", "10x32"), input_per_beat=1,
+              family="shift-q", weight_bits=5, act_bits=8, act_frac=4,
+              convs=((32, 3, 0, False), (64, 3, 0, True)), dropout=0.25),
 )}
 
 
