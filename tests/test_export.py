@@ -5,8 +5,10 @@ import pytest
 import torch
 
 from hwgen import golden
+from hwgen.ir import Input, Integer
 from train.export import export_graph
 from train.fit import to_tensor
+from train.lowering import GraphBuilder
 from train.models import BinarizedNet
 from train.quantizers import sign, sign_ste
 from train.zoo import get_spec
@@ -65,3 +67,27 @@ def test_export_reproduces_torch_eval_exactly(seed):
     th = graph.nodes[2]
     assert np.any(values["fc1"] == th.thresholds)
     assert th.descending.any() and (~th.descending).any()
+
+
+def test_flatten_permutation_matches_torch_channel_major_order():
+    """A dense layer after a flatten reads torch's CHW order; the exported rows read HWC."""
+    torch.manual_seed(0)
+    channels, height, width = 3, 2, 4
+    size = channels * height * width
+    builder = GraphBuilder(size, Integer(4, signed=False))
+    builder.nodes[0] = Input("input", size, Integer(4, signed=False), (height, width, channels))
+    builder.structural(torch.nn.Flatten())
+    weight = torch.randint(-3, 4, (5, size)).float()
+    rows = torch.from_numpy(builder.rows(weight))
+    hwc = torch.randint(0, 16, (7, height, width, channels)).float()
+    chw = hwc.permute(0, 3, 1, 2).reshape(7, -1)              # what torch's Flatten gives
+    assert torch.equal(chw @ weight.T, hwc.reshape(7, -1) @ rows.T)
+    assert not torch.equal(rows, weight)                       # the permutation is not the identity
+
+
+def test_conv_weights_become_window_ordered_rows():
+    weight = torch.arange(2 * 3 * 2 * 2).reshape(2, 3, 2, 2).float()   # (O, C, K, K)
+    rows = GraphBuilder(1, Integer(1, signed=False)).rows(weight)
+    # row element (ky * K + kx) * C + c holds weight[o, c, ky, kx]
+    for o, c, ky, kx in np.ndindex(2, 3, 2, 2):
+        assert rows[o, (ky * 2 + kx) * 3 + c] == weight[o, c, ky, kx]
