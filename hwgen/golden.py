@@ -12,9 +12,17 @@ from .ir import Argmax, Bipolar, Dense, Flatten, Graph, Input, MaxPool, Requanti
 _CHUNK_BYTES = 1 << 26
 
 
-def run(graph: Graph, x: np.ndarray) -> np.ndarray:
-    """The graph's output for a batch ``x`` of shape (batch, input size)."""
-    return run_all(graph, x)[graph.output.name]
+def run(graph: Graph, x: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """The graph's output for a batch ``x`` of shape (batch, input size).
+
+    Runs ``chunk`` samples at a time: a convolution's windows take
+    ``kernel**2`` times the memory of its input, too much for a whole test set.
+    """
+    x = np.asarray(x)
+    if len(x) <= chunk:
+        return run_all(graph, x)[graph.output.name]
+    return np.concatenate([run_all(graph, x[start:start + chunk])[graph.output.name]
+                           for start in range(0, len(x), chunk)])
 
 
 def run_all(graph: Graph, x: np.ndarray) -> dict[str, np.ndarray]:

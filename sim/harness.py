@@ -137,6 +137,7 @@ module {HARNESS_TOP};
         out_cycle[received] <= cycle;
         out_payload[received] <= payload;
         received <= received + 1;
+        if ((received + 1) % 1000 == 0) $display("hwgen_harness: %0d images out at cycle %0d", received + 1, cycle);
         if (received + 1 == images_to_send) done <= 1'b1;
       end
     end

@@ -1,6 +1,8 @@
 """A double-buffered vector store that turns a layer's output into the next layer's input."""
+from math import gcd
+
 from amaranth.hdl import Module, Mux, Signal
-from amaranth.lib import stream, wiring
+from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 
@@ -11,7 +13,9 @@ class VectorBuffer(wiring.Component):
     input vector once per group. This buffer receives the vector
     ``in_per_beat`` elements at a time and sends it ``out_per_beat`` elements
     at a time, ``repeats`` times over. It has two banks, so the next vector
-    fills one while the current one is replayed from the other.
+    fills one while the current one is replayed from the other. The banks
+    live in one memory of ``gcd(in_per_beat, out_per_beat)``-element words,
+    written and read through as many ports as a beat has words.
 
     Parameters
     ----------
@@ -78,44 +82,52 @@ class VectorBuffer(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        width = self._size * self._element_width
-        in_width = self._in_per_beat * self._element_width
-        out_width = self._out_per_beat * self._element_width
+        word = gcd(self._in_per_beat, self._out_per_beat)
+        word_width = word * self._element_width
+        in_words, out_words = self._in_per_beat // word, self._out_per_beat // word
+        depth = self._size // word   # words per bank
+        m.submodules.banks = banks = memory.Memory(shape=word_width, depth=2 * depth, init=[])
+        writes = [banks.write_port() for _ in range(in_words)]
+        reads = [banks.read_port(domain="comb") for _ in range(out_words)]
 
-        banks = [Signal(width, name=f"bank{b}") for b in range(2)]
-        full = [Signal(name=f"bank{b}_full") for b in range(2)]
+        full = Signal(2)
+        set_full, clear_full = Signal(2), Signal(2)
         write_bank = Signal()
         write_beat = Signal(range(self.in_beats))
         read_bank = Signal()
         read_word = Signal(range(self.out_words))
         read_repeat = Signal(range(self._repeats))
 
-        m.d.comb += self.i.ready.eq(~Mux(write_bank, full[1], full[0]))
-        with m.If(self.i.valid & self.i.ready):
-            for b in range(2):
-                with m.If(write_bank == b):
-                    m.d.sync += banks[b].word_select(write_beat, in_width).eq(self.i.payload)
-                    with m.If(write_beat == self.in_beats - 1):
-                        m.d.sync += full[b].eq(1)
+        m.d.comb += self.i.ready.eq(~full.bit_select(write_bank, 1))
+        accept = self.i.valid & self.i.ready
+        for j, write in enumerate(writes):
+            m.d.comb += [
+                write.addr.eq(write_bank * depth + write_beat * in_words + j),
+                write.data.eq(self.i.payload.word_select(j, word_width)),
+                write.en.eq(accept),
+            ]
+        with m.If(accept):
             with m.If(write_beat == self.in_beats - 1):
                 m.d.sync += [write_beat.eq(0), write_bank.eq(~write_bank)]
+                m.d.comb += set_full.bit_select(write_bank, 1).eq(1)
             with m.Else():
                 m.d.sync += write_beat.eq(write_beat + 1)
 
-        m.d.comb += [
-            self.o.valid.eq(Mux(read_bank, full[1], full[0])),
-            self.o.payload.eq(Mux(read_bank, banks[1], banks[0]).word_select(read_word, out_width)),
-        ]
+        for j, read in enumerate(reads):
+            m.d.comb += [
+                read.addr.eq(read_bank * depth + read_word * out_words + j),
+                self.o.payload.word_select(j, word_width).eq(read.data),
+            ]
+        m.d.comb += self.o.valid.eq(full.bit_select(read_bank, 1))
         with m.If(self.o.valid & self.o.ready):
             with m.If(read_word == self.out_words - 1):
                 m.d.sync += read_word.eq(0)
                 with m.If(read_repeat == self._repeats - 1):
                     m.d.sync += [read_repeat.eq(0), read_bank.eq(~read_bank)]
-                    for b in range(2):
-                        with m.If(read_bank == b):
-                            m.d.sync += full[b].eq(0)
+                    m.d.comb += clear_full.bit_select(read_bank, 1).eq(1)
                 with m.Else():
                     m.d.sync += read_repeat.eq(read_repeat + 1)
             with m.Else():
                 m.d.sync += read_word.eq(read_word + 1)
+        m.d.sync += full.eq((full | set_full) & ~clear_full)
         return m
