@@ -3,6 +3,8 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .vector_buffer import next_full
+
 
 class SlidingWindowUnit(wiring.Component):
     """Turns a raster-order HWC image into the windows of a convolution (after FINN's SWG).
@@ -98,12 +100,10 @@ class SlidingWindowUnit(wiring.Component):
             write.data.eq(self.i.payload),
             write.en.eq(self.i.valid & self.i.ready),
         ]
-        set_full = Signal(2)
-        clear_full = Signal(2)
+        filled = write.en & (write_addr == frame - 1)
         with m.If(write.en):
-            with m.If(write_addr == frame - 1):
+            with m.If(filled):
                 m.d.sync += [write_addr.eq(0), write_bank.eq(~write_bank)]
-                m.d.comb += set_full.bit_select(write_bank, 1).eq(1)
             with m.Else():
                 m.d.sync += write_addr.eq(write_addr + 1)
 
@@ -127,7 +127,8 @@ class SlidingWindowUnit(wiring.Component):
         m.d.comb += self.o.valid.eq(full.bit_select(read_bank, 1))
         counters = ([(ky, self._kernel)] if self.whole_rows else [(cb, beats), (kx, self._kernel), (ky, self._kernel)])
         counters += [(ox, self._out_w), (oy, self._out_h)]
-        with m.If(self.o.valid & self.o.ready):
+        sent = self.o.valid & self.o.ready
+        with m.If(sent):
             carry = 1
             for counter, limit in counters:
                 wraps = counter == limit - 1
@@ -136,6 +137,6 @@ class SlidingWindowUnit(wiring.Component):
                 carry = carry & wraps
             with m.If(carry):   # the image's last window beat
                 m.d.sync += read_bank.eq(~read_bank)
-                m.d.comb += clear_full.bit_select(read_bank, 1).eq(1)
-        m.d.sync += full.eq((full | set_full) & ~clear_full)
+        emptied = sent & carry
+        m.d.sync += full.eq(next_full(full, filled, write_bank, emptied, read_bank))
         return m

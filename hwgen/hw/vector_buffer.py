@@ -1,7 +1,7 @@
 """A double-buffered vector store that turns a layer's output into the next layer's input."""
 from math import gcd
 
-from amaranth.hdl import Module, Mux, Signal
+from amaranth.hdl import Const, Module, Mux, Signal, Value
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -91,7 +91,6 @@ class VectorBuffer(wiring.Component):
         reads = [banks.read_port(domain="comb") for _ in range(out_words)]
 
         full = Signal(2)
-        set_full, clear_full = Signal(2), Signal(2)
         write_bank = Signal()
         write_beat = Signal(range(self.in_beats))
         read_bank = Signal()
@@ -106,10 +105,10 @@ class VectorBuffer(wiring.Component):
                 write.data.eq(self.i.payload.word_select(j, word_width)),
                 write.en.eq(accept),
             ]
+        filled = accept & (write_beat == self.in_beats - 1)
         with m.If(accept):
-            with m.If(write_beat == self.in_beats - 1):
+            with m.If(filled):
                 m.d.sync += [write_beat.eq(0), write_bank.eq(~write_bank)]
-                m.d.comb += set_full.bit_select(write_bank, 1).eq(1)
             with m.Else():
                 m.d.sync += write_beat.eq(write_beat + 1)
 
@@ -119,15 +118,27 @@ class VectorBuffer(wiring.Component):
                 self.o.payload.word_select(j, word_width).eq(read.data),
             ]
         m.d.comb += self.o.valid.eq(full.bit_select(read_bank, 1))
-        with m.If(self.o.valid & self.o.ready):
+        sent = self.o.valid & self.o.ready
+        emptied = sent & (read_word == self.out_words - 1) & (read_repeat == self._repeats - 1)
+        with m.If(sent):
             with m.If(read_word == self.out_words - 1):
                 m.d.sync += read_word.eq(0)
                 with m.If(read_repeat == self._repeats - 1):
                     m.d.sync += [read_repeat.eq(0), read_bank.eq(~read_bank)]
-                    m.d.comb += clear_full.bit_select(read_bank, 1).eq(1)
                 with m.Else():
                     m.d.sync += read_repeat.eq(read_repeat + 1)
             with m.Else():
                 m.d.sync += read_word.eq(read_word + 1)
-        m.d.sync += full.eq((full | set_full) & ~clear_full)
+        m.d.sync += full.eq(next_full(full, filled, write_bank, emptied, read_bank))
         return m
+
+
+def next_full(full: Value, filled: Value, write_bank: Value, emptied: Value, read_bank: Value) -> Value:
+    """The two banks' full flags after this cycle, as one expression.
+
+    Plain expressions become continuous assignments; conditional comb
+    assignments would become ``always @*`` blocks, which Icarus does not run
+    at time 0, leaving the flags X.
+    """
+    one = Const(1, 2)
+    return (full | Mux(filled, one << write_bank, 0)) & ~Mux(emptied, one << read_bank, 0)
