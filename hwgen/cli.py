@@ -123,7 +123,7 @@ def cmd_models(args) -> None:
     from train.zoo import MODELS
     for spec in MODELS.values():
         layers = " → ".join(["in", *(f"conv{c[0]}" for c in spec.convs), *map(str, spec.hidden), "classes"])
-        print(f"{spec.name:18} {spec.dataset:7} {layers:32} {spec.description}")
+        print(f"{spec.name:18} {spec.dataset:7} {layers:37} {spec.description}")
 
 
 def cmd_train(args) -> None:
