@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from hwgen import golden
-from hwgen.cli import main
 from hwgen.ir import Flatten, MaxPool, Window
 from train.datasets import load_digits
 from train.export import export_graph
@@ -33,10 +32,3 @@ def test_cnn_export_equals_torch_eval(digits, family):
     assert np.array_equal(golden.run(graph, digits.test.images)[:, 0], torch_pred)
     assert len(np.unique(torch_pred)) > 2   # a trained, not a constant, model
 
-
-@pytest.mark.slow
-def test_digits_cnn_flow(tmp_path):
-    out = tmp_path / "run"
-    assert main(["flow", "--model", "digits-cnn-bnn", "--epochs", "3", "--test-images", "40",
-                 "--out", str(out)]) == 0
-    assert (out / "report.json").is_file()

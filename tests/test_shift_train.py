@@ -7,7 +7,6 @@ import pytest
 import torch
 
 from hwgen import golden
-from hwgen.cli import main
 from hwgen.errors import HwgenError
 from train.datasets import load_digits
 from train.export import export_graph
@@ -112,10 +111,3 @@ def test_export_rejects_activations_finer_than_the_accumulator():
     with pytest.raises(HwgenError, match="fc1: activations with 40 fraction bits are finer"):
         export_graph(model, data.features, data.pixel_bits)
 
-
-@pytest.mark.slow
-def test_digits_shift_flow(tmp_path):
-    out = tmp_path / "run"
-    assert main(["flow", "--model", "digits-shift", "--epochs", "3", "--test-images", "60",
-                 "--out", str(out)]) == 0
-    assert (out / "report.json").is_file()

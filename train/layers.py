@@ -8,7 +8,16 @@ from torch.nn import functional as F
 from .quantizers import sign_ste
 
 
-class BinaryLinear(nn.Linear):
+class LatentSigns:
+    """For layers whose latent float weights are binarized by ``sign_ste``."""
+
+    @torch.no_grad()
+    def clamp_latent_(self) -> None:
+        # Latent weights beyond ±1 get no gradient (cancelled STE) and would freeze there.
+        self.weight.clamp_(-1.0, 1.0)
+
+
+class BinaryLinear(LatentSigns, nn.Linear):
     """A linear layer whose weights are binarized to ±1 in the forward pass.
 
     The latent float weights are trained with a straight-through estimator
@@ -23,13 +32,8 @@ class BinaryLinear(nn.Linear):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.linear(x, sign_ste(self.weight))
 
-    @torch.no_grad()
-    def clamp_latent_(self) -> None:
-        # Latent weights beyond ±1 get no gradient (cancelled STE) and would freeze there.
-        self.weight.clamp_(-1.0, 1.0)
 
-
-class BinaryConv2d(nn.Conv2d):
+class BinaryConv2d(LatentSigns, nn.Conv2d):
     """A convolution with weights binarized to ±1 (as ``BinaryLinear``), no bias.
 
     Padding is applied here with ``pad_value``: 0 for integer pixels, and -1
@@ -45,10 +49,6 @@ class BinaryConv2d(nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.pad(x, (self.pad,) * 4, value=self.pad_value) if self.pad else x
         return F.conv2d(x, sign_ste(self.weight), stride=self.stride)
-
-    @torch.no_grad()
-    def clamp_latent_(self) -> None:
-        self.weight.clamp_(-1.0, 1.0)
 
 
 class ToImage(nn.Module):

@@ -25,10 +25,9 @@ class BinarizedNet(nn.Sequential):
             for out_channels, kernel, padding, pool in spec.convs:
                 layers += [BinaryConv2d(channels, out_channels, kernel, padding=padding, pad_value=pad_value),
                            nn.BatchNorm2d(out_channels)]
-                height, side = height + 2 * padding - kernel + 1, side + 2 * padding - kernel + 1
+                height, side = (_conv_output(n, kernel, padding, pool) for n in (height, side))
                 if pool:
                     layers.append(nn.MaxPool2d(2))
-                    height, side = height // 2, side // 2
                 layers.append(SignActivation())
                 channels, pad_value = out_channels, -1.0
             layers.append(nn.Flatten())
@@ -64,10 +63,9 @@ class ShiftNet(nn.Sequential):
             for out_channels, kernel, padding, pool in spec.convs:
                 layers += [ShiftConv2d(channels, out_channels, kernel, padding=padding, in_frac=frac, **options),
                            FixedPointReLU(spec.act_bits, spec.act_frac)]
-                height, side = height + 2 * padding - kernel + 1, side + 2 * padding - kernel + 1
+                height, side = (_conv_output(n, kernel, padding, pool) for n in (height, side))
                 if pool:
                     layers.append(nn.MaxPool2d(2))
-                    height, side = height // 2, side // 2
                 channels, frac = out_channels, spec.act_frac
             layers += [nn.Flatten(), *self._dropout(spec)]
             width = channels * height * side
@@ -85,6 +83,12 @@ class ShiftNet(nn.Sequential):
     # In float64 every sum of the forward pass is exact (all values are dyadic
     # and the integer accumulators stay below 2**53), so eval equals the graph.
     exact_dtype = torch.float64
+
+
+def _conv_output(size: int, kernel: int, padding: int, pool: bool) -> int:
+    """An image side after a stride-1 convolution and, with ``pool``, a 2x2 max-pool."""
+    size = size + 2 * padding - kernel + 1
+    return size // 2 if pool else size
 
 
 def build_model(spec: ModelSpec, in_features: int, classes: int, pixel_bits: int,
