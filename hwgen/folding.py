@@ -38,7 +38,7 @@ class Folding:
         return ",".join(str(f) for f in self.layers)
 
     def check(self, graph: Graph) -> None:
-        """Raise ``HwgenError`` unless every factor divides its layer."""
+        """Raise ``HwgenError`` unless every PE divides its layer's outputs and every SIMD fits its inputs."""
         dense = [n for n in graph.nodes if isinstance(n, MATRIX_NODES)]
         if len(self.layers) != len(dense):
             raise HwgenError(f"folding has {len(self.layers)} entries but the graph has "
@@ -49,11 +49,13 @@ class Folding:
             raise HwgenError(f"input elements per beat ({self.input_per_beat}) must divide the "
                              f"{what} {channels}; try one of {_divisors(channels)}")
         for node, fold in zip(dense, self.layers):
-            for what, factor, total, unit in (("PE", fold.pe, node.out_features, "outputs"),
-                                              ("SIMD", fold.simd, node.in_features, "inputs")):
-                if factor < 1 or total % factor:
-                    raise HwgenError(f"{node.name}: {what}={factor} does not divide the layer's "
-                                     f"{total} {unit}; choose one of {_divisors(total)}")
+            if fold.pe < 1 or node.out_features % fold.pe:
+                raise HwgenError(f"{node.name}: PE={fold.pe} does not divide the layer's "
+                                 f"{node.out_features} outputs; choose one of {_divisors(node.out_features)}")
+            # A SIMD that does not divide the inputs pads each vector's last beat.
+            if not 1 <= fold.simd <= node.in_features:
+                raise HwgenError(f"{node.name}: SIMD={fold.simd} must lie in [1, {node.in_features}], "
+                                 f"the layer's inputs; divisors waste no lanes: {_divisors(node.in_features)}")
 
 
 def _divisors(n: int) -> str:

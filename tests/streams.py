@@ -16,14 +16,22 @@ def unpack(payload: int, width: int, count: int, signed: bool) -> list[int]:
 
 
 def run_stream(dut, beats_in: list[int], beats_out: int, *, stall: float, seed: int = 0,
-               max_cycles: int = 200_000) -> list[int]:
+               max_cycles: int = 200_000, stamps: list[int] | None = None) -> list[int]:
     """Send ``beats_in`` to ``dut.i``, collect ``beats_out`` payloads from ``dut.o``.
 
     With ``stall`` > 0, the sender idles and the receiver withholds ready at
-    random, each with that probability per cycle.
+    random, each with that probability per cycle. ``stamps``, if given,
+    receives the cycle of each output beat.
     """
     rng = random.Random(seed)
     received = []
+    cycle = 0
+
+    async def clock_counter(ctx):
+        nonlocal cycle
+        while True:
+            await ctx.tick()
+            cycle += 1
 
     async def sender(ctx):
         for payload in beats_in:
@@ -42,6 +50,8 @@ def run_stream(dut, beats_in: list[int], beats_out: int, *, stall: float, seed: 
             (payload,) = await ctx.tick().sample(dut.o.payload).until(dut.o.valid)
             ctx.set(dut.o.ready, 0)
             received.append(payload)
+            if stamps is not None:
+                stamps.append(cycle)
 
     async def watchdog(ctx):
         await ctx.delay(PERIOD * max_cycles)
@@ -52,5 +62,6 @@ def run_stream(dut, beats_in: list[int], beats_out: int, *, stall: float, seed: 
     sim.add_testbench(sender, background=True)
     sim.add_testbench(receiver)
     sim.add_testbench(watchdog, background=True)
+    sim.add_testbench(clock_counter, background=True)
     sim.run()
     return received

@@ -47,13 +47,14 @@ def test_rtl_matches_golden_and_cycle_model(tmp_path, simulator, make_graph, fol
 
 @pytest.mark.parametrize("simulator", ["verilator", "icarus"])
 @pytest.mark.parametrize("shift", [False, True], ids=["bnn", "shift"])
-def test_conv_rtl_matches_golden_and_cycle_model(tmp_path, simulator, shift):
+@pytest.mark.parametrize("folding", ["2x6,3x12,5x12", "2x4,3x8,5x5"], ids=["divides", "padded"])
+def test_conv_rtl_matches_golden_and_cycle_model(tmp_path, simulator, shift, folding):
     _simulator_available(simulator)
     rng = np.random.default_rng(4)
     graph = random_conv_graph(rng, shift)
     x = random_inputs(rng, graph, 30)
     expected = golden.run(graph, x)[:, 0]
-    meta = emit(graph, Folding.parse("2x6,3x12,5x12", 2), tmp_path)
+    meta = emit(graph, Folding.parse(folding, 2), tmp_path)
     steady, stalled = simulate(tmp_path, x, expected, [Pass(30, 0.0), Pass(30, 0.3, seed=2)],
                                simulator=simulator, build_dir=tmp_path / "build")
     assert steady.mismatches == stalled.mismatches == 0

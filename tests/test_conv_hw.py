@@ -25,7 +25,10 @@ def _unbeats(payloads, per_beat, width, signed, images):
 
 @pytest.mark.parametrize("stall", STALLS)
 @pytest.mark.parametrize("shape, kernel, stride, padding, per_beat", [
-    ((5, 6, 4), 3, 1, 1, 2), ((4, 4, 2), 2, 2, 0, 2), ((5, 3, 3), 3, 2, 2, 1), ((3, 3, 1), 3, 1, 0, 1)])
+    ((5, 6, 4), 3, 1, 1, 2), ((4, 4, 2), 2, 2, 0, 2), ((5, 3, 3), 3, 2, 2, 1), ((3, 3, 1), 3, 1, 0, 1),
+    ((6, 4, 2), 3, 2, 0, 1),    # the last row is in no window
+    ((7, 5, 1), 2, 3, 0, 1),    # stride beyond the kernel: rows between windows are skipped
+])
 @pytest.mark.parametrize("in_type", [Bipolar(), Integer(3, signed=True)])
 def test_sliding_window_matches_golden(stall, shape, kernel, stride, padding, per_beat, in_type):
     rng = np.random.default_rng(sum(shape))
@@ -40,6 +43,23 @@ def test_sliding_window_matches_golden(stall, shape, kernel, stride, padding, pe
     signed = isinstance(in_type, Integer)
     assert dut.whole_rows == (per_beat == shape[2])
     assert np.array_equal(_unbeats(got, dut.out_per_beat, in_type.width, signed, 3), expected)
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding, per_beat", [
+    ((5, 6, 4), 3, 1, 1, 2),    # reading sets the pace
+    ((8, 4, 2), 2, 2, 0, 2),    # writing sets the pace (whole-row windows)
+    ((6, 6, 8), 3, 1, 0, 8),    # about even
+])
+def test_sliding_window_line_buffers_keep_the_pace(shape, kernel, stride, padding, per_beat):
+    """The ring of rows lets images follow each other at the modelled pace, no gaps."""
+    dut = SlidingWindowUnit(element_width=2, shape=shape, kernel=kernel, stride=stride,
+                            padding=padding, per_beat=per_beat)
+    images = 6
+    stamps = []
+    run_stream(dut, [0] * (images * dut.in_beats), images * dut.out_beats, stall=0.0, stamps=stamps)
+    firsts = np.array(stamps[::dut.out_beats])
+    assert dut.ring_rows < 2 * shape[0]
+    assert list(np.diff(firsts[2:])) == [dut.cycles_per_vector] * (images - 3)
 
 
 @pytest.mark.parametrize("stall", STALLS)
@@ -60,7 +80,10 @@ def test_max_pool_matches_golden(stall, shape, kernel, per_beat, in_type):
 
 @pytest.mark.parametrize("stall", STALLS)
 @pytest.mark.parametrize("shift", [False, True], ids=["bnn", "shift"])
-@pytest.mark.parametrize("folding, per_beat", [("2x6,3x12,5x12", 2), ("4x18,6x36,10x24", 1), ("1x1,1x1,1x1", 1)])
+@pytest.mark.parametrize("folding, per_beat", [
+    ("2x6,3x12,5x12", 2), ("4x18,6x36,10x24", 1), ("1x1,1x1,1x1", 1),
+    ("2x4,3x8,5x5", 2),   # no SIMD divides its window or vector: padded beats (bipolar in conv2 of the BNN)
+])
 def test_conv_network_matches_golden(stall, shift, folding, per_beat):
     rng = np.random.default_rng(21)
     graph = random_conv_graph(rng, shift)

@@ -30,16 +30,21 @@ def beats(rows: np.ndarray, per_beat: int, width: int) -> list[int]:
 
 @pytest.mark.parametrize("stall", STALLS)
 @pytest.mark.parametrize("size, in_per_beat, out_per_beat, repeats", [
-    (12, 3, 4, 2), (8, 8, 2, 1), (6, 1, 6, 3), (10, 5, 5, 1)])
+    (12, 3, 4, 2), (8, 8, 2, 1), (6, 1, 6, 3), (10, 5, 5, 1), (10, 5, 4, 2)])   # the last: padded
 def test_vector_buffer_replays_each_vector(stall, size, in_per_beat, out_per_beat, repeats):
     rng = np.random.default_rng(size)
     vectors = rng.integers(0, 8, (5, size))
     dut = VectorBuffer(element_width=3, size=size, in_per_beat=in_per_beat,
                        out_per_beat=out_per_beat, repeats=repeats)
+    # A short last beat packs as if padded with zero elements.
     expected = [word for v in vectors for _ in range(repeats) for word in beats(v[None], out_per_beat, 3)]
     got = run_stream(dut, beats(vectors, in_per_beat, 3), len(expected), stall=stall)
     assert got == expected
     assert dut.replay_cycles == len(expected) // len(vectors)
+
+
+# (mh, mw, pe, simd); the last two pad each vector's last beat.
+MVU_SHAPES = [(6, 10, 2, 5), (4, 9, 4, 9), (3, 7, 1, 1), (8, 12, 4, 3), (6, 10, 2, 4), (3, 7, 3, 5)]
 
 
 def _mvu_case(rng, in_type, mh, mw, pe, simd, count=4):
@@ -54,7 +59,7 @@ def _mvu_case(rng, in_type, mh, mw, pe, simd, count=4):
 
 @pytest.mark.parametrize("stall", STALLS)
 @pytest.mark.parametrize("in_type", [Bipolar(), Integer(4, signed=False), Integer(3, signed=True)])
-@pytest.mark.parametrize("mh, mw, pe, simd", [(6, 10, 2, 5), (4, 9, 4, 9), (3, 7, 1, 1), (8, 12, 4, 3)])
+@pytest.mark.parametrize("mh, mw, pe, simd", MVU_SHAPES)
 def test_matrix_vector_unit_matches_golden(stall, in_type, mh, mw, pe, simd):
     rng = np.random.default_rng(mh * 100 + mw)
     weights, x, acc, acc_width = _mvu_case(rng, in_type, mh, mw, pe, simd)
@@ -65,13 +70,13 @@ def test_matrix_vector_unit_matches_golden(stall, in_type, mh, mw, pe, simd):
     got = run_stream(dut, words, len(x) * dut.neuron_folds, stall=stall)
     lanes = np.array([unpack(p, acc_width, pe, signed=True) for p in got]).reshape(len(x), mh)
     assert np.array_equal(lanes, acc)
-    assert dut.cycles_per_vector == (mh // pe) * (mw // simd)
+    assert dut.cycles_per_vector == (mh // pe) * -(-mw // simd)
 
 
 def test_matrix_vector_unit_rejects_bad_folding():
     with pytest.raises(ValueError, match=r"pe \(3\) must be a positive divisor of the 4 rows"):
         MatrixVectorUnit(BinaryWeights(np.ones((4, 4))), in_type=Bipolar(), acc_width=4, pe=3, simd=1)
-    with pytest.raises(ValueError, match=r"simd \(5\) must be a positive divisor of the 4 columns"):
+    with pytest.raises(ValueError, match=r"simd \(5\) must lie in \[1, 4\], the number of columns"):
         MatrixVectorUnit(BinaryWeights(np.ones((4, 4))), in_type=Bipolar(), acc_width=4, pe=1, simd=5)
 
 
@@ -103,6 +108,7 @@ def test_argmax_unit_takes_first_maximum(stall, pe):
     (Integer(4, signed=False), "4x6,2x4,5x2", 3),
     (Bipolar(), "8x12,8x8,10x8", 12),     # fully parallel: constant weights
     (Integer(2, signed=True), "1x1,1x1,1x1", 1),
+    (Bipolar(), "4x5,2x3,5x3", 12),       # SIMD not dividing: padded beats, bipolar ones too
 ])
 def test_network_matches_golden(stall, in_type, folding, per_beat):
     rng = np.random.default_rng(7)
@@ -115,7 +121,7 @@ def test_network_matches_golden(stall, in_type, folding, per_beat):
 
 @pytest.mark.parametrize("folding, per_beat, message", [
     ("3x6,2x4,5x2", 3, r"fc0: PE=3 does not divide the layer's 8 outputs; choose one of 1, 2, 4, 8"),
-    ("4x5,2x4,5x2", 3, r"fc0: SIMD=5 does not divide the layer's 12 inputs"),
+    ("4x13,2x4,5x2", 3, r"fc0: SIMD=13 must lie in \[1, 12\], the layer's inputs"),
     ("4x6,2x4,5x2", 5, r"input elements per beat \(5\) must divide the input size 12"),
     ("4x6,2x4", 3, r"folding has 2 entries but the graph has 3 dense layers"),
 ])
@@ -169,7 +175,7 @@ def _shift_case(rng, in_type, mh, mw, count=4):
 
 @pytest.mark.parametrize("stall", STALLS)
 @pytest.mark.parametrize("in_type", [Integer(4, signed=False), Integer(3, signed=True)])
-@pytest.mark.parametrize("mh, mw, pe, simd", [(6, 10, 2, 5), (4, 9, 4, 9), (3, 7, 1, 1), (8, 12, 4, 3)])
+@pytest.mark.parametrize("mh, mw, pe, simd", MVU_SHAPES)
 def test_shift_matrix_vector_unit_matches_golden(stall, in_type, mh, mw, pe, simd):
     rng = np.random.default_rng(mh * 100 + mw)
     weights, x, acc, acc_width = _shift_case(rng, in_type, mh, mw)
@@ -218,7 +224,8 @@ def test_requantize_unit_matches_golden(stall, pe, relu, out_type):
 
 
 @pytest.mark.parametrize("stall", STALLS)
-@pytest.mark.parametrize("folding, per_beat", [("4x6,2x4,5x2", 3), ("8x12,8x8,10x8", 12), ("1x1,1x1,1x1", 1)])
+@pytest.mark.parametrize("folding, per_beat", [("4x6,2x4,5x2", 3), ("8x12,8x8,10x8", 12), ("1x1,1x1,1x1", 1),
+                                               ("4x5,2x3,5x3", 3)])
 def test_shift_network_matches_golden(stall, folding, per_beat):
     rng = np.random.default_rng(11)
     graph = random_shift_graph(rng, [12, 8, 8, 10])

@@ -77,14 +77,14 @@ MODELS = {spec.name: spec for spec in (
               "DeepShift-PS MNIST CNN: conv 32 3x3 → conv 64 3x3 → pool → 128 → 10; "
               "5-bit shift weights, 8-bit activations",
               epochs=15, batch_size=100, learning_rate=1e-2,
-              folding=("32x9", "16x96", "16x64", "10x32"), input_per_beat=1,
+              folding=("32x3", "16x96", "4x64", "1x32"), input_per_beat=1,
               family="shift-ps", weight_bits=5, act_bits=8, act_frac=4,
               convs=((32, 3, 0, False), (64, 3, 0, True)), dropout=0.25),
     ModelSpec("mnist-cnn-shift-q", "mnist", (128,),
               "DeepShift-Q MNIST CNN: conv 32 3x3 → conv 64 3x3 → pool → 128 → 10; "
               "5-bit shift weights, 8-bit activations",
               epochs=15, batch_size=100, learning_rate=1e-3,
-              folding=("32x9", "16x96", "16x64", "10x32"), input_per_beat=1,
+              folding=("32x3", "16x96", "4x64", "1x32"), input_per_beat=1,
               family="shift-q", weight_bits=5, act_bits=8, act_frac=4,
               convs=((32, 3, 0, False), (64, 3, 0, True)), dropout=0.25),
 )}

@@ -1,4 +1,5 @@
 """The folded matrix-vector unit (after FINN's MVU), for binary and shift weights."""
+import numpy as np
 from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -11,10 +12,13 @@ from .weights import BinaryWeights, ShiftWeights
 class MatrixVectorUnit(wiring.Component):
     """Computes ``acc = W x``, ``pe`` rows at a time, ``simd`` inputs per cycle.
 
-    Input beats carry ``simd`` elements; the vector arrives as ``mw / simd``
-    beats, once for each of the ``mh / pe`` row groups (a ``VectorBuffer``
-    replays it). Each output beat carries the ``pe`` accumulators of one row
-    group as signed ``acc_width``-bit lanes. The weight format builds each
+    Input beats carry ``simd`` elements; the vector arrives as
+    ``ceil(mw / simd)`` beats, once for each of the ``mh / pe`` row groups (a
+    ``VectorBuffer`` replays it). Where ``simd`` does not divide ``mw`` the
+    last beat is padded with all-zero elements, met by padding weights whose
+    known contribution the accumulator starts without. Each output beat
+    carries the ``pe`` accumulators of one row group as signed
+    ``acc_width``-bit lanes. The weight format builds each
     lane's sum: XNOR-popcount or add/subtract for ±1 weights, barrel shifts
     for power-of-two weights. No multiplier anywhere.
 
@@ -31,7 +35,7 @@ class MatrixVectorUnit(wiring.Component):
     acc_width : int
         Width of the signed accumulators; must hold every reachable sum.
     pe, simd : int
-        Rows per output beat and inputs per input beat; they divide ``mh`` and ``mw``.
+        Rows per output beat, dividing ``mh``, and inputs per input beat, at most ``mw``.
     """
 
     def __init__(self, weights: BinaryWeights | ShiftWeights, *, in_type: ElementType,
@@ -45,8 +49,8 @@ class MatrixVectorUnit(wiring.Component):
             raise TypeError(f"in_type must be Bipolar or Integer, not {in_type!r}")
         if not isinstance(pe, int) or pe < 1 or mh % pe:
             raise ValueError(f"pe ({pe!r}) must be a positive divisor of the {mh} rows")
-        if not isinstance(simd, int) or simd < 1 or mw % simd:
-            raise ValueError(f"simd ({simd!r}) must be a positive divisor of the {mw} columns")
+        if not isinstance(simd, int) or not 1 <= simd <= mw:
+            raise ValueError(f"simd ({simd!r}) must lie in [1, {mw}], the number of columns")
         self._weights = weights
         self._in_type = in_type
         self._acc_width = acc_width
@@ -64,8 +68,13 @@ class MatrixVectorUnit(wiring.Component):
 
     @property
     def synapse_folds(self) -> int:
-        """Input beats per row group."""
-        return self._weights.codes.shape[1] // self._simd
+        """Input beats per row group (the last one padded where ``simd`` does not divide ``mw``)."""
+        return -(-self._weights.codes.shape[1] // self._simd)
+
+    @property
+    def padding(self) -> int:
+        """All-zero elements padding each vector to a whole number of beats."""
+        return self.synapse_folds * self._simd - self._weights.codes.shape[1]
 
     @property
     def cycles_per_vector(self) -> int:
@@ -78,9 +87,11 @@ class MatrixVectorUnit(wiring.Component):
         return 1
 
     def weight_words(self) -> list[int]:
-        """ROM contents: word ``nf * SF + sf`` holds code ``p * simd + s`` = W[nf*pe + p, sf*simd + s]."""
+        """ROM contents: word ``nf * SF + sf`` holds code ``p * simd + s`` = W[nf*pe + p, sf*simd + s]
+        (code 0 beyond the last column)."""
         nf, sf, pe, simd = self.neuron_folds, self.synapse_folds, self._pe, self._simd
-        tiles = self._weights.codes.reshape(nf, pe, sf, simd).transpose(0, 2, 1, 3)
+        codes = np.pad(self._weights.codes, ((0, 0), (0, self.padding)))
+        tiles = codes.reshape(nf, pe, sf, simd).transpose(0, 2, 1, 3)
         return [pack(tile.reshape(-1), self._weights.code_width) for tile in tiles.reshape(nf * sf, -1)]
 
     def elaborate(self, platform):
@@ -114,11 +125,15 @@ class MatrixVectorUnit(wiring.Component):
         if isinstance(self._in_type, Integer) and self._in_type.signed:
             inputs = [x.as_signed() for x in inputs]
         accumulators = [Signal(signed(self._acc_width), name=f"acc{p}") for p in range(pe)]
+        # Padding inputs meet code 0; starting from minus their sum cancels them.
+        # A partial sum may then leave the accumulator's range, but the
+        # wrap-around arithmetic still ends on the exact result, which fits.
+        start = -self._weights.zero_code_sum(self.padding, self._in_type)
         results = []
         for p, acc in enumerate(accumulators):
             step = self._weights.lane_sum(inputs, codes[p], self._in_type)
             total = Signal(signed(self._acc_width), name=f"sum{p}")
-            m.d.comb += total.eq(Mux(synapse_fold == 0, 0, acc) + step)
+            m.d.comb += total.eq(Mux(synapse_fold == 0, start, acc) + step)
             results.append(total)
 
         with m.If(self.o.valid & self.o.ready):

@@ -3,19 +3,19 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .vector_buffer import next_full
-
 
 class SlidingWindowUnit(wiring.Component):
     """Turns a raster-order HWC image into the windows of a convolution (after FINN's SWG).
 
-    The image arrives ``per_beat`` channels to a beat and is stored in a
-    frame memory of two banks, so the next image is written while windows
-    of the current one are read. Windows leave in the ``Window`` op's order
-    (output pixels in raster order; within a window ``ky``, ``kx``, then
-    channels), ``per_beat`` channels to a beat; positions outside the image
-    read as the pad value, all-zero bits (0 for integers, -1 for bipolar).
-    Addresses come from counters, so any kernel, stride and padding work.
+    The image arrives ``per_beat`` channels to a beat and is kept in line
+    buffers: a ring of ``ring_rows`` image rows in one memory. A row's slot
+    is reused once no window still to come needs the row, so the next
+    image's first rows are written while the last windows of this one are
+    read. Windows leave in the ``Window`` op's order (output pixels in
+    raster order; within a window ``ky``, ``kx``, then channels),
+    ``per_beat`` channels to a beat; positions outside the image read as the
+    pad value, all-zero bits (0 for integers, -1 for bipolar). Addresses come
+    from counters, so any kernel, stride and padding work.
 
     When a beat holds a whole pixel (``per_beat == channels``, as for a
     one-channel input image), an output beat holds a whole window row
@@ -62,6 +62,17 @@ class SlidingWindowUnit(wiring.Component):
         return self._shape[2] // self._per_beat
 
     @property
+    def ring_rows(self) -> int:
+        """Image rows the line buffers hold.
+
+        A window row's ``kernel`` rows plus ``stride`` more let the writer
+        fill the next output row's rows while this one is read; ``kernel``
+        more let it fill the next image's first rows while the last windows
+        of this image are read. Never more than two whole images.
+        """
+        return min(2 * self._kernel + self._stride, 2 * self._shape[0])
+
+    @property
     def in_beats(self) -> int:
         """Input beats per image."""
         return self._shape[0] * self._shape[1] * self.beats_per_pixel
@@ -79,64 +90,88 @@ class SlidingWindowUnit(wiring.Component):
 
     @property
     def latency(self) -> int:
-        """Cycles from an image's last input beat to its first window beat."""
+        """Cycles from the input beat that completes a window row's last image row to its first beat."""
         return 1
 
     def elaborate(self, platform):
         m = Module()
         height, width, _ = self._shape
+        kernel, stride, padding = self._kernel, self._stride, self._padding
         beats = self.beats_per_pixel
-        frame = self.in_beats
-        lanes = self._kernel if self.whole_rows else 1
-        m.submodules.frames = frames = memory.Memory(shape=len(self.i.payload), depth=2 * frame, init=[])
-        write = frames.write_port()
-        reads = [frames.read_port(domain="comb") for _ in range(lanes)]
+        row_words = width * beats
+        ring = self.ring_rows
+        lanes = kernel if self.whole_rows else 1
+        m.submodules.lines = lines = memory.Memory(shape=len(self.i.payload), depth=ring * row_words, init=[])
+        write = lines.write_port()
+        reads = [lines.read_port(domain="comb") for _ in range(lanes)]
 
-        full = Signal(2)
-        write_bank, write_addr = Signal(), Signal(range(frame))
+        # `stored` counts the rows from the first one the current output row
+        # needs to the last one fully written; it goes negative when the
+        # reader has moved past rows (never needed ones, at an image's end)
+        # the writer has yet to write. The writer may fill a slot while fewer
+        # than `ring` rows are kept.
+        stored = Signal(signed((2 * ring + height).bit_length() + 1))
+        write_slot, write_pos = Signal(range(ring)), Signal(range(row_words))
+        row_written = write.en & (write_pos == row_words - 1)
         m.d.comb += [
-            self.i.ready.eq(~full.bit_select(write_bank, 1)),
-            write.addr.eq(write_bank * frame + write_addr),
+            self.i.ready.eq(stored < ring),
+            write.addr.eq(write_slot * row_words + write_pos),
             write.data.eq(self.i.payload),
             write.en.eq(self.i.valid & self.i.ready),
         ]
-        filled = write.en & (write_addr == frame - 1)
         with m.If(write.en):
-            with m.If(filled):
-                m.d.sync += [write_addr.eq(0), write_bank.eq(~write_bank)]
-            with m.Else():
-                m.d.sync += write_addr.eq(write_addr + 1)
+            m.d.sync += write_pos.eq(Mux(row_written, 0, write_pos + 1))
+            with m.If(row_written):
+                m.d.sync += write_slot.eq(Mux(write_slot == ring - 1, 0, write_slot + 1))
 
         # Read counters, innermost first: channel beat, kx, ky, output x, output y
         # (whole-row mode reads every kx at once, and a pixel is one beat).
-        read_bank = Signal()
-        cb, kx, ky = Signal(range(beats)), Signal(range(self._kernel)), Signal(range(self._kernel))
+        # `top` is the image row of the window's first row (ky = 0), maybe
+        # negative; `first` = max(top, 0) is the first row kept, in slot `first_slot`.
+        cb, kx, ky = Signal(range(beats)), Signal(range(kernel)), Signal(range(kernel))
         ox, oy = Signal(range(self._out_w)), Signal(range(self._out_h))
-        coordinate = signed(max(height, width).bit_length() + self._padding.bit_length() + 2)
+        coordinate = signed(max(height, width).bit_length() + max(padding, stride).bit_length() + 2)
+        top = Signal(coordinate, init=-padding)
+        first_slot = Signal(range(ring))
+        first = Mux(top < 0, 0, top)
+        last = Mux(top + kernel - 1 >= height, height - 1, top + kernel - 1)
         y = Signal(coordinate)
-        m.d.comb += y.eq(oy * self._stride - self._padding + ky)
+        m.d.comb += y.eq(top + ky)
+        slot = Signal(range(2 * ring))
+        m.d.comb += slot.eq(first_slot + (y - first))
+        ring_slot = Mux(slot >= ring, slot - ring, slot)
         beat_width = len(self.i.payload)
         for lane, read in enumerate(reads):
             x = Signal(coordinate, name=f"x{lane}")
-            m.d.comb += x.eq(ox * self._stride - self._padding + (lane if self.whole_rows else kx))
+            m.d.comb += x.eq(ox * stride - padding + (lane if self.whole_rows else kx))
             inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
             m.d.comb += [
-                read.addr.eq(read_bank * frame + (y * width + x) * beats + cb),
+                read.addr.eq(ring_slot * row_words + x * beats + cb),
                 self.o.payload.word_select(lane, beat_width).eq(Mux(inside, read.data, 0)),
             ]
-        m.d.comb += self.o.valid.eq(full.bit_select(read_bank, 1))
-        counters = ([(ky, self._kernel)] if self.whole_rows else [(cb, beats), (kx, self._kernel), (ky, self._kernel)])
-        counters += [(ox, self._out_w), (oy, self._out_h)]
+        m.d.comb += self.o.valid.eq(stored > last - first)
+
+        counters = [(ky, kernel)] if self.whole_rows else [(cb, beats), (kx, kernel), (ky, kernel)]
+        counters.append((ox, self._out_w))
         sent = self.o.valid & self.o.ready
-        with m.If(sent):
-            carry = 1
-            for counter, limit in counters:
-                wraps = counter == limit - 1
-                with m.If(carry):
-                    m.d.sync += counter.eq(Mux(wraps, 0, counter + 1))
-                carry = carry & wraps
-            with m.If(carry):   # the image's last window beat
-                m.d.sync += read_bank.eq(~read_bank)
-        emptied = sent & carry
-        m.d.sync += full.eq(next_full(full, filled, write_bank, emptied, read_bank))
+        carry = sent
+        for counter, limit in counters:
+            wraps = counter == limit - 1
+            with m.If(carry):
+                m.d.sync += counter.eq(Mux(wraps, 0, counter + 1))
+            carry = carry & wraps
+        row_done = carry
+        image_done = row_done & (oy == self._out_h - 1)
+        next_top = Mux(image_done, -padding, top + stride)
+        # Rows no window still to come needs: up to the next first row, or the whole rest of the image.
+        released = Signal(range(height + 1))
+        m.d.comb += released.eq(Mux(image_done, height, Mux(next_top < 0, 0, next_top)) - first)
+        with m.If(row_done):
+            m.d.sync += [
+                oy.eq(Mux(image_done, 0, oy + 1)),
+                top.eq(next_top),
+                first_slot.eq(Mux(first_slot + released >= ring, first_slot + released - ring,
+                                  first_slot + released)),
+            ]
+        m.d.sync += stored.eq(stored + row_written - Mux(row_done, released, 0))
         return m

@@ -12,7 +12,9 @@ class VectorBuffer(wiring.Component):
     A matrix-vector unit folded into ``repeats`` row groups reads its whole
     input vector once per group. This buffer receives the vector
     ``in_per_beat`` elements at a time and sends it ``out_per_beat`` elements
-    at a time, ``repeats`` times over. It has two banks, so the next vector
+    at a time, ``repeats`` times over; where ``out_per_beat`` does not divide
+    the size, each replay ends in a beat padded with all-zero elements. It
+    has two banks, so the next vector
     fills one while the current one is replayed from the other. The banks
     live in one memory of ``gcd(in_per_beat, out_per_beat)``-element words,
     written and read through as many ports as a beat has words.
@@ -24,7 +26,7 @@ class VectorBuffer(wiring.Component):
     size : int
         Elements per vector.
     in_per_beat, out_per_beat : int
-        Elements per input and per output beat; both divide ``size``.
+        Elements per input beat, dividing ``size``, and per output beat.
     repeats : int
         How many times each vector is sent.
 
@@ -42,9 +44,8 @@ class VectorBuffer(wiring.Component):
                             ("repeats", repeats)):
             if not isinstance(value, int) or value < 1:
                 raise TypeError(f"{name} must be a positive integer, not {value!r}")
-        for name, value in (("in_per_beat", in_per_beat), ("out_per_beat", out_per_beat)):
-            if size % value:
-                raise ValueError(f"{name} ({value}) must divide size ({size})")
+        if size % in_per_beat:
+            raise ValueError(f"in_per_beat ({in_per_beat}) must divide size ({size})")
         self._element_width = element_width
         self._size = size
         self._in_per_beat = in_per_beat
@@ -62,8 +63,8 @@ class VectorBuffer(wiring.Component):
 
     @property
     def out_words(self) -> int:
-        """Output beats per replay of a vector."""
-        return self._size // self._out_per_beat
+        """Output beats per replay of a vector, the last one padded where need be."""
+        return -(-self._size // self._out_per_beat)
 
     @property
     def replay_cycles(self) -> int:
@@ -85,7 +86,8 @@ class VectorBuffer(wiring.Component):
         word = gcd(self._in_per_beat, self._out_per_beat)
         word_width = word * self._element_width
         in_words, out_words = self._in_per_beat // word, self._out_per_beat // word
-        depth = self._size // word   # words per bank
+        # Words per bank; the padding words are never written, so they read as zero.
+        depth = self.out_words * self._out_per_beat // word
         m.submodules.banks = banks = memory.Memory(shape=word_width, depth=2 * depth, init=[])
         writes = [banks.write_port() for _ in range(in_words)]
         reads = [banks.read_port(domain="comb") for _ in range(out_words)]

@@ -23,6 +23,11 @@ class BinaryWeights:
     def __init__(self, bits: np.ndarray):
         self.codes = np.asarray(bits, dtype=np.int64)
 
+    def zero_code_sum(self, count: int, in_type: ElementType) -> int:
+        """What ``count`` all-zero-bit inputs sum to against code 0 (weight -1):
+        -1 · -1 each for bipolar inputs, nothing for the integer 0."""
+        return count if isinstance(in_type, Bipolar) else 0
+
     def lane_sum(self, inputs: list[Value], codes: list, in_type: ElementType) -> Value:
         if isinstance(in_type, Bipolar):
             # Each agreement counts +1, each disagreement -1: 2 * agreements - simd.
@@ -48,6 +53,10 @@ class ShiftWeights:
         self._max_shift = weight_type.max_shift
         self.code_width = 2 + weight_type.shift_bits
         self.codes = (signs != 0) | (signs < 0) << 1 | np.where(signs != 0, shifts, 0) << 2
+
+    def zero_code_sum(self, count: int, in_type: ElementType) -> int:
+        """Code 0 is the weight 0, whatever it meets."""
+        return 0
 
     def lane_sum(self, inputs: list[Value], codes: list, in_type: ElementType) -> Value:
         terms = []
