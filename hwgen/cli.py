@@ -6,6 +6,7 @@ This is the one place where the layers meet: the training steps import the
 """
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -21,6 +22,7 @@ SIM_RESULTS = "sim.json"
 DEFAULT_MODEL = "digits-bnn"
 STALL_IMAGES = 100
 STALL_PROBABILITY = 0.3
+TIMED_IMAGES = 2000   # software timings are per-image medians; more images only cost minutes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,12 +35,17 @@ def main(argv: list[str] | None = None) -> int:
         args.out = Path("runs") / args.model
     try:
         args.run(args)
+        sys.stdout.flush()
     except HwgenError as error:
         print(f"hwgen: error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("hwgen: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`hwgen models | head`): stop quietly, and keep
+        # Python from failing again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 
@@ -211,7 +218,7 @@ def cmd_sim(args) -> None:
           f"idles and back-pressure)...", flush=True)
     steady, stalled = simulate(args.out, images, expected,
                                [Pass(count, 0.0), Pass(stall_images, STALL_PROBABILITY, seed=1)],
-                               simulator=args.simulator)
+                               simulator=args.simulator, progress=True)
     results = {
         "simulator": args.simulator,
         "images": count,
@@ -246,7 +253,7 @@ def cmd_report(args) -> None:
     sim = _load_json(args.out / SIM_RESULTS, "hwgen sim")
     meta = _load_json(args.out / META_FILE, "hwgen verilog")
     _, model, _ = load_checkpoint(args.out / CHECKPOINT)
-    timed = images[:sim["images"]]
+    timed = images[:min(sim["images"], TIMED_IMAGES)]
     software = {
         "torch_batch1": torch_us_per_image(model, timed[:200], batch_size=1),
         "torch_batched": torch_us_per_image(model, timed, batch_size=1000),

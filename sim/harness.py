@@ -23,6 +23,14 @@ STALL_SCALE = 1 << 16     # a stall probability p becomes the threshold round(p 
 PERIOD_NS = 10
 
 
+PROGRESS_LINE = "hwgen_harness: progress:"   # what the runner's progress bar looks for in the log
+
+
+def progress_every(images: int) -> int:
+    """Images between the harness's progress lines: about a hundred lines a pass, and one at its end."""
+    return max(1, images // 100)
+
+
 def stall_threshold(probability: float) -> int:
     return min(STALL_SCALE - 1, round(probability * STALL_SCALE))
 
@@ -51,6 +59,7 @@ module {HARNESS_TOP};
   localparam IMAGES = {images};
   localparam BEATS_PER_IMAGE = {meta['input_beats']};
   localparam BEATS = IMAGES * BEATS_PER_IMAGE;
+  localparam PROGRESS_EVERY = {progress_every(images)};
 
   reg clk {public} = 1'b0;
   always #{PERIOD_NS // 2} clk = ~clk;
@@ -137,7 +146,8 @@ module {HARNESS_TOP};
         out_cycle[received] <= cycle;
         out_payload[received] <= payload;
         received <= received + 1;
-        if ((received + 1) % 1000 == 0) $display("hwgen_harness: %0d images out at cycle %0d", received + 1, cycle);
+        if ((received + 1) % PROGRESS_EVERY == 0 || received + 1 == images_to_send)
+          $display("{PROGRESS_LINE} %0d images out at cycle %0d", received + 1, cycle);
         if (received + 1 == images_to_send) done <= 1'b1;
       end
     end

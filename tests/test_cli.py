@@ -1,5 +1,8 @@
 """The CLI on good and bad input: one clear line, a non-zero exit, nothing half-written."""
+import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -31,6 +34,18 @@ def test_models_lists_the_zoo(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert "digits-bnn" in out and "mnist-mlp-bnn" in out
+
+
+def test_output_into_a_closed_pipe_is_quiet():
+    """`hwgen models | head -1`: the reader leaving early is no error."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        done = subprocess.run([sys.executable, "-m", "hwgen.cli", "models"], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (0, "")
 
 
 def test_help_on_every_subcommand(capsys):
