@@ -1,11 +1,9 @@
 """Building generated Verilog with a simulator and running the cocotb testbench on it."""
 import json
 import os
-import re
 import shutil
 import sys
 import tempfile
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,8 +13,9 @@ import numpy as np
 from hwgen.errors import HwgenError
 from hwgen.verilog import META_FILE, VERILOG_FILE
 
-from .harness import HARNESS_TOP, PROGRESS_LINE, write_beats, write_harness
+from .harness import HARNESS_TOP, write_beats, write_harness
 from .job import Job, Pass
+from .progress import progress_bar
 
 SIMULATORS = {"verilator": "verilator", "icarus": "iverilog"}
 BUILD_ARGS = {
@@ -83,51 +82,6 @@ def _verilator_make_fix():
             os.environ["MAKEFLAGS"] = saved
 
 
-@contextmanager
-def _progress_bar(log: Path, total: int, enabled: bool):
-    """A bar over all passes' images, fed by the harness's progress lines in the simulator log.
-
-    Each pass ends with a line for its last image, so a count lower than the
-    one before starts a new pass.
-    """
-    if not enabled:
-        yield
-        return
-    from tqdm import tqdm
-
-    pattern = re.compile(re.escape(PROGRESS_LINE) + r" (\d+) images out")
-    stop = threading.Event()
-
-    def follow(bar):
-        done_before, last, position = 0, 0, 0
-        while not stop.wait(0.5) or position < _size(log):
-            if not log.is_file():
-                continue
-            with open(log, errors="replace") as f:
-                f.seek(position)
-                lines = f.readlines()
-                position = f.tell()
-            for match in filter(None, map(pattern.search, lines)):
-                count = int(match[1])
-                if count < last:
-                    done_before += last
-                last = count
-            bar.update(done_before + last - bar.n)
-
-    with tqdm(total=total, desc="simulate", unit="image") as bar:
-        thread = threading.Thread(target=follow, args=(bar,), daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join()
-
-
-def _size(path: Path) -> int:
-    return path.stat().st_size if path.is_file() else 0
-
-
 def check_simulator(simulator: str) -> None:
     if simulator not in SIMULATORS:
         raise HwgenError(f"unknown simulator {simulator!r}; choose one of {', '.join(SIMULATORS)}")
@@ -175,7 +129,7 @@ def simulate(verilog_dir: Path, images: np.ndarray, expected: np.ndarray, passes
                          log_file=build / "build.log")
         sim_log = build / "sim.log"
         sim_log.unlink(missing_ok=True)
-        with _progress_bar(sim_log, sum(p.images for p in passes), progress):
+        with progress_bar(sim_log, sum(p.images for p in passes), progress):
             runner.test(test_module="sim.testbench", hdl_toplevel=HARNESS_TOP, test_dir=build,
                         plusargs=[f"+hwgen_job={job_path}", f"+hwgen_beats={beats_path}"],
                         timescale=("1ns", "1ps"), log_file=sim_log)
