@@ -2,7 +2,7 @@
 
 Torch-free, so that the hardware steps can read a model's defaults.
 """
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from hwgen.errors import HwgenError
 
@@ -36,6 +36,31 @@ class ModelSpec:
         return asdict(self)
 
 
+MNIST_FC_SHIFT_PS = ModelSpec(
+    "mnist-fc-shift-ps", "mnist", (512, 512),
+    "DeepShift-PS 784-512-512-10 MLP (DeepShift's MNIST FC); 5-bit shift weights, "
+    "8-bit activations",
+    epochs=30, batch_size=100, learning_rate=1e-2,
+    folding=("32x16", "32x32", "10x32"), input_per_beat=16,
+    family="shift-ps", weight_bits=5, act_bits=8, act_frac=4)
+
+MNIST_CNN_SHIFT_PS = ModelSpec(
+    "mnist-cnn-shift-ps", "mnist", (128,),
+    "DeepShift-PS MNIST CNN: conv 32 3x3 → conv 64 3x3 → pool → 128 → 10; "
+    "5-bit shift weights, 8-bit activations",
+    epochs=15, batch_size=100, learning_rate=1e-2,
+    folding=("32x3", "16x96", "4x64", "1x32"), input_per_beat=1,
+    family="shift-ps", weight_bits=5, act_bits=8, act_frac=4,
+    convs=((32, 3, 0, False), (64, 3, 0, True)), dropout=0.25)
+
+
+def _deepshift_q(ps: ModelSpec) -> ModelSpec:
+    """The DeepShift-Q twin of a DeepShift-PS model: the same network, its own
+    quantizer and DeepShift's learning rate for it."""
+    return replace(ps, name=ps.name.replace("-ps", "-q"), family="shift-q", learning_rate=1e-3,
+                   description=ps.description.replace("DeepShift-PS", "DeepShift-Q"))
+
+
 MODELS = {spec.name: spec for spec in (
     ModelSpec("digits-bnn", "digits", (128, 64),
               "binarized MLP on 8x8 digits; integer pixels into binary weights",
@@ -50,18 +75,8 @@ MODELS = {spec.name: spec for spec in (
               epochs=40, batch_size=64, learning_rate=1e-2,
               folding=("16x16", "16x16", "10x16"), input_per_beat=16,
               family="shift-ps", weight_bits=5, act_bits=8, act_frac=4),
-    ModelSpec("mnist-fc-shift-ps", "mnist", (512, 512),
-              "DeepShift-PS 784-512-512-10 MLP (DeepShift's MNIST FC); 5-bit shift weights, "
-              "8-bit activations",
-              epochs=30, batch_size=100, learning_rate=1e-2,
-              folding=("32x16", "32x32", "10x32"), input_per_beat=16,
-              family="shift-ps", weight_bits=5, act_bits=8, act_frac=4),
-    ModelSpec("mnist-fc-shift-q", "mnist", (512, 512),
-              "DeepShift-Q 784-512-512-10 MLP (DeepShift's MNIST FC); 5-bit shift weights, "
-              "8-bit activations",
-              epochs=30, batch_size=100, learning_rate=1e-3,
-              folding=("32x16", "32x32", "10x32"), input_per_beat=16,
-              family="shift-q", weight_bits=5, act_bits=8, act_frac=4),
+    MNIST_FC_SHIFT_PS,
+    _deepshift_q(MNIST_FC_SHIFT_PS),
     ModelSpec("digits-cnn-bnn", "digits", (64,),
               "binarized CNN on 8x8 digits: conv 16 3x3 → pool → conv 32 3x3 → pool → 64 → 10",
               epochs=60, batch_size=64, learning_rate=3e-3,
@@ -73,20 +88,8 @@ MODELS = {spec.name: spec for spec in (
               epochs=30, batch_size=100, learning_rate=3e-3,
               folding=("64x25", "32x160", "50x64", "10x100"), input_per_beat=1,
               convs=((64, 5, 0, True), (64, 5, 0, True))),
-    ModelSpec("mnist-cnn-shift-ps", "mnist", (128,),
-              "DeepShift-PS MNIST CNN: conv 32 3x3 → conv 64 3x3 → pool → 128 → 10; "
-              "5-bit shift weights, 8-bit activations",
-              epochs=15, batch_size=100, learning_rate=1e-2,
-              folding=("32x3", "16x96", "4x64", "1x32"), input_per_beat=1,
-              family="shift-ps", weight_bits=5, act_bits=8, act_frac=4,
-              convs=((32, 3, 0, False), (64, 3, 0, True)), dropout=0.25),
-    ModelSpec("mnist-cnn-shift-q", "mnist", (128,),
-              "DeepShift-Q MNIST CNN: conv 32 3x3 → conv 64 3x3 → pool → 128 → 10; "
-              "5-bit shift weights, 8-bit activations",
-              epochs=15, batch_size=100, learning_rate=1e-3,
-              folding=("32x3", "16x96", "4x64", "1x32"), input_per_beat=1,
-              family="shift-q", weight_bits=5, act_bits=8, act_frac=4,
-              convs=((32, 3, 0, False), (64, 3, 0, True)), dropout=0.25),
+    MNIST_CNN_SHIFT_PS,
+    _deepshift_q(MNIST_CNN_SHIFT_PS),
 )}
 
 
