@@ -197,6 +197,9 @@ def cmd_verilog(args) -> None:
     latency = "not modelled" if meta["latency"] is None else f"{meta['latency']} cycles"
     print(f"wrote {args.out / VERILOG_FILE}: folding {folding}, {meta['cycles_per_image']} cycles "
           f"per image, latency {latency} (analytic)")
+    for name, pad in folding.padding(graph).items():
+        print(f"note: {name}: SIMD does not divide its inputs; each vector is padded with {pad} zero "
+              f"elements (a divisor wastes no lanes)")
 
 
 def cmd_sim(args) -> None:

@@ -57,6 +57,12 @@ class Folding:
                 raise HwgenError(f"{node.name}: SIMD={fold.simd} must lie in [1, {node.in_features}], "
                                  f"the layer's inputs; divisors waste no lanes: {_divisors(node.in_features)}")
 
+    def padding(self, graph: Graph) -> dict[str, int]:
+        """Per dense layer whose SIMD does not divide its inputs, the zero elements padding each vector."""
+        dense = [n for n in graph.nodes if isinstance(n, MATRIX_NODES)]
+        return {node.name: -node.in_features % fold.simd
+                for node, fold in zip(dense, self.layers) if node.in_features % fold.simd}
+
 
 def _divisors(n: int) -> str:
     return ", ".join(str(d) for d in range(1, n + 1) if n % d == 0)

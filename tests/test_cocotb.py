@@ -27,7 +27,8 @@ def _simulator_available(simulator):
     (lambda rng: random_graph(rng, [12, 8, 8, 10], Integer(4, signed=False)), "4x6,2x4,5x2", 3),
     (lambda rng: random_graph(rng, [12, 8, 8, 10], Bipolar()), "8x12,8x8,10x8", 12),
     (lambda rng: random_shift_graph(rng, [12, 8, 8, 10], Integer(5, signed=True, frac=3)), "4x6,2x4,5x2", 3),
-], ids=["binary-int", "binary-bipolar-parallel", "shift"])
+    (lambda rng: random_graph(rng, [12, 8, 8, 10], Integer(4, signed=False)), "4x5,2x3,5x3", 3),
+], ids=["binary-int", "binary-bipolar-parallel", "shift", "binary-padded"])
 def test_rtl_matches_golden_and_cycle_model(tmp_path, simulator, make_graph, folding, per_beat):
     _simulator_available(simulator)
     rng = np.random.default_rng(3)

@@ -131,6 +131,12 @@ def test_folding_errors_say_what_divides(folding, per_beat, message):
         Folding.parse(folding, per_beat).check(graph)
 
 
+def test_folding_names_the_padded_layers():
+    graph = random_graph(np.random.default_rng(0), [12, 8, 8, 10])
+    assert Folding.parse("4x6,2x4,5x2", 3).padding(graph) == {}
+    assert Folding.parse("4x5,2x3,5x8", 3).padding(graph) == {"fc0": 3, "fc1": 1}
+
+
 def test_folding_syntax_error():
     with pytest.raises(HwgenError, match=r"folding '4-6': expected PExSIMD"):
         Folding.parse("4-6", 1)
