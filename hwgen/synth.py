@@ -34,9 +34,9 @@ def _tool(name: str) -> str:
 
 
 def _run(command: list[str], cwd: Path, log: Path, what: str) -> None:
+    # Quiet mode: the log keeps warnings and errors (a full Yosys log runs to hundreds of MB).
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-    if (cwd / log.name).is_file():
-        shutil.copyfile(cwd / log.name, log)
+    write_text(log, done.stdout + done.stderr)
     if done.returncode:
         errors = [line for line in (done.stderr + done.stdout).splitlines() if "ERROR" in line]
         reason = errors[-1].strip() if errors else f"exit status {done.returncode}"
@@ -48,8 +48,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
     """Synthesize, place and route the Verilog in ``folder`` for an ECP5 ``device``.
 
     Writes ``synth.json`` (Fmax, resources used of those available, the
-    Verilog's digest) and the tools' logs, ``yosys.log`` and ``nextpnr.log``,
-    into ``folder``. A missed ``target_mhz`` is no error: Fmax says what was
+    Verilog's digest) and the tools' warnings and errors, ``yosys.log`` and
+    ``nextpnr.log``, into ``folder``. A missed ``target_mhz`` is no error: Fmax says what was
     reached. A design that does not fit the device is.
     """
     folder = Path(folder)
@@ -64,12 +64,12 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
     with tempfile.TemporaryDirectory(prefix="hwgen-synth-") as scratch:
         work = Path(scratch)
         shutil.copyfile(folder / VERILOG_FILE, work / VERILOG_FILE)
-        _run([yosys, "-q", "-l", yosys_log.name, "-p",
+        _run([yosys, "-q", "-p",
               f"read_verilog {VERILOG_FILE}; synth_ecp5 -top {top} -json netlist.json"],
              work, yosys_log, "yosys synth_ecp5")
         _run([nextpnr, f"--{device}", "--package", package, "--json", "netlist.json",
               "--freq", f"{target_mhz:g}", "--timing-allow-fail", "--report", "report.json",
-              "-q", "-l", nextpnr_log.name],
+              "-q"],
              work, nextpnr_log, "nextpnr-ecp5")
         report = json.loads((work / "report.json").read_text())
     result = {
