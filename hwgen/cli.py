@@ -218,15 +218,15 @@ def cmd_verilog(args) -> None:
 
 
 def cmd_synth(args) -> None:
-    from .synth import synthesize
+    from .synth import SYNTH_FILE, part_name, synthesize
     from .verilog import VERILOG_FILE
 
-    print(f"synthesizing {args.out / VERILOG_FILE} for LFE5U-{args.device[:-1]}F "
+    print(f"synthesizing {args.out / VERILOG_FILE} for {part_name(args.device, args.package)} "
           f"(yosys synth_ecp5, then nextpnr-ecp5)...", flush=True)
     result = synthesize(args.out, device=args.device, package=args.package,
                         target_mhz=args.target_mhz)
     used = ", ".join(f"{name} {u['used']}/{u['available']}" for name, u in result["utilization"].items())
-    print(f"Fmax {result['fmax_mhz']:.1f} MHz; used {used}; wrote {args.out / 'synth.json'}")
+    print(f"Fmax {result['fmax_mhz']:.1f} MHz; used {used}; wrote {args.out / SYNTH_FILE}")
 
 
 def cmd_sim(args) -> None:

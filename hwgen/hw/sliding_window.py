@@ -101,6 +101,10 @@ class SlidingWindowUnit(wiring.Component):
         row_words = width * beats
         ring = self.ring_rows
         lanes = kernel if self.whole_rows else 1
+
+        def wrapped(slot):   # a slot number, back into the ring
+            return Mux(slot >= ring, slot - ring, slot)
+
         m.submodules.lines = lines = memory.Memory(shape=len(self.i.payload), depth=ring * row_words, init=[])
         write = lines.write_port()
         reads = [lines.read_port(domain="comb") for _ in range(lanes)]
@@ -122,7 +126,7 @@ class SlidingWindowUnit(wiring.Component):
         with m.If(write.en):
             m.d.sync += write_pos.eq(Mux(row_written, 0, write_pos + 1))
             with m.If(row_written):
-                m.d.sync += write_slot.eq(Mux(write_slot == ring - 1, 0, write_slot + 1))
+                m.d.sync += write_slot.eq(wrapped(write_slot + 1))
 
         # Read counters, innermost first: channel beat, kx, ky, output x, output y
         # (whole-row mode reads every kx at once, and a pixel is one beat).
@@ -139,14 +143,13 @@ class SlidingWindowUnit(wiring.Component):
         m.d.comb += y.eq(top + ky)
         slot = Signal(range(2 * ring))
         m.d.comb += slot.eq(first_slot + (y - first))
-        ring_slot = Mux(slot >= ring, slot - ring, slot)
         beat_width = len(self.i.payload)
         for lane, read in enumerate(reads):
             x = Signal(coordinate, name=f"x{lane}")
             m.d.comb += x.eq(ox * stride - padding + (lane if self.whole_rows else kx))
             inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
             m.d.comb += [
-                read.addr.eq(ring_slot * row_words + x * beats + cb),
+                read.addr.eq(wrapped(slot) * row_words + x * beats + cb),
                 self.o.payload.word_select(lane, beat_width).eq(Mux(inside, read.data, 0)),
             ]
         m.d.comb += self.o.valid.eq(stored > last - first)
@@ -170,8 +173,7 @@ class SlidingWindowUnit(wiring.Component):
             m.d.sync += [
                 oy.eq(Mux(image_done, 0, oy + 1)),
                 top.eq(next_top),
-                first_slot.eq(Mux(first_slot + released >= ring, first_slot + released - ring,
-                                  first_slot + released)),
+                first_slot.eq(wrapped(first_slot + released)),
             ]
         m.d.sync += stored.eq(stored + row_written - Mux(row_done, released, 0))
         return m

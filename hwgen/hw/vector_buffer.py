@@ -14,8 +14,8 @@ class VectorBuffer(wiring.Component):
     ``in_per_beat`` elements at a time and sends it ``out_per_beat`` elements
     at a time, ``repeats`` times over; where ``out_per_beat`` does not divide
     the size, each replay ends in a beat padded with all-zero elements. It
-    has two banks, so the next vector
-    fills one while the current one is replayed from the other. The banks
+    has two banks, so the next vector fills one while the current one is
+    replayed from the other. The banks
     live in one memory of ``gcd(in_per_beat, out_per_beat)``-element words,
     written and read through as many ports as a beat has words.
 
