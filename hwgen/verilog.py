@@ -31,6 +31,7 @@ def describe(network: Network) -> dict:
         "input_per_beat": network.folding.input_per_beat,
         "input_beats": network.input_beats,
         "output_width": len(network.o.payload),
+        "output_fields": network.output_fields,
         "folding": str(network.folding),
         "layer_cycles": network.layer_cycles,
         "cycles_per_image": network.cycles_per_image,
@@ -38,9 +39,10 @@ def describe(network: Network) -> dict:
     }
 
 
-def emit(graph: Graph, folding: Folding, folder: Path) -> dict:
-    """Write ``hwgen_top.v`` and ``hwgen_top.json`` into ``folder``; return the metadata."""
-    network = Network(graph, folding)
+def emit(graph: Graph, folding: Folding, folder: Path, *, logits: bool = False) -> dict:
+    """Write ``hwgen_top.v`` and ``hwgen_top.json`` into ``folder``; return the metadata.
+    With ``logits`` the output beat carries the integer logits after the class index."""
+    network = Network(graph, folding, logits=logits)
     text = verilog.convert(network, name=TOP_NAME, emit_src=False)
     meta = describe(network)
     write_text(Path(folder) / VERILOG_FILE, text)

@@ -23,10 +23,35 @@ class Pass:
     seed: int = 0
 
 
+def expected_outputs(graph, images: np.ndarray, logits: bool) -> np.ndarray:
+    """What the hardware must send for each image, one row each: the golden
+    class index, then with ``logits`` the golden logits (the argmax's input)."""
+    from hwgen import golden
+
+    if not logits:
+        return golden.run(graph, images)[:, :1]
+    rows = [golden.run_all(graph, images[start:start + 256]) for start in range(0, len(images), 256)]
+    return np.concatenate([np.concatenate([r[graph.output.name], r[graph.output.input]], axis=1)
+                           for r in rows])
+
+
+def unpack_fields(payload: int, fields) -> list[int]:
+    """An output beat's fields, from bit 0 up, each ``(width, signed)``."""
+    values = []
+    for width, signed in fields:
+        value = payload & ((1 << width) - 1)
+        values.append(value - (1 << width) if signed and value >> (width - 1) else value)
+        payload >>= width
+    return values
+
+
 @dataclass(frozen=True)
 class Job:
+    """``fields`` describes an output beat: (width, signed) from bit 0 up."""
+
     passes: tuple[Pass, ...]
     results_path: str
+    fields: tuple[tuple[int, bool], ...]
 
     def save(self, folder: Path, expected: np.ndarray) -> Path:
         folder = Path(folder)
@@ -34,7 +59,7 @@ class Job:
             with open(tmp, "wb") as f:
                 np.savez(f, expected=expected)
         document = {"passes": [asdict(p) for p in self.passes],
-                    "results_path": self.results_path}
+                    "results_path": self.results_path, "fields": self.fields}
         write_text(folder / "job.json", json.dumps(document, indent=1))
         return folder / "job.json"
 
@@ -44,6 +69,6 @@ class Job:
         document = json.loads(path.read_text())
         with np.load(path.with_suffix(".npz")) as arrays:
             expected = arrays["expected"]
-        job = cls(tuple(Pass(**p) for p in document["passes"]),
-                  document["results_path"])
+        job = cls(tuple(Pass(**p) for p in document["passes"]), document["results_path"],
+                  tuple(tuple(f) for f in document["fields"]))
         return job, expected

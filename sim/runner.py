@@ -32,10 +32,14 @@ VERILATOR_MAKE_FLAGS = ["CFG_CXXFLAGS_PCH_I=-include", "CFG_CXXFLAGS_STD=-std=gn
 class PassResult:
     images: int
     stall: float
-    outputs: np.ndarray
+    outputs: np.ndarray      # (images, fields): class index, then any logits
     in_cycles: np.ndarray
     out_cycles: np.ndarray
     mismatches: int
+
+    @property
+    def classes(self) -> np.ndarray:
+        return self.outputs[:, 0]
 
     @property
     def latency(self) -> int:
@@ -98,8 +102,8 @@ def simulate(verilog_dir: Path, images: np.ndarray, expected: np.ndarray, passes
              progress: bool = False) -> list[PassResult]:
     """Run ``passes`` of ``images`` through the Verilog in ``verilog_dir``.
 
-    ``expected`` holds the golden model's outputs; the testbench scores
-    against them and the results come back for the caller to report. The
+    ``expected`` holds what the design must send, a row per image
+    (``sim.job.expected_outputs``); the testbench scores every field and the results come back for the caller to report. The
     simulator's output goes to ``build.log`` and ``sim.log`` in the build
     folder; ``progress`` shows a bar of the images simulated.
     """
@@ -119,7 +123,11 @@ def simulate(verilog_dir: Path, images: np.ndarray, expected: np.ndarray, passes
         results_path = build / "results.json"
         results_path.unlink(missing_ok=True)
         count = max(p.images for p in passes)
-        job_path = Job(tuple(passes), str(results_path)).save(build, expected)
+        if expected.shape[1:] != (len(meta["output_fields"]),):
+            raise HwgenError(f"expected outputs have {expected.shape[1:]} fields a row, the design "
+                             f"sends {len(meta['output_fields'])}")
+        job = Job(tuple(passes), str(results_path), tuple(map(tuple, meta["output_fields"])))
+        job_path = job.save(build, expected)
         beats_path = write_beats(build, images[:count], meta)
         harness = write_harness(build, meta, count)
         runner = get_runner(simulator)

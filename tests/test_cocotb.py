@@ -4,11 +4,10 @@ import shutil
 import numpy as np
 import pytest
 
-from hwgen import golden
 from hwgen.folding import Folding
 from hwgen.ir import Bipolar, Integer
 from hwgen.verilog import emit
-from sim.job import Pass
+from sim.job import Pass, expected_outputs
 from sim.runner import simulate
 
 from .graphs import random_conv_graph, random_graph, random_inputs, random_shift_graph
@@ -34,11 +33,12 @@ def test_rtl_matches_golden_and_cycle_model(tmp_path, simulator, make_graph, fol
     rng = np.random.default_rng(3)
     graph = make_graph(rng)
     x = random_inputs(rng, graph, 40)
-    expected = golden.run(graph, x)[:, 0]
-    meta = emit(graph, Folding.parse(folding, per_beat), tmp_path)
+    expected = expected_outputs(graph, x, logits=True)
+    meta = emit(graph, Folding.parse(folding, per_beat), tmp_path, logits=True)
     steady, stalled = simulate(tmp_path, x, expected, [Pass(40, 0.0), Pass(40, 0.3, seed=5)],
                                simulator=simulator, build_dir=tmp_path / "build")
-    assert np.array_equal(steady.outputs, expected)
+    # Every bit: the class index and all ten logits.
+    assert np.array_equal(steady.outputs, expected) and expected.shape == (40, 11)
     assert np.array_equal(stalled.outputs, expected)
     assert steady.mismatches == stalled.mismatches == 0
     assert steady.latency == meta["latency"]
@@ -54,7 +54,7 @@ def test_conv_rtl_matches_golden_and_cycle_model(tmp_path, simulator, shift, fol
     rng = np.random.default_rng(4)
     graph = random_conv_graph(rng, shift)
     x = random_inputs(rng, graph, 30)
-    expected = golden.run(graph, x)[:, 0]
+    expected = expected_outputs(graph, x, logits=False)
     meta = emit(graph, Folding.parse(folding, 2), tmp_path)
     steady, stalled = simulate(tmp_path, x, expected, [Pass(30, 0.0), Pass(30, 0.3, seed=2)],
                                simulator=simulator, build_dir=tmp_path / "build")

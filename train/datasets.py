@@ -89,11 +89,25 @@ def _read_idx(path: Path) -> np.ndarray:
     return body.reshape(shape)
 
 
+# Data sets whose elements are bipolar bits (1 means +1, 0 means -1), not unsigned integers.
+BIPOLAR_DATASETS = ("mnist-binary",)
+
+
+def binarize_mnist(data: Dataset) -> Dataset:
+    """MNIST with each pixel binarized as FINN's MNIST MLPs take it: +1 (bit 1)
+    where the pixel is at least 128 of 255, -1 (bit 0) below (FINN scales
+    pixels to [0, 1] and takes the sign of ``2x - 1``)."""
+    def split(s: Split) -> Split:
+        return Split((s.images >= 128).astype(np.uint8), s.labels)
+    return Dataset("mnist-binary", 1, data.classes, split(data.train), split(data.test), data.image)
+
+
 def load_dataset(name: str, data_dir: Path | None) -> Dataset:
     if name == "digits":
         return load_digits()
-    if name == "mnist":
+    if name in ("mnist", "mnist-binary"):
         if data_dir is None:
             raise HwgenError("MNIST needs --data-dir: the folder with its four IDX files")
-        return load_mnist(data_dir)
+        data = load_mnist(data_dir)
+        return binarize_mnist(data) if name == "mnist-binary" else data
     raise HwgenError(f"unknown data set {name!r}")

@@ -16,7 +16,7 @@ from torch import nn
 
 from hwgen.ir import Argmax, Bipolar, Dense, Graph, Integer, Threshold
 
-from .layers import BinaryConv2d, BinaryLinear, PositiveScale, SignActivation
+from .layers import BinaryConv2d, BinaryLinear, BipolarInput, PositiveScale, SignActivation
 from .lowering import GraphBuilder
 from .models import ShiftNet
 from .shift_export import export_shift_graph
@@ -32,8 +32,9 @@ def export_graph(model: nn.Module, in_features: int, pixel_bits: int) -> Graph:
 def export_binarized_graph(model: nn.Module, in_features: int, pixel_bits: int) -> Graph:
     model.eval()
     layers = list(model)
-    builder = GraphBuilder(in_features, Integer(pixel_bits, signed=False))
-    index = 0
+    bipolar = isinstance(layers[0], BipolarInput)
+    builder = GraphBuilder(in_features, Bipolar() if bipolar else Integer(pixel_bits, signed=False))
+    index = int(bipolar)
     while index < len(layers):
         layer = layers[index]
         index += 1

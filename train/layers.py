@@ -87,3 +87,10 @@ class PositiveScale(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x * self.log_scale.exp()
+
+
+class BipolarInput(nn.Module):
+    """Bits in, ±1 out: the input of a network whose data set is bipolar (bit 1 means +1)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 2 * x - 1

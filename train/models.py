@@ -2,7 +2,8 @@
 import torch
 from torch import nn
 
-from .layers import BinaryConv2d, BinaryLinear, PositiveScale, SignActivation, ToImage
+from .datasets import BIPOLAR_DATASETS
+from .layers import BinaryConv2d, BinaryLinear, BipolarInput, PositiveScale, SignActivation, ToImage
 from .shift_layers import FixedPointReLU, InputScale, ShiftConv2d, ShiftLinear
 from .zoo import ModelSpec
 
@@ -11,17 +12,20 @@ class BinarizedNet(nn.Sequential):
     """Binarized convolutions, then binary linear → batch norm → sign, then logits.
 
     Each conv is binary conv → batch norm (→ 2x2 max-pool) → sign. The first
-    layer takes integer pixels as they are (convs pad them with 0); every
-    later layer takes ±1 activations (convs pad them with -1). The final
+    layer takes integer pixels as they are (convs pad them with 0), or ±1
+    where the data set is bipolar; every later layer takes ±1 activations
+    (convs pad them with -1). Dropout, where the spec asks, comes before
+    each dense layer. The final
     layer's integer logits are scaled by a positive scalar for the loss,
     which does not change the argmax. Without convs this is an MLP.
     """
 
     def __init__(self, spec: ModelSpec, in_features: int, classes: int, image: tuple[int, int]):
-        layers, width = [], in_features
+        bipolar = spec.dataset in BIPOLAR_DATASETS
+        layers, width = [BipolarInput()] if bipolar else [], in_features
         if spec.convs:
             layers.append(ToImage(*image))
-            channels, (height, side), pad_value = 1, image, 0.0
+            channels, (height, side), pad_value = 1, image, -1.0 if bipolar else 0.0
             for out_channels, kernel, padding, pool in spec.convs:
                 layers += [BinaryConv2d(channels, out_channels, kernel, padding=padding, pad_value=pad_value),
                            nn.BatchNorm2d(out_channels)]
@@ -32,10 +36,11 @@ class BinarizedNet(nn.Sequential):
                 channels, pad_value = out_channels, -1.0
             layers.append(nn.Flatten())
             width = channels * height * side
+        dropout = [nn.Dropout(spec.dropout)] if spec.dropout else []
         for size in spec.hidden:
-            layers += [BinaryLinear(width, size), nn.BatchNorm1d(size), SignActivation()]
+            layers += [*dropout, BinaryLinear(width, size), nn.BatchNorm1d(size), SignActivation()]
             width = size
-        layers += [BinaryLinear(width, classes), PositiveScale(1.0 / width ** 0.5)]
+        layers += [*dropout, BinaryLinear(width, classes), PositiveScale(1.0 / width ** 0.5)]
         super().__init__(*layers)
 
     # Evaluation dtype whose results the integer graph reproduces: the

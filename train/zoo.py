@@ -28,7 +28,8 @@ class ModelSpec:
     act_bits: int = 0
     act_frac: int = 0
     # Convolutions before the dense layers: (channels, kernel, padding, 2x2 max-pool after),
-    # stride 1; and dropout after the flatten and the hidden dense layers (shift nets).
+    # stride 1; and dropout after the flatten and the hidden dense layers (shift nets),
+    # before each dense layer (binarized MLPs).
     convs: tuple[tuple[int, int, int, bool], ...] = ()
     dropout: float = 0.0
 
@@ -52,6 +53,17 @@ MNIST_CNN_SHIFT_PS = ModelSpec(
     folding=("32x3", "16x96", "4x64", "1x32"), input_per_beat=1,
     family="shift-ps", weight_bits=5, act_bits=8, act_frac=4,
     convs=((32, 3, 0, False), (64, 3, 0, True)), dropout=0.25)
+
+
+def _finn_mlp(name: str, width: int, folding: tuple[str, ...]) -> ModelSpec:
+    """One of FINN's binarized MNIST MLPs (BNN-PYNQ's TFC/SFC/LFC, w1a1): three
+    hidden layers of ``width``, binary weights and activations, binarized pixels."""
+    return ModelSpec(
+        f"mnist-{name}-w1a1", "mnist-binary", (width,) * 3,
+        f"FINN's {name.upper()}-w1a1: 784-{width}-{width}-{width}-10, binary weights and "
+        f"activations, pixels binarized (>= 128 is +1)",
+        epochs=30, batch_size=100, learning_rate=3e-3, dropout=0.2,
+        folding=folding, input_per_beat=16)
 
 
 def _deepshift_q(ps: ModelSpec) -> ModelSpec:
@@ -90,6 +102,9 @@ MODELS = {spec.name: spec for spec in (
               convs=((64, 5, 0, True), (64, 5, 0, True))),
     MNIST_CNN_SHIFT_PS,
     _deepshift_q(MNIST_CNN_SHIFT_PS),
+    _finn_mlp("tfc", 64, ("16x49", "16x16", "16x16", "10x16")),
+    _finn_mlp("sfc", 256, ("16x49", "16x16", "16x16", "10x16")),
+    _finn_mlp("lfc", 1024, ("32x49", "32x64", "32x64", "10x32")),
 )}
 
 

@@ -1,18 +1,21 @@
-"""Per-channel combinational units: one beat of ``pe`` lanes in, one out, same cycle."""
+"""Per-channel units: one beat of ``pe`` lanes in, one out, through a short pipeline."""
 import numpy as np
-from amaranth.hdl import Const, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..packing import pack
+from .pipeline import QUEUE_LATENCY, CreditQueue, delayed
 
 
 class ChannelUnit(wiring.Component):
     """Maps ``pe`` signed input lanes to ``pe`` output lanes with per-channel constants.
 
     Beat ``nf`` of a vector carries channels ``nf * pe .. nf * pe + pe - 1``;
-    a fold counter tracks which. The unit is combinational: a beat passes
-    straight through, so its latency is 0. Subclasses define ``lane``.
+    a fold counter tracks which. Stage 0 registers the beat together with
+    each lane's constants for its channel; subclasses define the lane's logic
+    (``lane``), the constants it needs (``tables``) and the registers inside
+    it (``lane_stages``). Results leave through a credit queue.
     """
 
     def __init__(self, *, channels: int, pe: int, in_width: int, out_width: int):
@@ -31,29 +34,52 @@ class ChannelUnit(wiring.Component):
     def cycles_per_vector(self) -> int:
         return self._channels // self._pe
 
+    lane_stages = 0
+
     @property
     def latency(self) -> int:
-        return 0
+        """Cycles from an input beat to its output beat."""
+        return 1 + self.lane_stages + QUEUE_LATENCY
 
-    def lane(self, value: Value, table) -> Value:
-        """Output of one lane for input ``value``; ``table(array, width)`` gives this
-        lane's entry of a per-channel array for the current beat."""
+    def tables(self) -> list[tuple[np.ndarray, int]]:
+        """The per-channel constants a lane needs, each as (values per channel, bit width)."""
+        raise NotImplementedError
+
+    def lane(self, m: Module, value: Value, entries: list[Value], name: str) -> Value:
+        """Output of one lane for the signed input ``value``, given this channel's
+        ``entries`` of ``tables()``; registers exactly ``lane_stages`` times."""
         raise NotImplementedError
 
     def elaborate(self, platform):
         m = Module()
         pe, folds = self._pe, self.cycles_per_vector
+        to_queue = 1 + self.lane_stages
+        m.submodules.queue = queue = CreditQueue(width=pe * self._out_width, latency=to_queue)
+        wiring.connect(m, queue.o, wiring.flipped(self.o))
+        accept = self.i.valid & self.i.ready
+        m.d.comb += [self.i.ready.eq(queue.free), queue.reserve.eq(accept)]
         fold = Signal(range(folds))
+        with m.If(accept):
+            m.d.sync += fold.eq(Mux(fold == folds - 1, 0, fold + 1))
+
+        outputs = []
         for p in range(pe):
-            def table(values, width, p=p):
+            value = Signal(self._in_width, name=f"in{p}")
+            m.d.sync += value.eq(self.i.payload.word_select(p, self._in_width))
+            entries = []
+            for k, (values, width) in enumerate(self.tables()):
                 # A constant vector indexed with word_select emits a plain shift,
                 # which every simulator evaluates from time 0 (Icarus leaves the
                 # case statement an Array lookup becomes at X until its index changes).
                 column = np.asarray(values).reshape(folds, pe)[:, p]
-                return Const(pack(column, width), width * folds).word_select(fold, width)
-            value = self.i.payload.word_select(p, self._in_width).as_signed()
-            m.d.comb += self.o.payload.word_select(p, self._out_width).eq(self.lane(value, table))
-        m.d.comb += [self.o.valid.eq(self.i.valid), self.i.ready.eq(self.o.ready)]
-        with m.If(self.i.valid & self.i.ready):
-            m.d.sync += fold.eq(Mux(fold == folds - 1, 0, fold + 1))
+                entry = Signal(width, name=f"table{k}_{p}")
+                m.d.sync += entry.eq(Const(pack(column, width), width * folds).word_select(fold, width))
+                entries.append(entry)
+            output = Signal(self._out_width, name=f"out{p}")
+            m.d.comb += output.eq(self.lane(m, value.as_signed(), entries, name=f"lane{p}_"))
+            outputs.append(output)
+        m.d.comb += [
+            queue.push.valid.eq(delayed(m, accept, to_queue, "valid")),
+            queue.push.payload.eq(Cat(*outputs)),
+        ]
         return m

@@ -1,11 +1,12 @@
 """The folded matrix-vector unit (after FINN's MVU), for binary and shift weights."""
 import numpy as np
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import Bipolar, ElementType, Integer
 from ..packing import pack
+from .pipeline import QUEUE_LATENCY, CreditQueue, adder_tree_plan, delayed, pipelined_adder_tree
 from .weights import BinaryWeights, ShiftWeights
 
 
@@ -23,9 +24,11 @@ class MatrixVectorUnit(wiring.Component):
     for power-of-two weights. No multiplier anywhere.
 
     Folded units read one ``pe * simd``-code weight word per cycle from a ROM
-    (synchronous read, address prefetched so that a stall costs nothing); the
-    fully parallel unit (``pe == mh``, ``simd == mw``) has its weights as
-    constants.
+    (synchronous read, alongside the input register); the fully parallel
+    unit (``pe == mh``, ``simd == mw``) has its weights as constants. The
+    datapath is a free-running pipeline: input register, each lane's adder
+    tree registered every few levels, the accumulator, and a credit queue
+    at the output (see :mod:`~hwgen.hw.pipeline`).
 
     Parameters
     ----------
@@ -82,9 +85,23 @@ class MatrixVectorUnit(wiring.Component):
         return self.neuron_folds * self.synapse_folds
 
     @property
+    def fully_parallel(self) -> bool:
+        """Whether the weights are constants (one word: ``pe == mh`` and ``simd >= mw``)."""
+        return self.cycles_per_vector == 1
+
+    @property
+    def tree_plan(self) -> list[bool]:
+        """Registers of each lane's adder tree (see :func:`~hwgen.hw.pipeline.adder_tree_plan`);
+        the accumulator's add is one more level."""
+        term_levels = self._weights.term_levels(self._in_type, self.fully_parallel)
+        return adder_tree_plan(self._simd, levels_done=term_levels, levels_after=1)
+
+    @property
     def latency(self) -> int:
-        """Cycles from a row group's last input beat to its output beat."""
-        return 1
+        """Cycles from a row group's last input beat to its output beat: the
+        input register (weights read alongside), the tree's registers, and the
+        output queue."""
+        return 1 + sum(self.tree_plan) + QUEUE_LATENCY
 
     def weight_words(self) -> list[int]:
         """ROM contents: word ``nf * SF + sf`` holds code ``p * simd + s`` = W[nf*pe + p, sf*simd + s]
@@ -97,55 +114,64 @@ class MatrixVectorUnit(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         pe, simd, depth = self._pe, self._simd, self.cycles_per_vector
+        plan = self.tree_plan
+        to_queue = 1 + sum(plan)
+        m.submodules.queue = queue = CreditQueue(width=pe * self._acc_width, latency=to_queue,
+                                                 interval=self.synapse_folds)
+        wiring.connect(m, queue.o, wiring.flipped(self.o))
 
         word_index = Signal(range(depth))
         synapse_fold = Signal(range(self.synapse_folds))
         last_synapse = synapse_fold == self.synapse_folds - 1
         accept = Signal()
-        # The ROM's read data lags its address by a cycle; wait one cycle after reset.
-        primed = Signal()
-        m.d.sync += primed.eq(1)
         m.d.comb += [
-            self.i.ready.eq(primed & (~last_synapse | ~self.o.valid | self.o.ready)),
+            self.i.ready.eq(~last_synapse | queue.free),
             accept.eq(self.i.valid & self.i.ready),
+            queue.reserve.eq(accept & last_synapse),
         ]
-        next_index = Mux(word_index == depth - 1, 0, word_index + 1)
+        with m.If(accept):
+            m.d.sync += [
+                word_index.eq(Mux(word_index == depth - 1, 0, word_index + 1)),
+                synapse_fold.eq(Mux(last_synapse, 0, synapse_fold + 1)),
+            ]
+
+        # Stage 0: the beat, and its weights read from ROM in the same cycle.
+        beat = Signal.like(self.i.payload, name="beat")
+        m.d.sync += beat.eq(self.i.payload)
         code_width = self._weights.code_width
-        word_width = pe * simd * code_width
-        if depth == 1:
+        if self.fully_parallel:
             codes = [[int(c) for c in row] for row in self._weights.codes]
         else:
-            m.submodules.rom = rom = memory.Memory(shape=word_width, depth=depth, init=self.weight_words())
+            m.submodules.rom = rom = memory.Memory(shape=pe * simd * code_width, depth=depth,
+                                                   init=self.weight_words())
             port = rom.read_port()
-            m.d.comb += port.addr.eq(Mux(accept, next_index, word_index))
+            m.d.comb += port.addr.eq(word_index)
             codes = [[port.data.word_select(p * simd + s, code_width) for s in range(simd)]
                      for p in range(pe)]
-
-        inputs = [self.i.payload.word_select(s, self._in_type.width) for s in range(simd)]
+        inputs = [beat.word_select(s, self._in_type.width) for s in range(simd)]
         if isinstance(self._in_type, Integer) and self._in_type.signed:
             inputs = [x.as_signed() for x in inputs]
-        accumulators = [Signal(signed(self._acc_width), name=f"acc{p}") for p in range(pe)]
+
+        lanes = [self._weights.terms(inputs, codes[p], self._in_type) for p in range(pe)]
+        sums = pipelined_adder_tree(m, lanes, plan, name="tree")
+        valid = delayed(m, accept, to_queue, "valid")
+        first = delayed(m, synapse_fold == 0, to_queue, "first")
+        last = delayed(m, last_synapse, to_queue, "last")
+
         # Padding inputs meet code 0; starting from minus their sum cancels them.
         # A partial sum may then leave the accumulator's range, but the
         # wrap-around arithmetic still ends on the exact result, which fits.
         start = -self._weights.zero_code_sum(self.padding, self._in_type)
-        results = []
-        for p, acc in enumerate(accumulators):
-            step = self._weights.lane_sum(inputs, codes[p], self._in_type)
+        totals = []
+        for p, lane_sum in enumerate(sums):
+            acc = Signal(signed(self._acc_width), name=f"acc{p}")
             total = Signal(signed(self._acc_width), name=f"sum{p}")
-            m.d.comb += total.eq(Mux(synapse_fold == 0, start, acc) + step)
-            results.append(total)
-
-        with m.If(self.o.valid & self.o.ready):
-            m.d.sync += self.o.valid.eq(0)
-        with m.If(accept):
-            m.d.sync += word_index.eq(next_index)
-            for acc, total in zip(accumulators, results):
+            m.d.comb += total.eq(Mux(first, start, acc) + self._weights.finish(lane_sum, simd, self._in_type))
+            with m.If(valid):
                 m.d.sync += acc.eq(total)
-            with m.If(last_synapse):
-                m.d.sync += [synapse_fold.eq(0), self.o.valid.eq(1)]
-                for p, total in enumerate(results):
-                    m.d.sync += self.o.payload.word_select(p, self._acc_width).eq(total)
-            with m.Else():
-                m.d.sync += synapse_fold.eq(synapse_fold + 1)
+            totals.append(total)
+        m.d.comb += [
+            queue.push.valid.eq(valid & last),
+            queue.push.payload.eq(Cat(*totals)),
+        ]
         return m

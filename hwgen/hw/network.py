@@ -31,21 +31,23 @@ class Network(wiring.Component):
     -------
     i : ``In(stream.Signature(input_per_beat * input_width))``
         Input elements in graph order, ``input_per_beat`` to a beat.
-    o : ``Out(stream.Signature(index_width))``
-        One class index per image.
+    o : ``Out(stream.Signature(...))``
+        One beat per image: the class index, then with ``logits`` the integer
+        logits (see ``output_fields``).
     """
 
-    def __init__(self, graph: Graph, folding: Folding):
+    def __init__(self, graph: Graph, folding: Folding, *, logits: bool = False):
         folding.check(graph)
         if not isinstance(graph.output, Argmax):
             raise ValueError("the hardware network needs a graph that ends in argmax")
         self._graph = graph
         self._folding = folding
+        self._logits = logits
         self._stages = self._build_stages()
         in_width = graph.input.dtype.width
         super().__init__({
             "i": In(stream.Signature(folding.input_per_beat * in_width)),
-            "o": Out(stream.Signature(self._stages[-1][0].index_width)),
+            "o": Out(stream.Signature(sum(width for width, _ in self.output_fields))),
         })
 
     def _build_stages(self) -> list[tuple[wiring.Component, int]]:
@@ -91,7 +93,7 @@ class Network(wiring.Component):
                     raise ValueError(f"{node.name}: the argmax unit compares signed values, "
                                      f"but {node.input!r} is {in_type}")
                 stages.append((ArgmaxUnit(classes=graph.sizes[node.input], acc_width=in_type.width,
-                                          pe=per_beat), 1))
+                                          pe=per_beat, logits=self._logits), 1))
         return stages
 
     @property
@@ -101,6 +103,12 @@ class Network(wiring.Component):
     @property
     def folding(self) -> Folding:
         return self._folding
+
+    @property
+    def output_fields(self) -> list[tuple[int, bool]]:
+        """The output beat's fields from bit 0, (width, signed): the class index, then with
+        ``logits`` every class's logit."""
+        return self._stages[-1][0].output_fields
 
     @property
     def input_beats(self) -> int:

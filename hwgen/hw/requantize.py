@@ -1,6 +1,6 @@
 """Bias, rounding shift and clamp: wide accumulators back to narrow activations."""
 import numpy as np
-from amaranth.hdl import Mux, Value
+from amaranth.hdl import Module, Mux, Signal, Value
 
 from ..ir import Integer
 from .channel_unit import ChannelUnit
@@ -10,8 +10,8 @@ class RequantizeUnit(ChannelUnit):
     """The IR's ``Requantize`` on ``pe`` lanes per beat: ``clamp((x + bias + r) >> shift, lo, hi)``.
 
     The shift is a constant, so it is wiring; adding the bias and the
-    rounding constant and comparing against the two bounds are the only
-    logic. No multiplier.
+    rounding constant, then comparing against the two bounds, are the only
+    logic, with a register between them. No multiplier.
 
     Parameters
     ----------
@@ -25,6 +25,8 @@ class RequantizeUnit(ChannelUnit):
         Lanes per beat; divides ``channels``.
     """
 
+    lane_stages = 1
+
     def __init__(self, bias: np.ndarray, *, shift: int, rounding: int, low: int, high: int,
                  acc_width: int, out_type: Integer, pe: int):
         self._bias = np.asarray(bias, dtype=np.int64)
@@ -34,8 +36,13 @@ class RequantizeUnit(ChannelUnit):
         self._high = high
         super().__init__(channels=len(self._bias), pe=pe, in_width=acc_width, out_width=out_type.bits)
 
-    def lane(self, value: Value, table) -> Value:
+    def tables(self):
         bias_width = Integer.for_range(min(0, int(self._bias.min())), max(0, int(self._bias.max()))).bits + 1
-        biased = value + table(self._bias, bias_width).as_signed() + self._rounding
-        shifted = biased >> self._shift     # arithmetic: biased is signed
+        return [(self._bias, bias_width)]
+
+    def lane(self, m: Module, value: Value, entries: list[Value], name: str) -> Value:
+        (bias,) = entries
+        biased = value + bias.as_signed() + self._rounding
+        shifted = Signal(biased.shape(), name=f"{name}shifted")
+        m.d.sync += shifted.eq(biased >> self._shift)     # arithmetic: biased is signed
         return Mux(shifted < self._low, self._low, Mux(shifted > self._high, self._high, shifted))

@@ -1,6 +1,6 @@
 """Per-channel thresholds: signed accumulators in, bipolar bits out."""
 import numpy as np
-from amaranth.hdl import Mux, Value, signed
+from amaranth.hdl import Module, Mux, Value
 
 from .channel_unit import ChannelUnit
 
@@ -26,8 +26,11 @@ class ThresholdUnit(ChannelUnit):
         self._descending = np.asarray(descending, dtype=bool)
         super().__init__(channels=len(self._thresholds), pe=pe, in_width=acc_width, out_width=1)
 
-    def lane(self, value: Value, table) -> Value:
+    def tables(self):
         # Thresholds may lie one past the accumulator's range (a constant channel).
-        compare = signed(self._in_width + 1)
-        threshold = table(self._thresholds, compare.width).as_signed()
-        return Mux(table(self._descending, 1), value <= threshold, value >= threshold)
+        return [(self._thresholds, self._in_width + 1), (self._descending, 1)]
+
+    def lane(self, m: Module, value: Value, entries: list[Value], name: str) -> Value:
+        threshold, descending = entries
+        threshold = threshold.as_signed()
+        return Mux(descending, value <= threshold, value >= threshold)

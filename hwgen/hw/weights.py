@@ -5,13 +5,18 @@ A weight format gives every weight a non-negative integer code of
 of ``simd`` inputs times their weights from those codes. Codes are either
 signals (read from ROM) or Python ints (constant weights of a fully parallel
 unit, where the format builds plain wiring instead of muxes).
+
+A lane's sum is ``finish(sum of terms)``: ``terms`` gives one term per
+input, which the matrix-vector unit adds in a pipelined tree, and
+``term_levels`` says how many adder levels of logic a term costs, so that
+the tree knows where its first register goes.
 """
 import numpy as np
 from amaranth.hdl import Const, Mux, Value
 
 from ..ir import Bipolar, ElementType, PowerOfTwo
-from .adder_tree import adder_tree
 from .barrel_shifter import barrel_shift_left
+from .pipeline import LEVELS_PER_STAGE
 
 
 class BinaryWeights:
@@ -28,14 +33,20 @@ class BinaryWeights:
         -1 · -1 each for bipolar inputs, nothing for the integer 0."""
         return count if isinstance(in_type, Bipolar) else 0
 
-    def lane_sum(self, inputs: list[Value], codes: list, in_type: ElementType) -> Value:
+    def term_levels(self, in_type: ElementType, constant: bool) -> int:
+        # An XNOR is one LUT; a conditional negate is a carry chain.
+        return 0 if isinstance(in_type, Bipolar) and constant else 1
+
+    def terms(self, inputs: list[Value], codes: list, in_type: ElementType) -> list[Value]:
         if isinstance(in_type, Bipolar):
-            # Each agreement counts +1, each disagreement -1: 2 * agreements - simd.
-            agree = [~(x ^ c) if isinstance(c, Value) else (x if c else ~x)
-                     for x, c in zip(inputs, codes)]
-            return (adder_tree(agree) << 1) - Const(len(agree))
-        return adder_tree([Mux(c, x, -x) if isinstance(c, Value) else (x if c else -x)
-                           for x, c in zip(inputs, codes)])
+            return [~(x ^ c) if isinstance(c, Value) else (x if c else ~x)
+                    for x, c in zip(inputs, codes)]
+        return [Mux(c, x, -x) if isinstance(c, Value) else (x if c else -x)
+                for x, c in zip(inputs, codes)]
+
+    def finish(self, total: Value, count: int, in_type: ElementType) -> Value:
+        # Each agreement counts +1, each disagreement -1: 2 * agreements - count.
+        return (total << 1) - Const(count) if isinstance(in_type, Bipolar) else total
 
 
 class ShiftWeights:
@@ -58,7 +69,11 @@ class ShiftWeights:
         """Code 0 is the weight 0, whatever it meets."""
         return 0
 
-    def lane_sum(self, inputs: list[Value], codes: list, in_type: ElementType) -> Value:
+    def term_levels(self, in_type: ElementType, constant: bool) -> int:
+        # A barrel shifter's mux stages and a negate: register before any adder.
+        return 1 if constant else LEVELS_PER_STAGE
+
+    def terms(self, inputs: list[Value], codes: list, in_type: ElementType) -> list[Value]:
         terms = []
         for x, code in zip(inputs, codes):
             if isinstance(code, Value):
@@ -67,4 +82,9 @@ class ShiftWeights:
             elif code & 1:
                 shifted = x << (code >> 2)   # a constant shift is wiring
                 terms.append(-shifted if code & 2 else shifted)
-        return adder_tree(terms)
+            else:
+                terms.append(Const(0, 1))
+        return terms
+
+    def finish(self, total: Value, count: int, in_type: ElementType) -> Value:
+        return total

@@ -1,0 +1,124 @@
+"""Free-running pipelines with credit flow control: how every unit registers its logic.
+
+A unit's datapath registers advance every cycle with no enable (a stall
+signal fanning out to every register would itself be the critical path).
+Instead, the unit accepts a beat only when the ``CreditQueue`` at its
+output has room reserved for the result that beat will make; results that
+cannot leave at once wait there. ``ready`` therefore comes from registers
+inside the unit and never runs combinationally from one unit to the next.
+"""
+from amaranth.hdl import Module, Signal, Value
+from amaranth.lib import fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+# Adder levels between two registers: two carry chains and their routing fit
+# a 200 MHz period on an ECP5 (see BENCHMARKS.md for what synthesis reached).
+LEVELS_PER_STAGE = 2
+# Cycles from a result's push into a CreditQueue to its beat at the queue's output.
+QUEUE_LATENCY = 1
+
+
+class CreditQueue(wiring.Component):
+    """The output queue of a free-running pipeline of ``latency`` cycles.
+
+    The unit raises ``reserve`` when it accepts a beat that will produce an
+    output and may accept one only while ``free`` is high. The result is
+    pushed through ``push`` when it leaves the pipeline, and the queue sends
+    it on through ``o`` one cycle later. With ``depth`` slots, results
+    reserved every ``interval`` cycles flow at full rate; ``depth`` is
+    derived from the pipeline's latency, so a queue never overflows and
+    never throttles an unstalled stream.
+
+    Parameters
+    ----------
+    width : int
+        Payload bits.
+    latency : int
+        Cycles from ``reserve`` to ``push``.
+    interval : int
+        Fewest cycles between two reserves at full rate.
+    """
+
+    def __init__(self, *, width: int, latency: int, interval: int = 1):
+        self._width = width
+        # Reserves in the last latency + 1 cycles (the queue's own cycle
+        # included) can all be pending; one more slot keeps `free` high.
+        self._depth = -(-(latency + 1) // interval) + 1
+        super().__init__({
+            "reserve": In(1),
+            "free": Out(1),
+            "push": In(stream.Signature(width, always_ready=True)),
+            "o": Out(stream.Signature(width)),
+        })
+
+    @property
+    def depth(self) -> int:
+        return self._depth
+
+    @property
+    def latency(self) -> int:
+        """Cycles from ``push`` to the result at ``o``."""
+        return QUEUE_LATENCY
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.fifo = queue = fifo.SyncFIFO(width=self._width, depth=self._depth)
+        m.d.comb += [
+            queue.w_data.eq(self.push.payload),
+            queue.w_en.eq(self.push.valid),
+            self.o.payload.eq(queue.r_data),
+            self.o.valid.eq(queue.r_rdy),
+            queue.r_en.eq(self.o.ready),
+        ]
+        pending = Signal(range(self._depth + 1))
+        left = self.o.valid & self.o.ready
+        next_pending = pending + self.reserve - left
+        m.d.sync += [pending.eq(next_pending), self.free.eq(next_pending < self._depth)]
+        return m
+
+
+def delayed(m: Module, value: Value, cycles: int, name: str) -> Value:
+    """``value`` as it was ``cycles`` cycles ago (a shift register, free-running)."""
+    for stage in range(cycles):
+        register = Signal.like(value, name=f"{name}_d{stage + 1}")
+        m.d.sync += register.eq(value)
+        value = register
+    return value
+
+
+def register(m: Module, values: list[Value], name: str) -> list[Value]:
+    registers = [Signal.like(v, name=f"{name}{k}") for k, v in enumerate(values)]
+    m.d.sync += [r.eq(v) for r, v in zip(registers, values)]
+    return registers
+
+
+def adder_tree_plan(count: int, *, levels_done: int = 0, levels_after: int = 0) -> list[bool]:
+    """Where a pipelined tree over ``count`` terms puts its registers.
+
+    One entry per adder level, then one for the end: ``True`` where a
+    register comes first. Registers go after every ``LEVELS_PER_STAGE``
+    levels of logic; ``levels_done`` says how much logic already lies
+    between the last register and the terms, ``levels_after`` how much the
+    caller adds to the sums before its own register.
+    """
+    plan, since = [], levels_done
+    while count > 1:
+        plan.append(since >= LEVELS_PER_STAGE)
+        since = 1 if plan[-1] else since + 1
+        count = (count + 1) // 2
+    plan.append(since + levels_after > LEVELS_PER_STAGE)
+    return plan
+
+
+def pipelined_adder_tree(m: Module, lanes: list[list[Value]], plan: list[bool], name: str) -> list[Value]:
+    """The sum of each lane's terms (all lanes alike in length) by a balanced
+    tree registered where ``plan`` (from :func:`adder_tree_plan`) says; the
+    tree's latency is ``sum(plan)``."""
+    level = [list(terms) for terms in lanes]
+    for depth, registered in enumerate(plan):
+        if registered:
+            level = [register(m, terms, f"{name}{depth}_{lane}_") for lane, terms in enumerate(level)]
+        if len(level[0]) > 1:
+            level = [[t[i] + t[i + 1] for i in range(0, len(t) - 1, 2)] + t[len(t) - len(t) % 2:]
+                     for t in level]
+    return [terms[0] for terms in level]
