@@ -73,6 +73,7 @@ def build_report(*, model: str, dataset: str, labels: np.ndarray, torch_pred: np
         "synth": synth,
         "hardware_us_per_image": measured / clock_mhz,
         "hardware_latency_us": sim["latency"] / clock_mhz,
+        "hardware_images_per_s": clock_mhz * 1e6 / measured,
         "simulator": sim["simulator"],
     }
 
@@ -112,6 +113,9 @@ def render_markdown(report: dict) -> str:
         f"| golden model, batched NumPy (this CPU) | {sw['golden']:.2f} |",
         f"| hardware at {report['clock_mhz']:.1f} MHz ({report['clock_note']}) | {hw:.2f} |",
         "",
+        f"Hardware at {report['clock_mhz']:.1f} MHz: {report['hardware_images_per_s']:,.0f} images/s, "
+        f"latency {report['hardware_latency_us']:.2f} µs.",
+        "",
         f"Hardware vs torch batch 1: {sw['torch_batch1'] / hw:.1f}x; "
         f"vs torch batched: {sw['torch_batched'] / hw:.1f}x.",
         "",
@@ -119,8 +123,12 @@ def render_markdown(report: dict) -> str:
     synth = report["synth"]
     if synth is not None:
         rows += [f"Synthesis (Yosys synth_ecp5, nextpnr-ecp5) on {synth['device']}: Fmax "
-                 f"{synth['fmax_mhz']:.1f} MHz (target {synth['target_mhz']:g} MHz).", "",
-                 "| resource | used | available |", "|---|---|---|"]
+                 f"{synth['fmax_mhz']:.1f} MHz (target {synth['target_mhz']:g} MHz).", ""]
+        path = synth.get("critical_path")
+        if path:
+            rows += [f"Critical path: {path['from']} → {path['to']}, {path['total_ns']} ns "
+                     f"({path['delay_ns']['logic']} ns logic, {path['delay_ns']['routing']} ns routing).", ""]
+        rows += ["| resource | used | available |", "|---|---|---|"]
         rows += [f"| {name} | {u['used']} | {u['available']} |" for name, u in synth["utilization"].items()]
         rows.append("")
     return "\n".join(rows)

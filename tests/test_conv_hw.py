@@ -30,7 +30,9 @@ def _unbeats(payloads, per_beat, width, signed, images):
     ((7, 5, 1), 2, 3, 0, 1),    # stride beyond the kernel: rows between windows are skipped
 ])
 @pytest.mark.parametrize("in_type", [Bipolar(), Integer(3, signed=True)])
-def test_sliding_window_matches_golden(stall, shape, kernel, stride, padding, per_beat, in_type):
+@pytest.mark.parametrize("whole_windows", [False, True], ids=["rows", "windows"])
+def test_sliding_window_matches_golden(stall, shape, kernel, stride, padding, per_beat, in_type,
+                                       whole_windows):
     rng = np.random.default_rng(sum(shape))
     size = int(np.prod(shape))
     graph = Graph((Input("x", size, in_type, shape), Window("win", "x", kernel, stride, padding)))
@@ -38,10 +40,12 @@ def test_sliding_window_matches_golden(stall, shape, kernel, stride, padding, pe
     x = rng.integers(lo, hi + 1, (3, size))
     expected = golden.run(graph, x)
     dut = SlidingWindowUnit(element_width=in_type.width, shape=shape, kernel=kernel, stride=stride,
-                            padding=padding, per_beat=per_beat)
+                            padding=padding, per_beat=per_beat, whole_windows=whole_windows)
     got = run_stream(dut, _beats(x, per_beat, in_type.width), 3 * dut.out_beats, stall=stall)
     signed = isinstance(in_type, Integer)
     assert dut.whole_rows == (per_beat == shape[2])
+    if whole_windows and dut.whole_rows:
+        assert dut.out_per_beat == kernel ** 2 * shape[2]
     assert np.array_equal(_unbeats(got, dut.out_per_beat, in_type.width, signed, 3), expected)
 
 
@@ -49,11 +53,13 @@ def test_sliding_window_matches_golden(stall, shape, kernel, stride, padding, pe
     ((5, 6, 4), 3, 1, 1, 2),    # reading sets the pace
     ((8, 4, 2), 2, 2, 0, 2),    # writing sets the pace (whole-row windows)
     ((6, 6, 8), 3, 1, 0, 8),    # about even
+    ((8, 8, 1), 3, 1, 1, 1),    # whole windows: one window a cycle, writing and reading even
 ])
-def test_sliding_window_line_buffers_keep_the_pace(shape, kernel, stride, padding, per_beat):
+@pytest.mark.parametrize("whole_windows", [False, True], ids=["rows", "windows"])
+def test_sliding_window_line_buffers_keep_the_pace(shape, kernel, stride, padding, per_beat, whole_windows):
     """The ring of rows lets images follow each other at the modelled pace, no gaps."""
     dut = SlidingWindowUnit(element_width=2, shape=shape, kernel=kernel, stride=stride,
-                            padding=padding, per_beat=per_beat)
+                            padding=padding, per_beat=per_beat, whole_windows=whole_windows)
     images = 6
     stamps = []
     run_stream(dut, [0] * (images * dut.in_beats), images * dut.out_beats, stall=0.0, stamps=stamps)
@@ -92,3 +98,18 @@ def test_conv_network_matches_golden(stall, shift, folding, per_beat):
     got = run_stream(net, _beats(x, per_beat, graph.input.dtype.width), len(x), stall=stall,
                      max_cycles=400_000)
     assert got == list(golden.run(graph, x)[:, 0])
+
+
+@pytest.mark.parametrize("shift", [False, True], ids=["bnn", "shift"])
+def test_fully_parallel_conv_network_runs_at_its_input_pace(shift):
+    """Whole windows a beat: the images follow each other every input-beat count
+    (36 pixels here), not every window-row count (3 x 36)."""
+    rng = np.random.default_rng(21)
+    graph = random_conv_graph(rng, shift)
+    x = random_inputs(rng, graph, 6)
+    net = Network(graph, Folding.parse("4x18,6x36,10x24", 2))
+    stamps = []
+    got = run_stream(net, _beats(x, 2, graph.input.dtype.width), len(x), stall=0.0, stamps=stamps)
+    assert got == list(golden.run(graph, x)[:, 0])
+    assert net.cycles_per_image == net.input_beats == 36
+    assert list(np.diff(stamps[2:])) == [36] * (len(x) - 3)

@@ -61,13 +61,14 @@ def test_report_shows_synthesis():
                    "per_image_analytic": 4, "layers": {"fc": 4}},
         "software_us_per_image": {"torch_batch1": 10.0, "torch_batched": 1.0, "golden": 2.0},
         "clock_mhz": 50.0, "clock_note": "Fmax from nextpnr-ecp5 on LFE5U-25F CABGA381",
-        "hardware_us_per_image": 0.08,
+        "hardware_us_per_image": 0.08, "hardware_latency_us": 0.18, "hardware_images_per_s": 12.5e6,
         "synth": {"device": "LFE5U-25F CABGA381", "fmax_mhz": 50.0, "target_mhz": 100.0,
                   "utilization": {"TRELLIS_COMB": {"used": 900, "available": 24288}}},
     }
     text = render_markdown(report)
     assert "hardware at 50.0 MHz (Fmax from nextpnr-ecp5 on LFE5U-25F CABGA381)" in text
-    assert "Fmax 50.0 MHz (target 100 MHz)" in text and "| TRELLIS_COMB | 900 | 24288 |" in text
+    assert "Fmax 50.0 MHz (target 100 MHz)" in text
+    assert "Hardware at 50.0 MHz: 12,500,000 images/s, latency 0.18 µs." in text and "| TRELLIS_COMB | 900 | 24288 |" in text
 
 
 def test_report_clock_prefers_the_users_then_fmax():

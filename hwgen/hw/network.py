@@ -53,13 +53,13 @@ class Network(wiring.Component):
     def _build_stages(self) -> list[tuple[wiring.Component, int]]:
         """The stages in stream order, each with the vectors it handles per image."""
         graph, stages = self._graph, []
-        folds = iter(self._folding.layers)
+        folds = list(self._folding.layers)
         per_beat = self._folding.input_per_beat
         for node in graph.nodes[1:]:
             in_type, in_shape = graph.types[node.input], graph.shapes[node.input]
             pixels = in_shape[0] * in_shape[1]
             if isinstance(node, MATRIX_NODES):
-                fold = next(folds)
+                fold = folds.pop(0)
                 weights = (BinaryWeights(node.weights) if isinstance(node, Dense) else
                            ShiftWeights(node.signs, node.exponents, node.weight_type))
                 mvu = MatrixVectorUnit(weights, in_type=in_type,
@@ -78,9 +78,12 @@ class Network(wiring.Component):
                                               low=node.low, high=node.high, acc_width=in_type.width,
                                               out_type=node.out_type, pe=per_beat), pixels))
             elif isinstance(node, Window):
+                # A layer that takes a whole window a beat gets one window a cycle.
+                whole = folds[0].simd >= node.kernel ** 2 * in_shape[2]
                 windows = SlidingWindowUnit(element_width=in_type.width, shape=in_shape,
                                             kernel=node.kernel, stride=node.stride,
-                                            padding=node.padding, per_beat=per_beat)
+                                            padding=node.padding, per_beat=per_beat,
+                                            whole_windows=whole)
                 stages.append((windows, 1))
                 per_beat = windows.out_per_beat
             elif isinstance(node, MaxPool):

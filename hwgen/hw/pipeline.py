@@ -11,9 +11,9 @@ from amaranth.hdl import Module, Signal, Value
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-# Adder levels between two registers: two carry chains and their routing fit
-# a 200 MHz period on an ECP5 (see BENCHMARKS.md for what synthesis reached).
-LEVELS_PER_STAGE = 2
+# Adder levels between two registers. On an ECP5 routing is most of a path's delay:
+# at two levels digits-bnn closed at 136 MHz, its worst path two carry chains (BENCHMARKS.md).
+LEVELS_PER_STAGE = 1
 # Cycles from a result's push into a CreditQueue to its beat at the queue's output.
 QUEUE_LATENCY = 1
 

@@ -20,7 +20,9 @@ class SlidingWindowUnit(wiring.Component):
     When a beat holds a whole pixel (``per_beat == channels``, as for a
     one-channel input image), an output beat holds a whole window row
     instead: ``kernel`` pixels read through ``kernel`` read ports, so the
-    window stream is ``kernel`` times shorter.
+    window stream is ``kernel`` times shorter; with ``whole_windows`` it
+    holds the whole window, ``kernel ** 2`` pixels through as many ports,
+    one window a cycle, for a fully parallel layer after it.
 
     Parameters
     ----------
@@ -30,10 +32,12 @@ class SlidingWindowUnit(wiring.Component):
     per_beat : int
         Channels per input beat; divides ``channels``. Output beats carry
         ``per_beat`` elements, or ``kernel * channels`` in whole-row mode.
+    whole_windows : bool
+        Where a beat holds a whole pixel, send a whole window a beat.
     """
 
     def __init__(self, *, element_width: int, shape: tuple[int, int, int], kernel: int, stride: int,
-                 padding: int, per_beat: int):
+                 padding: int, per_beat: int, whole_windows: bool = False):
         height, width, channels = shape
         if not isinstance(per_beat, int) or per_beat < 1 or channels % per_beat:
             raise ValueError(f"per_beat ({per_beat!r}) must be a positive divisor of the {channels} channels")
@@ -41,6 +45,7 @@ class SlidingWindowUnit(wiring.Component):
         self._shape = shape
         self._kernel, self._stride, self._padding = kernel, stride, padding
         self._per_beat = per_beat
+        self._whole_windows = whole_windows and per_beat == channels
         self._out_h = (height + 2 * padding - kernel) // stride + 1
         self._out_w = (width + 2 * padding - kernel) // stride + 1
         super().__init__({
@@ -54,8 +59,15 @@ class SlidingWindowUnit(wiring.Component):
         return self._per_beat == self._shape[2]
 
     @property
+    def rows_per_beat(self) -> int:
+        """Window rows an output beat holds in whole-row mode: one, or all of them."""
+        return self._kernel if self._whole_windows else 1
+
+    @property
     def out_per_beat(self) -> int:
-        return self._kernel * self._per_beat if self.whole_rows else self._per_beat
+        if self.whole_rows:
+            return self.rows_per_beat * self._kernel * self._per_beat
+        return self._per_beat
 
     @property
     def beats_per_pixel(self) -> int:
@@ -80,7 +92,7 @@ class SlidingWindowUnit(wiring.Component):
     @property
     def out_beats(self) -> int:
         """Output beats per image: every window, whole."""
-        per_window = self._kernel if self.whole_rows else self._kernel ** 2 * self.beats_per_pixel
+        per_window = self._kernel // self.rows_per_beat if self.whole_rows else self._kernel ** 2 * self.beats_per_pixel
         return self._out_h * self._out_w * per_window
 
     @property
@@ -100,14 +112,16 @@ class SlidingWindowUnit(wiring.Component):
         beats = self.beats_per_pixel
         row_words = width * beats
         ring = self.ring_rows
-        lanes = kernel if self.whole_rows else 1
+        # Each lane reads the pixel at (dy, dx) from the counters' (ky, kx).
+        offsets = ([(dy, dx) for dy in range(self.rows_per_beat) for dx in range(kernel)]
+                   if self.whole_rows else [(0, 0)])
 
         def wrapped(slot):   # a slot number, back into the ring
             return Mux(slot >= ring, slot - ring, slot)
 
         m.submodules.lines = lines = memory.Memory(shape=len(self.i.payload), depth=ring * row_words, init=[])
         write = lines.write_port()
-        reads = [lines.read_port(domain="comb") for _ in range(lanes)]
+        reads = [lines.read_port(domain="comb") for _ in offsets]
 
         # `stored` counts the rows from the first one the current output row
         # needs to the last one fully written; it goes negative when the
@@ -139,14 +153,15 @@ class SlidingWindowUnit(wiring.Component):
         first_slot = Signal(range(ring))
         first = Mux(top < 0, 0, top)
         last = Mux(top + kernel - 1 >= height, height - 1, top + kernel - 1)
-        y = Signal(coordinate)
-        m.d.comb += y.eq(top + ky)
-        slot = Signal(range(2 * ring))
-        m.d.comb += slot.eq(first_slot + (y - first))
         beat_width = len(self.i.payload)
-        for lane, read in enumerate(reads):
-            x = Signal(coordinate, name=f"x{lane}")
-            m.d.comb += x.eq(ox * stride - padding + (lane if self.whole_rows else kx))
+        for lane, ((dy, dx), read) in enumerate(zip(offsets, reads)):
+            y, x = Signal(coordinate, name=f"y{lane}"), Signal(coordinate, name=f"x{lane}")
+            slot = Signal(range(2 * ring), name=f"slot{lane}")
+            m.d.comb += [
+                y.eq(top + ky + dy),
+                x.eq(ox * stride - padding + kx + dx),
+                slot.eq(first_slot + (y - first)),
+            ]
             inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
             m.d.comb += [
                 read.addr.eq(wrapped(slot) * row_words + x * beats + cb),
@@ -154,7 +169,12 @@ class SlidingWindowUnit(wiring.Component):
             ]
         m.d.comb += self.o.valid.eq(stored > last - first)
 
-        counters = [(ky, kernel)] if self.whole_rows else [(cb, beats), (kx, kernel), (ky, kernel)]
+        if self._whole_windows:
+            counters = []
+        elif self.whole_rows:
+            counters = [(ky, kernel)]
+        else:
+            counters = [(cb, beats), (kx, kernel), (ky, kernel)]
         counters.append((ox, self._out_w))
         sent = self.o.valid & self.o.ready
         carry = sent

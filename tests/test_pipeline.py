@@ -1,0 +1,45 @@
+"""The pipelining rules: where adder trees get registers, and that every unit's
+``latency`` property is what simulation measures."""
+import numpy as np
+import pytest
+
+from hwgen import golden
+from hwgen.folding import Folding
+from hwgen.hw.network import Network
+from hwgen.hw.pipeline import LEVELS_PER_STAGE, adder_tree_plan
+from hwgen.ir import Bipolar, Integer
+
+from .graphs import random_graph, random_inputs, random_shift_graph
+from .streams import pack, run_stream
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 16, 17, 144])
+@pytest.mark.parametrize("levels_done, levels_after", [(0, 0), (1, 1), (LEVELS_PER_STAGE, 1)])
+def test_adder_tree_plan_bounds_the_logic_between_registers(count, levels_done, levels_after):
+    plan = adder_tree_plan(count, levels_done=levels_done, levels_after=levels_after)
+    assert len(plan) == (count - 1).bit_length() + 1
+    since = levels_done
+    for registered in plan[:-1]:
+        since = 1 if registered else since + 1
+        assert since <= max(LEVELS_PER_STAGE, levels_done + 1)
+    assert (0 if plan[-1] else since) + levels_after <= max(LEVELS_PER_STAGE, levels_after)
+
+
+@pytest.mark.parametrize("make_graph, folding, per_beat", [
+    (lambda rng: random_graph(rng, [12, 8, 8, 10], Integer(4, signed=False)), "4x6,2x4,5x2", 3),
+    (lambda rng: random_graph(rng, [12, 8, 8, 10], Bipolar()), "8x12,8x8,10x8", 12),
+    (lambda rng: random_shift_graph(rng, [12, 8, 8, 10], Integer(5, signed=True, frac=3)), "4x6,2x4,5x1", 3),
+], ids=["binary-int", "binary-parallel", "shift"])
+def test_network_latency_and_pace_equal_the_model(make_graph, folding, per_beat):
+    rng = np.random.default_rng(7)
+    graph = make_graph(rng)
+    x = random_inputs(rng, graph, 5)
+    net = Network(graph, Folding.parse(folding, per_beat), logits=True)
+    beats = [pack(row[k:k + per_beat], graph.input.dtype.width) for row in x for k in range(0, len(row), per_beat)]
+    stamps = []
+    got = run_stream(net, beats, len(x), stall=0.0, stamps=stamps)
+    index_width = net.output_fields[0][0]
+    assert [p & ((1 << index_width) - 1) for p in got] == list(golden.run(graph, x)[:, 0])
+    # The first beat goes in during cycle 0; the stamp is the cycle its result is taken in.
+    assert stamps[0] == net.latency
+    assert list(np.diff(stamps[1:])) == [net.cycles_per_image] * (len(x) - 2)
