@@ -42,7 +42,7 @@ class MatrixVectorUnit(wiring.Component):
     """
 
     def __init__(self, weights: BinaryWeights | ShiftWeights, *, in_type: ElementType,
-                 acc_width: int, pe: int, simd: int):
+                 acc_width: int, pe: int, simd: int, rom_in_block_ram: bool = False):
         if not isinstance(weights, (BinaryWeights, ShiftWeights)):
             raise TypeError(f"weights must be BinaryWeights or ShiftWeights, not {weights!r}")
         if weights.codes.ndim != 2:
@@ -59,6 +59,7 @@ class MatrixVectorUnit(wiring.Component):
         self._acc_width = acc_width
         self._pe = pe
         self._simd = simd
+        self._rom_in_block_ram = rom_in_block_ram
         super().__init__({
             "i": In(stream.Signature(simd * in_type.width)),
             "o": Out(stream.Signature(pe * acc_width)),
@@ -88,6 +89,13 @@ class MatrixVectorUnit(wiring.Component):
     def fully_parallel(self) -> bool:
         """Whether the weights are constants (one word: ``pe == mh`` and ``simd >= mw``)."""
         return self.cycles_per_vector == 1
+
+    @property
+    def rom_shape(self) -> tuple[int, int] | None:
+        """The weight ROM's (word width, depth); None when the weights are constants."""
+        if self.fully_parallel:
+            return None
+        return self._pe * self._simd * self._weights.code_width, self.cycles_per_vector
 
     @property
     def tree_plan(self) -> list[bool]:
@@ -142,8 +150,9 @@ class MatrixVectorUnit(wiring.Component):
         if self.fully_parallel:
             codes = [[int(c) for c in row] for row in self._weights.codes]
         else:
+            style = "block" if self._rom_in_block_ram else "logic"   # Yosys's memory_libmap reads it
             m.submodules.rom = rom = memory.Memory(shape=pe * simd * code_width, depth=depth,
-                                                   init=self.weight_words())
+                                                   init=self.weight_words(), attrs={"rom_style": style})
             port = rom.read_port()
             m.d.comb += port.addr.eq(word_index)
             codes = [[port.data.word_select(p * simd + s, code_width) for s in range(simd)]
@@ -153,7 +162,9 @@ class MatrixVectorUnit(wiring.Component):
             inputs = [x.as_signed() for x in inputs]
 
         lanes = [self._weights.terms(inputs, codes[p], self._in_type) for p in range(pe)]
-        sums = pipelined_adder_tree(m, lanes, plan, name="tree")
+        common = self._weights.common_terms(inputs, self._in_type)
+        sums = pipelined_adder_tree(m, lanes + ([common] if common else []), plan, name="tree")
+        common_sum = sums.pop() if common else None
         valid = delayed(m, accept, to_queue, "valid")
         first = delayed(m, synapse_fold == 0, to_queue, "first")
         last = delayed(m, last_synapse, to_queue, "last")
@@ -166,7 +177,7 @@ class MatrixVectorUnit(wiring.Component):
         for p, lane_sum in enumerate(sums):
             acc = Signal(signed(self._acc_width), name=f"acc{p}")
             total = Signal(signed(self._acc_width), name=f"sum{p}")
-            m.d.comb += total.eq(Mux(first, start, acc) + self._weights.finish(lane_sum, simd, self._in_type))
+            m.d.comb += total.eq(Mux(first, start, acc) + self._weights.finish(lane_sum, common_sum, simd, self._in_type))
             with m.If(valid):
                 m.d.sync += acc.eq(total)
             totals.append(total)

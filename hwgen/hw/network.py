@@ -9,6 +9,7 @@ from .argmax import ArgmaxUnit
 from .matrix_vector import MatrixVectorUnit
 from .max_pool import MaxPoolUnit
 from .requantize import RequantizeUnit
+from .rom_placement import DEFAULT_BLOCK_RAMS, place_roms
 from .sliding_window import SlidingWindowUnit
 from .threshold import ThresholdUnit
 from .vector_buffer import VectorBuffer
@@ -36,24 +37,30 @@ class Network(wiring.Component):
         logits (see ``output_fields``).
     """
 
-    def __init__(self, graph: Graph, folding: Folding, *, logits: bool = False):
+    def __init__(self, graph: Graph, folding: Folding, *, logits: bool = False,
+                 block_rams: int = DEFAULT_BLOCK_RAMS):
         folding.check(graph)
         if not isinstance(graph.output, Argmax):
             raise ValueError("the hardware network needs a graph that ends in argmax")
         self._graph = graph
         self._folding = folding
         self._logits = logits
-        self._stages = self._build_stages()
+        # Built twice: the first build gives the weight ROMs' shapes that their placement needs.
+        matrix_layers = sum(isinstance(node, MATRIX_NODES) for node in graph.nodes)
+        self._stages = self._build_stages([False] * matrix_layers)
+        roms = [stage.rom_shape for stage, _ in self._stages if isinstance(stage, MatrixVectorUnit)]
+        self._stages = self._build_stages(place_roms(roms, block_rams))
         in_width = graph.input.dtype.width
         super().__init__({
             "i": In(stream.Signature(folding.input_per_beat * in_width)),
             "o": Out(stream.Signature(sum(width for width, _ in self.output_fields))),
         })
 
-    def _build_stages(self) -> list[tuple[wiring.Component, int]]:
-        """The stages in stream order, each with the vectors it handles per image."""
+    def _build_stages(self, rom_in_block_ram: list[bool]) -> list[tuple[wiring.Component, int]]:
+        """The stages in stream order, each with the vectors it handles per image;
+        ``rom_in_block_ram`` has an entry for each matrix layer."""
         graph, stages = self._graph, []
-        folds = list(self._folding.layers)
+        folds, in_block = list(self._folding.layers), list(rom_in_block_ram)
         per_beat = self._folding.input_per_beat
         for node in graph.nodes[1:]:
             in_type, in_shape = graph.types[node.input], graph.shapes[node.input]
@@ -64,7 +71,7 @@ class Network(wiring.Component):
                            ShiftWeights(node.signs, node.exponents, node.weight_type))
                 mvu = MatrixVectorUnit(weights, in_type=in_type,
                                        acc_width=graph.types[node.name].width,
-                                       pe=fold.pe, simd=fold.simd)
+                                       pe=fold.pe, simd=fold.simd, rom_in_block_ram=in_block.pop(0))
                 buffer = VectorBuffer(element_width=in_type.width, size=node.in_features,
                                       in_per_beat=per_beat, out_per_beat=fold.simd,
                                       repeats=mvu.neuron_folds)

@@ -6,10 +6,11 @@ of ``simd`` inputs times their weights from those codes. Codes are either
 signals (read from ROM) or Python ints (constant weights of a fully parallel
 unit, where the format builds plain wiring instead of muxes).
 
-A lane's sum is ``finish(sum of terms)``: ``terms`` gives one term per
-input, which the matrix-vector unit adds in a pipelined tree, and
-``term_levels`` says how many adder levels of logic a term costs, so that
-the tree knows where its first register goes.
+A lane's sum is ``finish(sum of terms, sum of common terms)``: ``terms``
+gives one term per input, which the matrix-vector unit adds in a pipelined
+tree, and ``common_terms`` (or None) one more tree per beat that every lane
+shares. ``term_levels`` says how many adder levels of logic a term costs, so
+that the tree knows where its first register goes.
 """
 import numpy as np
 from amaranth.hdl import Const, Mux, Value
@@ -20,8 +21,13 @@ from .pipeline import LEVELS_PER_STAGE
 
 
 class BinaryWeights:
-    """±1 weights, one bit each: 1 means +1. No multiplier: XNOR for bipolar
-    inputs, add or subtract for integer ones."""
+    """±1 weights, one bit each: 1 means +1. No multiplier.
+
+    Bipolar inputs: XNOR, then a popcount. Integer inputs: ``Σ w·x = 2·Σ_{w=+1} x − Σ x``,
+    so a lane only gates its inputs by the weight bits (one AND per bit, no
+    negation, an unsigned tree one bit narrower) and the sum of all inputs
+    is built once for all lanes.
+    """
 
     code_width = 1
 
@@ -34,19 +40,23 @@ class BinaryWeights:
         return count if isinstance(in_type, Bipolar) else 0
 
     def term_levels(self, in_type: ElementType, constant: bool) -> int:
-        # An XNOR is one LUT; a conditional negate is a carry chain.
-        return 0 if isinstance(in_type, Bipolar) and constant else 1
+        # An XNOR or an AND is one LUT: it shares a stage with the first adder
+        # (for XNORs the two merge into one LUT per sum bit).
+        return 0
 
     def terms(self, inputs: list[Value], codes: list, in_type: ElementType) -> list[Value]:
         if isinstance(in_type, Bipolar):
             return [~(x ^ c) if isinstance(c, Value) else (x if c else ~x)
                     for x, c in zip(inputs, codes)]
-        return [Mux(c, x, -x) if isinstance(c, Value) else (x if c else -x)
+        return [Mux(c, x, 0) if isinstance(c, Value) else (x if c else Const(0, 1))
                 for x, c in zip(inputs, codes)]
 
-    def finish(self, total: Value, count: int, in_type: ElementType) -> Value:
-        # Each agreement counts +1, each disagreement -1: 2 * agreements - count.
-        return (total << 1) - Const(count) if isinstance(in_type, Bipolar) else total
+    def common_terms(self, inputs: list[Value], in_type: ElementType) -> list[Value] | None:
+        return None if isinstance(in_type, Bipolar) else list(inputs)
+
+    def finish(self, total: Value, common: Value | None, count: int, in_type: ElementType) -> Value:
+        # Bipolar: each agreement counts +1, each disagreement -1: 2 * agreements - count.
+        return (total << 1) - (Const(count) if common is None else common)
 
 
 class ShiftWeights:
@@ -73,6 +83,9 @@ class ShiftWeights:
         # A barrel shifter's mux stages and a negate: register before any adder.
         return 1 if constant else LEVELS_PER_STAGE
 
+    def common_terms(self, inputs: list[Value], in_type: ElementType) -> None:
+        return None
+
     def terms(self, inputs: list[Value], codes: list, in_type: ElementType) -> list[Value]:
         terms = []
         for x, code in zip(inputs, codes):
@@ -86,5 +99,5 @@ class ShiftWeights:
                 terms.append(Const(0, 1))
         return terms
 
-    def finish(self, total: Value, count: int, in_type: ElementType) -> Value:
+    def finish(self, total: Value, common: None, count: int, in_type: ElementType) -> Value:
         return total

@@ -1,0 +1,35 @@
+"""Weight ROM placement: block RAM geometry, deepest ROMs first, the budget kept,
+and the placement reaching the generated Verilog."""
+import numpy as np
+import pytest
+from amaranth.back import verilog
+
+from hwgen.folding import Folding
+from hwgen.hw.network import Network
+from hwgen.hw.rom_placement import block_rams, place_roms
+from hwgen.ir import Integer
+
+from .graphs import random_graph
+
+
+@pytest.mark.parametrize("width, depth, blocks", [
+    (36, 16, 1), (37, 512, 2), (256, 32, 8), (18, 1024, 1), (19, 1024, 2), (1568, 512, 44), (1, 20000, 2),
+])
+def test_block_rams_follow_the_dp16kd_widths(width, depth, blocks):
+    assert block_rams(width, depth) == blocks
+
+
+def test_deepest_roms_go_first_within_the_budget():
+    shapes = [(256, 32), None, (512, 16), (160, 4)]   # 8, -, 15 and 5 blocks
+    assert place_roms(shapes, budget=28) == [True, False, True, True]
+    assert place_roms(shapes, budget=10) == [True, False, False, False]
+    assert place_roms(shapes, budget=6) == [False, False, False, True]
+    assert place_roms(shapes, budget=0) == [False] * 4
+
+
+@pytest.mark.parametrize("budget, styles", [(208, ["block", "block"]), (0, ["logic", "logic"])])
+def test_rom_style_reaches_the_verilog(budget, styles):
+    graph = random_graph(np.random.default_rng(3), [12, 8, 8, 10], Integer(4, signed=False))
+    net = Network(graph, Folding.parse("4x6,2x4,10x8", 3), block_rams=budget)
+    text = verilog.convert(net, name="top")
+    assert [line.split('"')[1] for line in text.splitlines() if "rom_style" in line] == styles
