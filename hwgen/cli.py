@@ -120,6 +120,9 @@ def _folding(p):
     p.add_argument("--logits", action="store_true",
                    help="the output beat carries every integer logit after the class index, "
                         "and `hwgen sim` scores each of them exactly")
+    p.add_argument("--axi-stream", action="store_true",
+                   help="name the ports AXI4-Stream style (aclk, aresetn, s_axis_tdata/tvalid/tready, "
+                        "m_axis_...; TDATA rounded up to whole bytes) for vendor and LiteX projects")
 
 
 def _sim_options(p):
@@ -213,7 +216,7 @@ def cmd_verilog(args) -> None:
     folding = Folding.parse(args.folding or spec.folding,
                             args.input_per_beat or spec.input_per_beat)
     folding.check(graph)
-    meta = emit(graph, folding, args.out, logits=args.logits)
+    meta = emit(graph, folding, args.out, logits=args.logits, axi_stream=args.axi_stream)
     latency = "not modelled" if meta["latency"] is None else f"{meta['latency']} cycles"
     print(f"wrote {args.out / VERILOG_FILE}: folding {folding}, {meta['cycles_per_image']} cycles "
           f"per image, latency {latency} (analytic)")

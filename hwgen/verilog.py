@@ -6,6 +6,7 @@ from amaranth.back import verilog
 
 from .files import write_text
 from .folding import Folding
+from .hw.axi_stream import AXI_STREAM_PORTS, AxiStreamTop, byte_width
 from .hw.network import Network
 from .ir import Graph
 
@@ -20,17 +21,23 @@ def port_names(component) -> dict[str, str]:
             for path, _, _ in component.signature.flatten(component)}
 
 
-def describe(network: Network) -> dict:
-    """Everything a testbench or report needs to know about the generated top."""
+def describe(network: Network, axi_stream: bool = False) -> dict:
+    """Everything a testbench or report needs to know about the generated top.
+    ``ports`` maps each logical port to its Verilog name; the ``*_port_width``
+    entries can exceed the payloads (AXI4-Stream rounds TDATA up to bytes)."""
     graph = network.graph
+    in_width, out_width = len(network.i.payload), len(network.o.payload)
     return {
         "top": TOP_NAME,
-        "ports": {"clk": "clk", "rst": "rst", **port_names(network)},
+        "ports": AXI_STREAM_PORTS if axi_stream else {"clk": "clk", "rst": "rst", **port_names(network)},
+        "reset_active_low": axi_stream,
+        "input_port_width": byte_width(in_width) if axi_stream else in_width,
+        "output_port_width": byte_width(out_width) if axi_stream else out_width,
         "input_size": graph.input.size,
         "input_width": graph.input.dtype.width,
         "input_per_beat": network.folding.input_per_beat,
         "input_beats": network.input_beats,
-        "output_width": len(network.o.payload),
+        "output_width": out_width,
         "output_fields": network.output_fields,
         "folding": str(network.folding),
         "layer_cycles": network.layer_cycles,
@@ -39,12 +46,15 @@ def describe(network: Network) -> dict:
     }
 
 
-def emit(graph: Graph, folding: Folding, folder: Path, *, logits: bool = False) -> dict:
+def emit(graph: Graph, folding: Folding, folder: Path, *, logits: bool = False,
+         axi_stream: bool = False) -> dict:
     """Write ``hwgen_top.v`` and ``hwgen_top.json`` into ``folder``; return the metadata.
-    With ``logits`` the output beat carries the integer logits after the class index."""
+    With ``logits`` the output beat carries the integer logits after the class
+    index; with ``axi_stream`` the ports have AXI4-Stream names."""
     network = Network(graph, folding, logits=logits)
-    text = verilog.convert(network, name=TOP_NAME, emit_src=False)
-    meta = describe(network)
+    top = AxiStreamTop(network) if axi_stream else network
+    text = verilog.convert(top, name=TOP_NAME, emit_src=False)
+    meta = describe(network, axi_stream)
     write_text(Path(folder) / VERILOG_FILE, text)
     write_text(Path(folder) / META_FILE, json.dumps(meta, indent=1) + "\n")
     return meta

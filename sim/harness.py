@@ -43,6 +43,10 @@ def write_beats(folder: Path, images: np.ndarray, meta: dict) -> Path:
     return path
 
 
+def _zero_extended(name: str, width: int, to_width: int) -> str:
+    return name if to_width == width else f"{{{to_width - width}'b0, {name}}}"
+
+
 def harness_verilog(meta: dict, images: int) -> str:
     """The harness module for a design described by ``meta`` and up to ``images`` images."""
     ports = meta["ports"]
@@ -91,10 +95,15 @@ module {HARNESS_TOP};
   wire out_valid;
   wire [OUT_W-1:0] payload;
 
+  // The ports can be wider than the payloads (AXI4-Stream TDATA is whole bytes).
+  wire [{meta['input_port_width']}-1:0] in_port = {_zero_extended('in_payload', beat_width, meta['input_port_width'])};
+  wire [{meta['output_port_width']}-1:0] out_port;
+  assign payload = out_port[OUT_W-1:0];
+
   {meta['top']} dut (
-    .{ports['clk']}(clk), .{ports['rst']}(rst),
-    .{ports['i.valid']}(in_valid), .{ports['i.ready']}(in_ready), .{ports['i.payload']}(in_payload),
-    .{ports['o.valid']}(out_valid), .{ports['o.ready']}(out_ready), .{ports['o.payload']}(payload)
+    .{ports['clk']}(clk), .{ports['rst']}({'~rst' if meta['reset_active_low'] else 'rst'}),
+    .{ports['i.valid']}(in_valid), .{ports['i.ready']}(in_ready), .{ports['i.payload']}(in_port),
+    .{ports['o.valid']}(out_valid), .{ports['o.ready']}(out_ready), .{ports['o.payload']}(out_port)
   );
 
   function [31:0] xorshift(input [31:0] x);

@@ -22,19 +22,24 @@ def _simulator_available(simulator):
 
 
 @pytest.mark.parametrize("simulator", ["verilator", "icarus"])
-@pytest.mark.parametrize("make_graph, folding, per_beat", [
-    (lambda rng: random_graph(rng, [12, 8, 8, 10], Integer(4, signed=False)), "4x6,2x4,5x2", 3),
-    (lambda rng: random_graph(rng, [12, 8, 8, 10], Bipolar()), "8x12,8x8,10x8", 12),
-    (lambda rng: random_shift_graph(rng, [12, 8, 8, 10], Integer(5, signed=True, frac=3)), "4x6,2x4,5x2", 3),
-    (lambda rng: random_graph(rng, [12, 8, 8, 10], Integer(4, signed=False)), "4x5,2x3,5x3", 3),
-], ids=["binary-int", "binary-bipolar-parallel", "shift", "binary-padded"])
-def test_rtl_matches_golden_and_cycle_model(tmp_path, simulator, make_graph, folding, per_beat):
+@pytest.mark.parametrize("make_graph, folding, per_beat, axi_stream", [
+    (lambda rng: random_graph(rng, [12, 8, 8, 10], Integer(4, signed=False)), "4x6,2x4,5x2", 3, False),
+    (lambda rng: random_graph(rng, [12, 8, 8, 10], Bipolar()), "8x12,8x8,10x8", 12, False),
+    (lambda rng: random_shift_graph(rng, [12, 8, 8, 10], Integer(5, signed=True, frac=3)), "4x6,2x4,5x2", 3, False),
+    (lambda rng: random_graph(rng, [12, 8, 8, 10], Integer(4, signed=False)), "4x5,2x3,5x3", 3, True),
+], ids=["binary-int", "binary-bipolar-parallel", "shift", "binary-padded-axi-stream"])
+def test_rtl_matches_golden_and_cycle_model(tmp_path, simulator, make_graph, folding, per_beat, axi_stream):
     _simulator_available(simulator)
     rng = np.random.default_rng(3)
     graph = make_graph(rng)
     x = random_inputs(rng, graph, 40)
     expected = expected_outputs(graph, x, logits=True)
-    meta = emit(graph, Folding.parse(folding, per_beat), tmp_path, logits=True)
+    meta = emit(graph, Folding.parse(folding, per_beat), tmp_path, logits=True, axi_stream=axi_stream)
+    if axi_stream:   # 12-bit beats and 4 + 10 * 5-bit results, in whole bytes; reset active low
+        header = (tmp_path / "hwgen_top.v").read_text().split(";")[0].splitlines()[-1]
+        assert header == ("module hwgen_top(aresetn, s_axis_tdata, s_axis_tvalid, m_axis_tready, "
+                          "s_axis_tready, m_axis_tdata, m_axis_tvalid, aclk)")
+        assert (meta["input_port_width"], meta["output_port_width"]) == (16, 56)
     steady, stalled = simulate(tmp_path, x, expected, [Pass(40, 0.0), Pass(40, 0.3, seed=5)],
                                simulator=simulator, build_dir=tmp_path / "build")
     # Every bit: the class index and all ten logits.
