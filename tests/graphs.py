@@ -126,3 +126,77 @@ def naive_reference(graph: Graph, x: np.ndarray) -> np.ndarray:
         values = out
         current_bipolar = isinstance(node, Threshold)
     return np.array(values, dtype=np.int64)
+
+
+def _divisor(rng: np.random.Generator, n: int) -> int:
+    return int(rng.choice([d for d in range(1, n + 1) if n % d == 0]))
+
+
+def random_network(rng: np.random.Generator) -> tuple[Graph, "Folding"]:
+    """A random graph and a random legal folding for it: an MLP or a CNN, with
+    binary weights on integer or bipolar inputs, or shift weights; random
+    sizes, kernels, strides, paddings, pooling, PE (any divisor) and SIMD
+    (any width, so some layers pad)."""
+    from hwgen.folding import Folding, LayerFold
+
+    shift = bool(rng.integers(2))
+    cnn = bool(rng.integers(2))
+    if shift:
+        in_type = Integer(int(rng.integers(2, 6)), signed=bool(rng.integers(2)), frac=int(rng.integers(0, 4)))
+    else:
+        in_type = rng.choice([Integer(int(rng.integers(1, 6)), signed=bool(rng.integers(2))), Bipolar()])
+    shape = (int(rng.integers(3, 7)), int(rng.integers(3, 7)), int(rng.integers(1, 4))) if cnn else None
+    size = int(np.prod(shape)) if cnn else int(rng.integers(2, 25))
+    nodes = [Input("input", size, in_type, shape or ())]
+    weight_type = PowerOfTwo(int(rng.integers(-3, 0)), int(rng.integers(0, 2)))
+
+    def current():
+        graph = Graph(tuple(nodes))
+        return graph, graph.types[nodes[-1].name], graph.shapes[nodes[-1].name]
+
+    def matrix(name, fan_out, fan_in):
+        if shift:
+            exponents = rng.integers(weight_type.min_exponent, weight_type.max_exponent + 1, (fan_out, fan_in))
+            return ShiftDense(name, nodes[-1].name, rng.integers(-1, 2, (fan_out, fan_in)), exponents, weight_type)
+        return Dense(name, nodes[-1].name, rng.integers(0, 2, (fan_out, fan_in)))
+
+    def activation(name, last):
+        _, acc, out_shape = current()
+        channels = out_shape[2]
+        if shift:
+            out_type = (Integer(acc.bits + 1, signed=True, frac=acc.frac) if last
+                        else Integer(int(rng.integers(2, 5)), signed=False, frac=min(acc.frac, 2)))
+            spread = 1 << max(1, acc.bits - 3)
+            nodes.append(Requantize(name, nodes[-1].name, rng.integers(-spread, spread + 1, channels),
+                                    acc.frac - out_type.frac, not last, out_type))
+        elif not last:
+            spread = max(2, (acc.max - acc.min) // 8)
+            thresholds = rng.integers(-spread, spread + 1, channels)
+            thresholds[0] = acc.min   # a constant channel
+            nodes.append(Threshold(name, nodes[-1].name, thresholds, rng.integers(0, 2, channels).astype(bool)))
+
+    if cnn:
+        for index in range(int(rng.integers(1, 3))):
+            height, width, channels = current()[2]
+            kernel = int(rng.integers(1, min(3, height, width) + 1))
+            padding = int(rng.integers(0, kernel))
+            stride = int(rng.integers(1, 3))
+            nodes.append(Window(f"win{index}", nodes[-1].name, kernel, stride, padding))
+            nodes.append(matrix(f"conv{index}", int(rng.integers(1, 7)), kernel * kernel * channels))
+            activation(f"act{index}", last=False)
+            out_h, out_w, _ = current()[2]
+            if rng.integers(2) and out_h % 2 == 0 and out_w % 2 == 0:
+                nodes.append(MaxPool(f"pool{index}", nodes[-1].name, 2))
+        nodes.append(Flatten("flat", nodes[-1].name))
+    dense_layers = int(rng.integers(1, 3))
+    for index in range(dense_layers):
+        last = index == dense_layers - 1
+        fan_out = int(rng.integers(2, 11)) if last else int(rng.integers(1, 17))
+        nodes.append(matrix(f"fc{index}", fan_out, int(np.prod(current()[2]))))
+        activation(f"fc{index}_act", last)
+    nodes.append(Argmax("argmax", nodes[-1].name))
+    graph = Graph(tuple(nodes))
+    folds = [LayerFold(_divisor(rng, n.out_features), int(rng.integers(1, n.in_features + 1)))
+             for n in graph.nodes if isinstance(n, (Dense, ShiftDense))]
+    channels = shape[2] if cnn else size
+    return graph, Folding(tuple(folds), _divisor(rng, channels))

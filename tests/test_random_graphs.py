@@ -1,0 +1,55 @@
+"""Seeded random graphs and foldings (MLPs and CNNs; binary and shift weights;
+padded SIMD) through amaranth.sim, every output field scored: the fast tier.
+A few go through Verilator in the slow tier; ``bench/random_graphs.py`` runs 1,000."""
+import numpy as np
+import pytest
+
+from hwgen.hw.network import Network
+from hwgen.verilog import emit
+from sim.job import Pass, expected_outputs, unpack_fields
+from sim.runner import simulate
+
+from .graphs import random_inputs, random_network
+from .streams import pack, run_stream
+
+IMAGES = 4
+
+
+def check_in_amaranth(seed: int) -> None:
+    """Golden = RTL on every field, and measured pace and latency = analytic."""
+    rng = np.random.default_rng(seed)
+    graph, folding = random_network(rng)
+    x = random_inputs(rng, graph, IMAGES)
+    expected = expected_outputs(graph, x, logits=True)
+    net = Network(graph, folding, logits=True)
+    per_beat, width = folding.input_per_beat, graph.input.dtype.width
+    beats = [pack(row[k:k + per_beat], width) for row in x for k in range(0, len(row), per_beat)]
+    stamps = []
+    got = run_stream(net, beats, IMAGES, stall=0.0, stamps=stamps)
+    assert [unpack_fields(p, net.output_fields) for p in got] == expected.tolist()
+    assert list(np.diff(stamps[1:])) == [net.cycles_per_image] * (IMAGES - 2)
+    if net.latency is not None:
+        assert stamps[0] == net.latency
+    stalled = run_stream(Network(graph, folding, logits=True), beats, IMAGES, stall=0.3, seed=seed)
+    assert [unpack_fields(p, net.output_fields) for p in stalled] == expected.tolist()
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_random_graph_in_amaranth_sim(seed):
+    check_in_amaranth(seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(100, 104))
+def test_random_graph_on_verilator(tmp_path, seed):
+    rng = np.random.default_rng(seed)
+    graph, folding = random_network(rng)
+    x = random_inputs(rng, graph, 30)
+    expected = expected_outputs(graph, x, logits=True)
+    meta = emit(graph, folding, tmp_path, logits=True)
+    steady, stalled = simulate(tmp_path, x, expected, [Pass(30, 0.0), Pass(30, 0.3, seed=seed)],
+                               simulator="verilator", build_dir=tmp_path / "build")
+    assert np.array_equal(steady.outputs, expected) and np.array_equal(stalled.outputs, expected)
+    assert steady.cycles_per_image == meta["cycles_per_image"]
+    if meta["latency"] is not None:
+        assert steady.latency == meta["latency"]
