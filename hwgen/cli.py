@@ -285,9 +285,9 @@ def cmd_sim(args) -> None:
 
 def cmd_report(args) -> None:
     from sim.report import build_report, choose_clock, golden_us_per_image, write_report
-    from train.checkpoint import load_checkpoint
-    from train.zoo import get_spec
+    from train.deployed import DeployedNet
     from train.timing import torch_us_per_image
+    from train.zoo import get_spec
 
     from .ir import load_graph
     from .synth import SYNTH_FILE, verilog_digest
@@ -299,8 +299,11 @@ def cmd_report(args) -> None:
     predictions = _load_npz(args.out / PREDICTIONS, "hwgen export")
     sim = _load_json(args.out / SIM_RESULTS, "hwgen sim")
     meta = _load_json(args.out / META_FILE, "hwgen verilog")
-    _, model, _ = load_checkpoint(args.out / CHECKPOINT)
     timed = images[:min(sim["images"], TIMED_IMAGES)]
+    model = DeployedNet(graph)
+    if not np.array_equal(model.classify(timed), predictions["golden"][:len(timed)]):
+        raise HwgenError("the deployed torch baseline differs from the golden model; this is a bug in "
+                         "hwgen, please report it with the run folder")
     software = {
         "torch_batch1": torch_us_per_image(model, timed[:200], batch_size=1),
         "torch_batched": torch_us_per_image(model, timed, batch_size=1000),
