@@ -5,6 +5,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..packing import pack
+from .cost import CONTROL_LUTS, Resources, credit_queue, rom, varying_bits
 from .pipeline import QUEUE_LATENCY, CreditQueue, delayed
 
 
@@ -41,6 +42,26 @@ class ChannelUnit(wiring.Component):
         """Cycles from an input beat to its output beat."""
         return 1 + self.lane_stages + QUEUE_LATENCY
 
+    @property
+    def queue(self) -> CreditQueue:
+        return CreditQueue(width=self._pe * self._out_width, latency=1 + self.lane_stages)
+
+    def lane_cost(self) -> Resources:
+        """One lane's logic, tables aside."""
+        raise NotImplementedError
+
+    @property
+    def resources(self) -> Resources:
+        """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): lanes, their tables, the queue."""
+        folds, total = self.cycles_per_vector, Resources(lut4=CONTROL_LUTS)
+        for p in range(self._pe):
+            total += self.lane_cost() + Resources(ff=self._in_width)
+            for values, width in self.tables():
+                column = np.asarray(values).reshape(folds, self._pe)[:, p]
+                total += rom(varying_bits([pack([v], width) for v in column], width), folds, False)
+        queue = self.queue
+        return total + credit_queue(len(queue.o.payload), queue.depth)
+
     def tables(self) -> list[tuple[np.ndarray, int]]:
         """The per-channel constants a lane needs, each as (values per channel, bit width)."""
         raise NotImplementedError
@@ -54,7 +75,7 @@ class ChannelUnit(wiring.Component):
         m = Module()
         pe, folds = self._pe, self.cycles_per_vector
         to_queue = 1 + self.lane_stages
-        m.submodules.queue = queue = CreditQueue(width=pe * self._out_width, latency=to_queue)
+        m.submodules.queue = queue = self.queue
         wiring.connect(m, queue.o, wiring.flipped(self.o))
         accept = self.i.valid & self.i.ready
         m.d.comb += [self.i.ready.eq(queue.free), queue.reserve.eq(accept)]

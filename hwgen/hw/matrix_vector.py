@@ -6,6 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..ir import Bipolar, ElementType, Integer
 from ..packing import pack
+from .cost import CONTROL_LUTS, Resources, adder_tree, carry_luts, credit_queue, rom, varying_bits
 from .pipeline import QUEUE_LATENCY, CreditQueue, adder_tree_plan, delayed, pipelined_adder_tree
 from .weights import BinaryWeights, ShiftWeights
 
@@ -111,21 +112,46 @@ class MatrixVectorUnit(wiring.Component):
         output queue."""
         return 1 + sum(self.tree_plan) + QUEUE_LATENCY
 
+    @property
+    def queue(self) -> CreditQueue:
+        return CreditQueue(width=self._pe * self._acc_width, latency=1 + sum(self.tree_plan),
+                           interval=self.synapse_folds)
+
+    @property
+    def resources(self) -> Resources:
+        """Estimated LUT4, FF and block RAM (see :mod:`~hwgen.hw.cost`); weight codes
+        that are the same in every ROM word are constants to Yosys, and cost so."""
+        pe, simd, acc = self._pe, self._simd, self._acc_width
+        term_luts, term_width = self._weights.term_cost(self._in_type, self.codes_by_word())
+        weights = Resources()
+        if not self.fully_parallel:
+            width, depth = self.rom_shape
+            weights = rom(varying_bits(self.weight_words(), width), depth, self._rom_in_block_ram)
+        tree = adder_tree(simd, term_width, self.tree_plan)
+        lane = tree + Resources(lut4=3 * carry_luts(acc), ff=acc)
+        common = tree if self._weights.has_common_terms(self._in_type) else Resources()
+        queue = self.queue
+        return (lane * pe + common + weights + credit_queue(len(queue.o.payload), queue.depth)
+                + Resources(lut4=term_luts + CONTROL_LUTS, ff=simd * self._in_type.width + 3 * self.latency))
+
+    def codes_by_word(self) -> np.ndarray:
+        """Shape (words, pe * simd): row ``nf * SF + sf`` holds code ``p * simd + s`` =
+        W[nf*pe + p, sf*simd + s] (code 0 beyond the last column)."""
+        nf, sf, pe, simd = self.neuron_folds, self.synapse_folds, self._pe, self._simd
+        codes = np.pad(self._weights.codes, ((0, 0), (0, self.padding)))
+        return codes.reshape(nf, pe, sf, simd).transpose(0, 2, 1, 3).reshape(nf * sf, pe * simd)
+
     def weight_words(self) -> list[int]:
         """ROM contents: word ``nf * SF + sf`` holds code ``p * simd + s`` = W[nf*pe + p, sf*simd + s]
         (code 0 beyond the last column)."""
-        nf, sf, pe, simd = self.neuron_folds, self.synapse_folds, self._pe, self._simd
-        codes = np.pad(self._weights.codes, ((0, 0), (0, self.padding)))
-        tiles = codes.reshape(nf, pe, sf, simd).transpose(0, 2, 1, 3)
-        return [pack(tile.reshape(-1), self._weights.code_width) for tile in tiles.reshape(nf * sf, -1)]
+        return [pack(word, self._weights.code_width) for word in self.codes_by_word()]
 
     def elaborate(self, platform):
         m = Module()
         pe, simd, depth = self._pe, self._simd, self.cycles_per_vector
         plan = self.tree_plan
         to_queue = 1 + sum(plan)
-        m.submodules.queue = queue = CreditQueue(width=pe * self._acc_width, latency=to_queue,
-                                                 interval=self.synapse_folds)
+        m.submodules.queue = queue = self.queue
         wiring.connect(m, queue.o, wiring.flipped(self.o))
 
         word_index = Signal(range(depth))

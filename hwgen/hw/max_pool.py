@@ -4,6 +4,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import ElementType, Integer
+from .cost import CONTROL_LUTS, Resources, carry_luts
 
 
 class MaxPoolUnit(wiring.Component):
@@ -48,6 +49,17 @@ class MaxPoolUnit(wiring.Component):
     @property
     def latency(self) -> int:
         return 0
+
+    @property
+    def resources(self) -> Resources:
+        """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): a row of partial maxima
+        in flip-flops, read through a mux, and a compare per lane."""
+        _, width, channels = self._shape
+        beat_width = self._per_beat * self._in_type.width
+        slots = (width // self._kernel) * (channels // self._per_beat)
+        compare = carry_luts(self._in_type.width) + self._in_type.width
+        return Resources(lut4=CONTROL_LUTS + beat_width * (slots - 1) + self._per_beat * compare,
+                         ff=slots * beat_width + beat_width)
 
     def elaborate(self, platform):
         m = Module()

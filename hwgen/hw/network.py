@@ -6,6 +6,7 @@ from amaranth.lib.wiring import In, Out
 from ..folding import Folding
 from ..ir import MATRIX_NODES, Argmax, Dense, Flatten, Graph, MaxPool, Requantize, Threshold, Window
 from .argmax import ArgmaxUnit
+from .cost import Resources
 from .matrix_vector import MatrixVectorUnit
 from .max_pool import MaxPoolUnit
 from .requantize import RequantizeUnit
@@ -119,6 +120,17 @@ class Network(wiring.Component):
         """The output beat's fields from bit 0, (width, signed): the class index, then with
         ``logits`` every class's logit."""
         return self._stages[-1][0].output_fields
+
+    @property
+    def stage_resources(self) -> list[tuple[str, Resources]]:
+        """Each stage's estimated resources (see :mod:`~hwgen.hw.cost`), named as in the Verilog."""
+        return [(f"s{index}_{type(stage).__name__}", stage.resources)
+                for index, (stage, _) in enumerate(self._stages)]
+
+    @property
+    def resources(self) -> Resources:
+        """Estimated LUT4, FF, DP16KD and MULT18X18D of the whole design."""
+        return sum((r for _, r in self.stage_resources), Resources())
 
     @property
     def input_beats(self) -> int:

@@ -4,6 +4,7 @@ from amaranth.hdl import Module, Mux, Signal, Value
 
 from ..ir import Integer
 from .channel_unit import ChannelUnit
+from .cost import Resources, carry_luts
 
 
 class RequantizeUnit(ChannelUnit):
@@ -39,6 +40,12 @@ class RequantizeUnit(ChannelUnit):
     def tables(self):
         bias_width = Integer.for_range(min(0, int(self._bias.min())), max(0, int(self._bias.max()))).bits + 1
         return [(self._bias, bias_width)]
+
+    def lane_cost(self) -> Resources:
+        # Bias add (registered); the clamp's two compares and muxes where it can act.
+        wide = self._in_width + 1
+        clamps = self._out_width < wide - self._shift
+        return Resources(lut4=carry_luts(wide) + clamps * (2 * carry_luts(wide) + 2 * self._out_width), ff=wide)
 
     def lane(self, m: Module, value: Value, entries: list[Value], name: str) -> Value:
         (bias,) = entries

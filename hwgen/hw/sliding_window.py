@@ -3,6 +3,8 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .cost import CONTROL_LUTS, Resources, lut_ram
+
 
 class SlidingWindowUnit(wiring.Component):
     """Turns a raster-order HWC image into the windows of a convolution (after FINN's SWG).
@@ -104,6 +106,14 @@ class SlidingWindowUnit(wiring.Component):
     def latency(self) -> int:
         """Cycles from the input beat that completes a window row's last image row to its first beat."""
         return 1
+
+    @property
+    def resources(self) -> Resources:
+        """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): the line buffers in LUT RAM,
+        copied for each read port, and the address counters."""
+        ports = self.rows_per_beat * self._kernel if self.whole_rows else 1
+        depth = self.ring_rows * self._shape[1] * self.beats_per_pixel
+        return lut_ram(len(self.i.payload), depth) * ports + Resources(lut4=4 * CONTROL_LUTS, ff=60)
 
     def elaborate(self, platform):
         m = Module()

@@ -3,6 +3,7 @@ import numpy as np
 from amaranth.hdl import Module, Mux, Value
 
 from .channel_unit import ChannelUnit
+from .cost import Resources, carry_luts
 
 
 class ThresholdUnit(ChannelUnit):
@@ -29,6 +30,9 @@ class ThresholdUnit(ChannelUnit):
     def tables(self):
         # Thresholds may lie one past the accumulator's range (a constant channel).
         return [(self._thresholds, self._in_width + 1), (self._descending, 1)]
+
+    def lane_cost(self) -> Resources:
+        return Resources(lut4=carry_luts(self._in_width + 1) + 1)
 
     def lane(self, m: Module, value: Value, entries: list[Value], name: str) -> Value:
         threshold, descending = entries

@@ -5,6 +5,8 @@ from amaranth.hdl import Const, Module, Mux, Signal, Value
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .cost import CONTROL_LUTS, Resources, lut_ram
+
 
 class VectorBuffer(wiring.Component):
     """Collects a vector and replays it, folded, as many times as a layer needs.
@@ -81,13 +83,28 @@ class VectorBuffer(wiring.Component):
         """Cycles from a vector's last input beat to its first output beat."""
         return 1
 
-    def elaborate(self, platform):
-        m = Module()
+    @property
+    def memory_shape(self) -> tuple[int, int, int, int]:
+        """The banks' memory: (word width, words per bank, write ports, read ports);
+        a word is what both beat sizes are whole multiples of."""
         word = gcd(self._in_per_beat, self._out_per_beat)
-        word_width = word * self._element_width
-        in_words, out_words = self._in_per_beat // word, self._out_per_beat // word
         # Words per bank; the padding words are never written, so they read as zero.
         depth = self.out_words * self._out_per_beat // word
+        return word * self._element_width, depth, self._in_per_beat // word, self._out_per_beat // word
+
+    @property
+    def resources(self) -> Resources:
+        """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`). One write port: LUT RAM,
+        copied for each read port; more: Yosys builds the banks from flip-flops."""
+        width, depth, writes, reads = self.memory_shape
+        if writes == 1:
+            return lut_ram(width, 2 * depth) * reads + Resources(lut4=CONTROL_LUTS)
+        bits = width * 2 * depth
+        return Resources(lut4=CONTROL_LUTS + reads * width * (2 * depth - 1) // 3 + bits // 2, ff=bits)
+
+    def elaborate(self, platform):
+        m = Module()
+        word_width, depth, in_words, out_words = self.memory_shape
         m.submodules.banks = banks = memory.Memory(shape=word_width, depth=2 * depth, init=[])
         writes = [banks.write_port() for _ in range(in_words)]
         reads = [banks.read_port(domain="comb") for _ in range(out_words)]

@@ -17,6 +17,7 @@ from amaranth.hdl import Const, Mux, Value
 
 from ..ir import Bipolar, ElementType, PowerOfTwo
 from .barrel_shifter import barrel_shift_left
+from .cost import carry_luts
 from .pipeline import LEVELS_PER_STAGE
 
 
@@ -51,8 +52,19 @@ class BinaryWeights:
         return [Mux(c, x, 0) if isinstance(c, Value) else (x if c else Const(0, 1))
                 for x, c in zip(inputs, codes)]
 
+    def has_common_terms(self, in_type: ElementType) -> bool:
+        return not isinstance(in_type, Bipolar)
+
     def common_terms(self, inputs: list[Value], in_type: ElementType) -> list[Value] | None:
-        return None if isinstance(in_type, Bipolar) else list(inputs)
+        return list(inputs) if self.has_common_terms(in_type) else None
+
+    def term_cost(self, in_type: ElementType, codes: np.ndarray) -> tuple[int, int]:
+        """(LUT4 of all terms, bits per term) for ``codes`` of shape (words, terms).
+        An XNOR folds into the first adder's LUTs; an AND with a ROM bit is a
+        LUT per input bit, nothing where the bit is the same in every word."""
+        if isinstance(in_type, Bipolar):
+            return 0, 1
+        return in_type.width * int(_varies(codes).sum()), in_type.width
 
     def finish(self, total: Value, common: Value | None, count: int, in_type: ElementType) -> Value:
         # Bipolar: each agreement counts +1, each disagreement -1: 2 * agreements - count.
@@ -83,8 +95,28 @@ class ShiftWeights:
         # A barrel shifter's mux stages and a negate: register before any adder.
         return 1 if constant else LEVELS_PER_STAGE
 
+    def has_common_terms(self, in_type: ElementType) -> bool:
+        return False
+
     def common_terms(self, inputs: list[Value], in_type: ElementType) -> None:
         return None
+
+    def term_cost(self, in_type: ElementType, codes: np.ndarray) -> tuple[int, int]:
+        """(LUT4 of all terms, bits per term) for ``codes`` of shape (words, terms).
+        A barrel shifter's output bit picks among the input bits that can reach
+        it, ``in_width`` times the shifts the code can take in all, at about
+        3 LUT4 per 5 candidates (fitted to Yosys: ECP5 slices widen LUTs into
+        muxes); then a conditional negate.
+        Code bits that are the same in every word are constants: a constant
+        shift is wiring, a constant zero weight no logic at all."""
+        width = in_type.width + self._max_shift + 1
+        nonzero, negative, shift = codes & 1, codes >> 1 & 1, codes >> 2
+        shift_bits = sum(_varies(shift >> k & 1) for k in range(self.code_width - 2))
+        shifts = np.minimum(1 << shift_bits, self._max_shift + 1)
+        barrel = np.where(shift_bits > 0, in_type.width * shifts * 3 // 5, 0)
+        negate = np.where(_varies(negative) | (negative.max(axis=0) == 1), carry_luts(width), 0)
+        luts = np.where(nonzero.max(axis=0) == 1, barrel + negate, 0)
+        return int(luts.sum()), width
 
     def terms(self, inputs: list[Value], codes: list, in_type: ElementType) -> list[Value]:
         terms = []
@@ -101,3 +133,8 @@ class ShiftWeights:
 
     def finish(self, total: Value, common: None, count: int, in_type: ElementType) -> Value:
         return total
+
+
+def _varies(codes: np.ndarray) -> np.ndarray:
+    """Per column of ``codes`` (words, terms): whether it differs between words."""
+    return codes.min(axis=0) != codes.max(axis=0)

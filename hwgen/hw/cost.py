@@ -1,0 +1,76 @@
+"""Analytic resource estimates for the ECP5: what each unit's ``resources`` property adds up.
+
+Counts are LUT4 as nextpnr's TRELLIS_COMB counts them (a CCU2C carry cell
+is two; a DPR16X4 LUT RAM is two), flip-flops, DP16KD block RAMs and
+MULT18X18D multipliers. The rules follow how Yosys maps the generated
+logic, and the constants were fitted to Yosys's per-module counts of
+digits-bnn, digits-shift and mnist-mlp-bnn (BENCHMARKS.md compares them
+with synthesis).
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+# Counters, handshakes and enables of one unit, in LUT4 (Yosys: 15-30).
+CONTROL_LUTS = 20
+
+
+@dataclass(frozen=True)
+class Resources:
+    lut4: int = 0
+    ff: int = 0
+    dp16kd: int = 0
+    mult18: int = 0
+
+    def __add__(self, other: "Resources") -> "Resources":
+        return Resources(self.lut4 + other.lut4, self.ff + other.ff,
+                         self.dp16kd + other.dp16kd, self.mult18 + other.mult18)
+
+    def __mul__(self, count: int) -> "Resources":
+        return Resources(self.lut4 * count, self.ff * count, self.dp16kd * count, self.mult18 * count)
+
+
+def carry_luts(width: int) -> int:
+    """An adder or comparator of ``width`` bits: one CCU2C (two LUT4) per two bits;
+    Yosys maps adders of up to three bits to plain LUTs, one per bit."""
+    return width if width <= 3 else 2 * math.ceil(width / 2)
+
+
+def adder_tree(count: int, width: int, registered: list[bool]) -> Resources:
+    """A balanced tree over ``count`` terms of ``width`` bits, growing a bit a
+    level, registered where ``registered`` (an adder tree plan) says."""
+    luts = ffs = 0
+    for level_registered in registered:
+        if level_registered:
+            ffs += count * width
+        if count > 1:
+            adds = count // 2
+            luts += adds * carry_luts(width + 1)
+            count, width = count - adds, width + 1
+    return Resources(luts, ffs)
+
+
+def varying_bits(words: list[int], width: int) -> int:
+    """Bits of a ROM that are not the same in every word: Yosys keeps only those."""
+    bits = np.array([[(word >> k) & 1 for k in range(width)] for word in words], dtype=np.uint8)
+    return int((bits.min(axis=0) != bits.max(axis=0)).sum()) if len(words) else 0
+
+
+def rom(bits: int, depth: int, in_block_ram: bool) -> Resources:
+    """A ROM of ``bits`` varying bits per word, read synchronously."""
+    from .rom_placement import block_rams   # rom_placement's rule, not a copy
+    if in_block_ram:
+        return Resources(dp16kd=block_rams(bits, depth))
+    # A LUT4 per 16 words of a bit, then a 2:1 mux per further 16 words; the read register.
+    sixteens = math.ceil(depth / 16)
+    return Resources(lut4=bits * (2 * sixteens - 1), ff=bits)
+
+
+def lut_ram(width: int, depth: int) -> Resources:
+    """Distributed RAM (DPR16X4: 4 bits x 16 words each)."""
+    return Resources(lut4=2 * math.ceil(width / 4) * math.ceil(depth / 16))
+
+
+def credit_queue(width: int, depth: int) -> Resources:
+    return lut_ram(width, depth) + Resources(lut4=CONTROL_LUTS, ff=3 * math.ceil(math.log2(depth + 1)))
