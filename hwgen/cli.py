@@ -70,8 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
     command("export", "Lower the checkpoint to the integer graph (graph.json + arrays.npz) and "
             "check that it predicts exactly what torch does on the whole test set.", cmd_export,
             _model, _out, _data_dir)
-    command("verilog", "Generate hwgen_top.v (and its metadata hwgen_top.json) from the graph.",
-            cmd_verilog, _model, _out, _folding)
+    command("verilog", "Generate hwgen_top.v (and its metadata hwgen_top.json) from the graph; "
+            "with --target-fps or --max-luts the folding is chosen for you.",
+            cmd_verilog, _model, _out, _folding, _clock)
     command("sim", "Simulate the Verilog with cocotb on test images and score every output "
             "against the golden model.", cmd_sim, _model, _out, _sim_options)
     command("synth", "Synthesize, place and route the Verilog for a Lattice ECP5 with Yosys and "
@@ -114,7 +115,13 @@ def _seed(p):
 def _folding(p):
     p.add_argument("--folding", default=None,
                    help="PExSIMD per dense layer, comma-separated, e.g. 64x16,32x64,10x32 "
-                        "(default: the model's)")
+                        "(default: the model's, or chosen by --target-fps / --max-luts)")
+    p.add_argument("--target-fps", type=float, default=None,
+                   help="auto-fold: the cheapest folding that classifies this many images per "
+                        "second at --clock-mhz (else Fmax from an earlier `hwgen synth`, else 100 MHz)")
+    p.add_argument("--max-luts", type=int, default=None,
+                   help="auto-fold: at most this many LUT4 by hwgen's estimate; alone, the fastest "
+                        "folding that fits")
     p.add_argument("--input-per-beat", type=int, default=None,
                    help="input elements per stream beat (default: the model's)")
     p.add_argument("--logits", action="store_true",
@@ -207,22 +214,54 @@ def cmd_export(args) -> None:
 def cmd_verilog(args) -> None:
     from train.zoo import get_spec  # torch-free: the model's default folding
 
-    from .folding import Folding
     from .ir import load_graph
     from .verilog import VERILOG_FILE, emit
 
     spec = get_spec(args.model)
     graph = load_graph(args.out)
-    folding = Folding.parse(args.folding or spec.folding,
-                            args.input_per_beat or spec.input_per_beat)
-    folding.check(graph)
+    folding = _choose_folding(args, spec, graph)
     meta = emit(graph, folding, args.out, logits=args.logits, axi_stream=args.axi_stream)
     latency = "not modelled" if meta["latency"] is None else f"{meta['latency']} cycles"
-    print(f"wrote {args.out / VERILOG_FILE}: folding {folding}, {meta['cycles_per_image']} cycles "
-          f"per image, latency {latency} (analytic)")
+    print(f"wrote {args.out / VERILOG_FILE}: folding {folding} ({folding.input_per_beat} input elements "
+          f"per beat), {meta['cycles_per_image']} cycles per image, latency {latency} (analytic)")
+    estimate = meta["resources_estimate"]
+    print("estimated resources (LUT4 / FF / DP16KD / MULT18X18D): " + ", ".join(
+        f"{name} {r['lut4']:,}/{r['ff']:,}/{r['dp16kd']}/{r['mult18']}" for name, r in estimate["stages"].items()))
+    total = estimate["total"]
+    print(f"estimated total: {total['lut4']:,} LUT4, {total['ff']:,} FF, {total['dp16kd']} DP16KD, "
+          f"{total['mult18']} MULT18X18D (`hwgen synth` measures them)")
     for name, pad in folding.padding(graph).items():
         print(f"note: {name}: SIMD does not divide its inputs; each vector is padded with {pad} zero "
               f"elements (a divisor wastes no lanes)")
+
+
+def _choose_folding(args, spec, graph):
+    """The folding asked for: given, auto-folded for a pace or a LUT budget, or the model's."""
+    from sim.report import choose_clock
+
+    from .autofold import choose
+    from .folding import Folding
+    from .synth import SYNTH_FILE
+
+    if args.target_fps is None and args.max_luts is None:
+        folding = Folding.parse(args.folding or spec.folding, args.input_per_beat or spec.input_per_beat)
+        folding.check(graph)
+        return folding
+    if args.folding is not None or args.input_per_beat is not None:
+        raise HwgenError("give either --folding/--input-per-beat or --target-fps/--max-luts, not both")
+    if args.target_fps is not None and not 0 < args.target_fps < float("inf"):
+        raise HwgenError(f"--target-fps must be a positive number, not {args.target_fps}")
+    synth_path = args.out / SYNTH_FILE
+    synth = _load_json(synth_path, "hwgen synth") if synth_path.is_file() else None
+    clock_mhz, clock_note = choose_clock(args.clock_mhz, synth)
+    target = None if args.target_fps is None else int(clock_mhz * 1e6 // args.target_fps)
+    if target is not None and target < 1:
+        raise HwgenError(f"{args.target_fps:g} images/s is more than one image a cycle at {clock_mhz:g} MHz")
+    choice = choose(graph, target_cycles=target, max_luts=args.max_luts, logits=args.logits)
+    print(f"auto-folding at {clock_mhz:g} MHz ({clock_note}): {choice.folding}, "
+          f"{choice.folding.input_per_beat} input elements per beat, {choice.cycles_per_image} cycles "
+          f"per image = {clock_mhz * 1e6 / choice.cycles_per_image:,.0f} images/s")
+    return choice.folding
 
 
 def cmd_synth(args) -> None:

@@ -57,10 +57,16 @@ class Folding:
                 raise HwgenError(f"{node.name}: SIMD={fold.simd} must lie in [1, {node.in_features}], "
                                  f"the layer's inputs; divisors waste no lanes: {_divisors(node.in_features)}")
 
+    def by_node(self, graph: Graph) -> dict[str, LayerFold]:
+        """Each dense layer's fold by node name, after ``check``: the one place folds meet nodes."""
+        self.check(graph)
+        return {node.name: fold for node, fold in zip(_matrix_layers(graph), self.layers)}
+
     def padding(self, graph: Graph) -> dict[str, int]:
         """Per dense layer whose SIMD does not divide its inputs, the zero elements padding each vector."""
-        return {node.name: -node.in_features % fold.simd
-                for node, fold in zip(_matrix_layers(graph), self.layers) if node.in_features % fold.simd}
+        nodes = {node.name: node for node in _matrix_layers(graph)}
+        return {name: -nodes[name].in_features % fold.simd
+                for name, fold in self.by_node(graph).items() if nodes[name].in_features % fold.simd}
 
 
 def _matrix_layers(graph: Graph) -> list:

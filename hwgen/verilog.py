@@ -1,5 +1,6 @@
 """Verilog emission and the metadata a testbench needs to drive the design."""
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from amaranth.back import verilog
@@ -43,6 +44,10 @@ def describe(network: Network, axi_stream: bool = False) -> dict:
         "layer_cycles": network.layer_cycles,
         "cycles_per_image": network.cycles_per_image,
         "latency": network.latency,
+        "resources_estimate": {
+            "stages": {name: asdict(r) for name, r in network.stage_resources},
+            "total": asdict(network.resources),
+        },
     }
 
 

@@ -5,7 +5,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..ir import Integer
 from .cost import CONTROL_LUTS, Resources, carry_luts, credit_queue
-from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, register
+from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, queue_depth, register
 
 
 class ArgmaxUnit(wiring.Component):
@@ -67,26 +67,22 @@ class ArgmaxUnit(wiring.Component):
         return 1 + self.reduce_levels + QUEUE_LATENCY
 
     @property
-    def queue(self) -> CreditQueue:
-        return CreditQueue(width=len(self.o.payload), latency=1 + self.reduce_levels,
-                           interval=self.cycles_per_vector)
-
-    @property
     def resources(self) -> Resources:
         """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): a compare and two muxes
         per merge (pe - 1 in the tree, one against the running best), registers, the queue."""
         acc, index = self._acc_width, self.index_width
         merge = Resources(lut4=carry_luts(acc) + acc + index, ff=acc + index)
         logits = Resources(ff=(1 + self.reduce_levels) * self._classes * acc * self._logits)
-        queue = self.queue
-        return (merge * self._pe + logits + credit_queue(len(queue.o.payload), queue.depth)
+        queue = credit_queue(len(self.o.payload), queue_depth(1 + self.reduce_levels, self.cycles_per_vector))
+        return (merge * self._pe + logits + queue
                 + Resources(lut4=CONTROL_LUTS, ff=self._pe * acc))
 
     def elaborate(self, platform):
         m = Module()
         folds = self.cycles_per_vector
         to_queue = 1 + self.reduce_levels
-        m.submodules.queue = queue = self.queue
+        m.submodules.queue = queue = CreditQueue(width=len(self.o.payload), latency=to_queue,
+                                                 interval=folds)
         wiring.connect(m, queue.o, wiring.flipped(self.o))
         fold = Signal(range(folds))
         last_fold = fold == folds - 1

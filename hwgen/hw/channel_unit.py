@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..packing import pack
 from .cost import CONTROL_LUTS, Resources, credit_queue, rom, varying_bits
-from .pipeline import QUEUE_LATENCY, CreditQueue, delayed
+from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, queue_depth
 
 
 class ChannelUnit(wiring.Component):
@@ -42,10 +42,6 @@ class ChannelUnit(wiring.Component):
         """Cycles from an input beat to its output beat."""
         return 1 + self.lane_stages + QUEUE_LATENCY
 
-    @property
-    def queue(self) -> CreditQueue:
-        return CreditQueue(width=self._pe * self._out_width, latency=1 + self.lane_stages)
-
     def lane_cost(self) -> Resources:
         """One lane's logic, tables aside."""
         raise NotImplementedError
@@ -59,8 +55,7 @@ class ChannelUnit(wiring.Component):
             for values, width in self.tables():
                 column = np.asarray(values).reshape(folds, self._pe)[:, p]
                 total += rom(varying_bits([pack([v], width) for v in column], width), folds, False)
-        queue = self.queue
-        return total + credit_queue(len(queue.o.payload), queue.depth)
+        return total + credit_queue(self._pe * self._out_width, queue_depth(1 + self.lane_stages))
 
     def tables(self) -> list[tuple[np.ndarray, int]]:
         """The per-channel constants a lane needs, each as (values per channel, bit width)."""
@@ -75,7 +70,7 @@ class ChannelUnit(wiring.Component):
         m = Module()
         pe, folds = self._pe, self.cycles_per_vector
         to_queue = 1 + self.lane_stages
-        m.submodules.queue = queue = self.queue
+        m.submodules.queue = queue = CreditQueue(width=pe * self._out_width, latency=to_queue)
         wiring.connect(m, queue.o, wiring.flipped(self.o))
         accept = self.i.valid & self.i.ready
         m.d.comb += [self.i.ready.eq(queue.free), queue.reserve.eq(accept)]

@@ -7,7 +7,8 @@ from amaranth.lib.wiring import In, Out
 from ..ir import Bipolar, ElementType, Integer
 from ..packing import pack
 from .cost import CONTROL_LUTS, Resources, adder_tree, carry_luts, credit_queue, rom, varying_bits
-from .pipeline import QUEUE_LATENCY, CreditQueue, adder_tree_plan, delayed, pipelined_adder_tree
+from .pipeline import (QUEUE_LATENCY, CreditQueue, adder_tree_plan, delayed, pipelined_adder_tree,
+                       queue_depth)
 from .weights import BinaryWeights, ShiftWeights
 
 
@@ -112,10 +113,6 @@ class MatrixVectorUnit(wiring.Component):
         output queue."""
         return 1 + sum(self.tree_plan) + QUEUE_LATENCY
 
-    @property
-    def queue(self) -> CreditQueue:
-        return CreditQueue(width=self._pe * self._acc_width, latency=1 + sum(self.tree_plan),
-                           interval=self.synapse_folds)
 
     @property
     def resources(self) -> Resources:
@@ -130,8 +127,8 @@ class MatrixVectorUnit(wiring.Component):
         tree = adder_tree(simd, term_width, self.tree_plan)
         lane = tree + Resources(lut4=3 * carry_luts(acc), ff=acc)
         common = tree if self._weights.has_common_terms(self._in_type) else Resources()
-        queue = self.queue
-        return (lane * pe + common + weights + credit_queue(len(queue.o.payload), queue.depth)
+        queue = credit_queue(pe * acc, queue_depth(1 + sum(self.tree_plan), self.synapse_folds))
+        return (lane * pe + common + weights + queue
                 + Resources(lut4=term_luts + CONTROL_LUTS, ff=simd * self._in_type.width + 3 * self.latency))
 
     def codes_by_word(self) -> np.ndarray:
@@ -151,7 +148,8 @@ class MatrixVectorUnit(wiring.Component):
         pe, simd, depth = self._pe, self._simd, self.cycles_per_vector
         plan = self.tree_plan
         to_queue = 1 + sum(plan)
-        m.submodules.queue = queue = self.queue
+        m.submodules.queue = queue = CreditQueue(width=pe * self._acc_width, latency=to_queue,
+                                                 interval=self.synapse_folds)
         wiring.connect(m, queue.o, wiring.flipped(self.o))
 
         word_index = Signal(range(depth))

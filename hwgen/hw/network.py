@@ -1,3 +1,6 @@
+# amaranth: UnusedElaboratable=no
+# (The first of the two builds below only measures the weight ROMs; and a network
+# built for its estimates alone, as the auto-folder does, is never elaborated.)
 """The whole network as one streaming component, built from the integer graph."""
 from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
@@ -40,39 +43,39 @@ class Network(wiring.Component):
 
     def __init__(self, graph: Graph, folding: Folding, *, logits: bool = False,
                  block_rams: int = DEFAULT_BLOCK_RAMS):
-        folding.check(graph)
+        self._folds = folding.by_node(graph)
         if not isinstance(graph.output, Argmax):
             raise ValueError("the hardware network needs a graph that ends in argmax")
         self._graph = graph
         self._folding = folding
         self._logits = logits
         # Built twice: the first build gives the weight ROMs' shapes that their placement needs.
-        matrix_layers = sum(isinstance(node, MATRIX_NODES) for node in graph.nodes)
-        self._stages = self._build_stages([False] * matrix_layers)
-        roms = [stage.rom_shape for stage, _ in self._stages if isinstance(stage, MatrixVectorUnit)]
-        self._stages = self._build_stages(place_roms(roms, block_rams))
+        _, units = self._build_stages({})
+        in_block = place_roms([unit.rom_shape for unit in units.values()], block_rams)
+        self._stages, self._matrix_units = self._build_stages(dict(zip(units, in_block)))
         in_width = graph.input.dtype.width
         super().__init__({
             "i": In(stream.Signature(folding.input_per_beat * in_width)),
             "o": Out(stream.Signature(sum(width for width, _ in self.output_fields))),
         })
 
-    def _build_stages(self, rom_in_block_ram: list[bool]) -> list[tuple[wiring.Component, int]]:
-        """The stages in stream order, each with the vectors it handles per image;
-        ``rom_in_block_ram`` has an entry for each matrix layer."""
-        graph, stages = self._graph, []
-        folds, in_block = list(self._folding.layers), list(rom_in_block_ram)
+    def _build_stages(self, rom_in_block_ram: dict[str, bool]):
+        """The stages in stream order, each with the vectors it handles per image, and
+        the matrix-vector units by layer name; ``rom_in_block_ram`` by layer name (absent: LUTs)."""
+        graph, stages, units = self._graph, [], {}
         per_beat = self._folding.input_per_beat
         for node in graph.nodes[1:]:
             in_type, in_shape = graph.types[node.input], graph.shapes[node.input]
             pixels = in_shape[0] * in_shape[1]
             if isinstance(node, MATRIX_NODES):
-                fold = folds.pop(0)
+                fold = self._folds[node.name]
                 weights = (BinaryWeights(node.weights) if isinstance(node, Dense) else
                            ShiftWeights(node.signs, node.exponents, node.weight_type))
                 mvu = MatrixVectorUnit(weights, in_type=in_type,
                                        acc_width=graph.types[node.name].width,
-                                       pe=fold.pe, simd=fold.simd, rom_in_block_ram=in_block.pop(0))
+                                       pe=fold.pe, simd=fold.simd,
+                                       rom_in_block_ram=rom_in_block_ram.get(node.name, False))
+                units[node.name] = mvu
                 buffer = VectorBuffer(element_width=in_type.width, size=node.in_features,
                                       in_per_beat=per_beat, out_per_beat=fold.simd,
                                       repeats=mvu.neuron_folds)
@@ -87,7 +90,8 @@ class Network(wiring.Component):
                                               out_type=node.out_type, pe=per_beat), pixels))
             elif isinstance(node, Window):
                 # A layer that takes a whole window a beat gets one window a cycle.
-                whole = folds[0].simd >= node.kernel ** 2 * in_shape[2]
+                consumer = next(n for n in graph.nodes if getattr(n, "input", None) == node.name)
+                whole = self._folds[consumer.name].simd >= node.kernel ** 2 * in_shape[2]
                 windows = SlidingWindowUnit(element_width=in_type.width, shape=in_shape,
                                             kernel=node.kernel, stride=node.stride,
                                             padding=node.padding, per_beat=per_beat,
@@ -105,7 +109,7 @@ class Network(wiring.Component):
                                      f"but {node.input!r} is {in_type}")
                 stages.append((ArgmaxUnit(classes=graph.sizes[node.input], acc_width=in_type.width,
                                           pe=per_beat, logits=self._logits), 1))
-        return stages
+        return stages, units
 
     @property
     def graph(self) -> Graph:
@@ -140,9 +144,8 @@ class Network(wiring.Component):
     @property
     def layer_cycles(self) -> dict[str, int]:
         """Cycles each dense layer's unit is busy per image."""
-        dense = [n.name for n in self._graph.nodes if isinstance(n, MATRIX_NODES)]
-        units = [(s, n) for s, n in self._stages if isinstance(s, MatrixVectorUnit)]
-        return {name: unit.cycles_per_vector * n for name, (unit, n) in zip(dense, units)}
+        vectors = dict((id(stage), n) for stage, n in self._stages)
+        return {name: unit.cycles_per_vector * vectors[id(unit)] for name, unit in self._matrix_units.items()}
 
     @property
     def cycles_per_image(self) -> int:

@@ -41,9 +41,7 @@ class CreditQueue(wiring.Component):
 
     def __init__(self, *, width: int, latency: int, interval: int = 1):
         self._width = width
-        # Reserves in the last latency + 1 cycles (the queue's own cycle
-        # included) can all be pending; one more slot keeps `free` high.
-        self._depth = -(-(latency + 1) // interval) + 1
+        self._depth = queue_depth(latency, interval)
         super().__init__({
             "reserve": In(1),
             "free": Out(1),
@@ -75,6 +73,12 @@ class CreditQueue(wiring.Component):
         next_pending = pending + self.reserve - left
         m.d.sync += [pending.eq(next_pending), self.free.eq(next_pending < self._depth)]
         return m
+
+
+def queue_depth(latency: int, interval: int = 1) -> int:
+    """Slots a ``CreditQueue`` needs: reserves in the last ``latency + 1`` cycles (the
+    queue's own cycle included) can all be pending; one more slot keeps ``free`` high."""
+    return -(-(latency + 1) // interval) + 1
 
 
 def delayed(m: Module, value: Value, cycles: int, name: str) -> Value:

@@ -1,0 +1,97 @@
+# amaranth: UnusedElaboratable=no
+# (Candidate networks are built for their estimates and cycle counts, never elaborated.)
+"""Auto-folding: PE and SIMD per layer for a target pace or a LUT budget (after FINN's SetFolding).
+
+Every layer gets the fewest lanes (PE x SIMD) that keep its busy cycles per
+image at or under the target, so no layer is faster than the slowest one
+needs; among equal lane counts, wider SIMD (fewer accumulators). Only
+divisors are used, so no lane computes padding. Of the input widths per
+beat that keep up, the one with the cheapest estimated design wins (a
+narrow input stream into a wide SIMD costs the buffer a read port per
+element). Designs are estimated by ``Network.resources``; a LUT budget is
+met by searching the pace.
+"""
+from dataclasses import dataclass
+
+from .errors import HwgenError
+from .folding import Folding, LayerFold
+from .hw.network import Network
+from .hw.cost import Resources
+from .ir import MATRIX_NODES, Graph
+
+
+@dataclass(frozen=True)
+class FoldingChoice:
+    folding: Folding
+    cycles_per_image: int
+    resources: Resources
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def _vectors_per_image(graph: Graph, node) -> int:
+    """Vectors a matrix layer takes per image: one per output pixel of a convolution."""
+    height, width, _ = graph.shapes[node.name]
+    return height * width
+
+
+def fold_for_pace(graph: Graph, cycles: int, logits: bool = False) -> tuple[Folding, Network]:
+    """The cheapest folding whose every layer is busy at most ``cycles`` per image, and its network."""
+    folds = []
+    for node in graph.nodes:
+        if not isinstance(node, MATRIX_NODES):
+            continue
+        vectors = _vectors_per_image(graph, node)
+        options = [(pe * simd, -simd, pe, simd) for pe in _divisors(node.out_features)
+                   for simd in _divisors(node.in_features)
+                   if vectors * (node.out_features // pe) * (node.in_features // simd) <= cycles]
+        if not options:
+            raise HwgenError(f"{node.name}: even fully parallel it needs {vectors} cycles per image, "
+                             f"more than the {cycles} asked for")
+        _, _, pe, simd = min(options)
+        folds.append(LayerFold(pe, simd))
+    networks = [Network(graph, Folding(tuple(folds), per_beat), logits=logits)
+                for per_beat in _divisors(graph.input.image_shape[2])]
+    fast = [net for net in networks if net.cycles_per_image <= cycles]
+    if not fast:
+        floor = min(net.cycles_per_image for net in networks)
+        raise HwgenError(f"the image stream needs at least {floor} cycles per image (input beats or "
+                         f"sliding windows), more than the {cycles} asked for")
+    best = min(fast, key=lambda net: net.resources.lut4)
+    return best.folding, best
+
+
+def choose(graph: Graph, *, target_cycles: int | None = None, max_luts: int | None = None,
+           logits: bool = False) -> FoldingChoice:
+    """A folding for at most ``target_cycles`` per image and at most ``max_luts`` estimated
+    LUT4: the slowest pace that meets the target, or with a budget alone the fastest that fits."""
+    def at(cycles: int) -> FoldingChoice:
+        folding, network = fold_for_pace(graph, cycles, logits)
+        return FoldingChoice(folding, network.cycles_per_image, network.resources)
+
+    slowest = max(_vectors_per_image(graph, n) * n.out_features * n.in_features
+                  for n in graph.nodes if isinstance(n, MATRIX_NODES))
+    slowest = max(slowest, graph.input.size)
+    if target_cycles is not None:
+        choice = at(target_cycles)
+        if max_luts is not None and choice.resources.lut4 > max_luts:
+            raise HwgenError(f"{target_cycles} cycles per image needs about {choice.resources.lut4:,} "
+                             f"LUT4, more than --max-luts {max_luts:,}")
+        return choice
+    if max_luts is None:
+        raise HwgenError("auto-folding needs a target pace (--target-fps) or a LUT budget (--max-luts)")
+    # The estimate falls as the pace slows: bisect on cycles per image.
+    low, high = 1, slowest
+    if at(high).resources.lut4 > max_luts:
+        raise HwgenError(f"even fully folded the design needs about {at(high).resources.lut4:,} LUT4, "
+                         f"more than --max-luts {max_luts:,}")
+    while low < high:
+        middle = (low + high) // 2
+        try:
+            fits = at(middle).resources.lut4 <= max_luts
+        except HwgenError:   # faster than any folding can go
+            fits = False
+        low, high = (low, middle) if fits else (middle + 1, high)
+    return at(low)

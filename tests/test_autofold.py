@@ -1,0 +1,74 @@
+"""Auto-folding: every layer meets the pace with the fewest lanes, budgets hold,
+and impossible requests get one clear line."""
+import json
+
+import numpy as np
+import pytest
+
+from hwgen.autofold import choose, fold_for_pace
+from hwgen.cli import main
+from hwgen.errors import HwgenError
+from hwgen.folding import Folding, LayerFold
+from hwgen.hw.network import Network
+from hwgen.ir import MATRIX_NODES
+
+from .graphs import random_network
+from .test_cli import _fails_with, _fresh_copy, run_dir  # noqa: F401 (a fixture)
+
+
+def _layer_cycles(graph, node, pe, simd):
+    height, width, _ = graph.shapes[node.name]
+    return height * width * (node.out_features // pe) * (node.in_features // simd)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_every_layer_meets_the_pace_with_the_fewest_lanes(seed):
+    graph, _ = random_network(np.random.default_rng(seed))
+    layers = [n for n in graph.nodes if isinstance(n, MATRIX_NODES)]
+    parallel = Folding(tuple(LayerFold(n.out_features, n.in_features) for n in layers),
+                       graph.input.image_shape[2])
+    fastest = Network(graph, parallel).cycles_per_image
+    target = fastest * int(np.random.default_rng(seed).integers(1, 6))
+    folding, network = fold_for_pace(graph, target)
+    assert network.cycles_per_image <= target
+    for node, fold in zip(layers, folding.layers):
+        assert _layer_cycles(graph, node, fold.pe, fold.simd) <= target
+        fewer = [(pe, simd) for pe in range(1, node.out_features + 1) for simd in range(1, node.in_features + 1)
+                 if node.out_features % pe == 0 and node.in_features % simd == 0 and pe * simd < fold.pe * fold.simd
+                 and _layer_cycles(graph, node, pe, simd) <= target]
+        assert not fewer
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_lut_budget_is_kept(seed):
+    graph, _ = random_network(np.random.default_rng(seed))
+    budget = choose(graph, target_cycles=graph.input.size * 4).resources.lut4
+    try:
+        choice = choose(graph, max_luts=budget)
+    except HwgenError as error:
+        assert "even fully folded" in str(error)
+        return
+    assert choice.resources.lut4 <= budget
+
+
+def test_target_fps_through_the_cli(run_dir, tmp_path, capsys):  # noqa: F811
+    out = _fresh_copy(run_dir, tmp_path)
+    # 100 MHz assumed: 1 M images/s is 100 cycles per image.
+    assert main(["verilog", "--out", str(out), "--target-fps", "1e6"]) == 0
+    meta = json.loads((out / "hwgen_top.json").read_text())
+    assert meta["cycles_per_image"] <= 100
+    assert meta["resources_estimate"]["total"]["lut4"] > 0
+    assert "auto-folding at 100 MHz" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--target-fps", "1e12"], "more than one image a cycle at 100 MHz"),
+    (["--target-fps", "0"], "--target-fps must be a positive number"),
+    (["--target-fps", "1e6", "--folding", "16x16,16x32,10x16"], "give either --folding"),
+    (["--max-luts", "10"], "even fully folded the design needs about"),
+    (["--target-fps", "1e6", "--max-luts", "10"], "more than --max-luts 10"),
+])
+def test_impossible_requests(run_dir, tmp_path, capsys, argv, message):  # noqa: F811
+    out = _fresh_copy(run_dir, tmp_path)
+    _fails_with(capsys, ["verilog", "--out", str(out), *argv], message)
+    assert not (out / "hwgen_top.v").exists()
