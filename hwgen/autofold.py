@@ -37,7 +37,8 @@ def _vectors_per_image(graph: Graph, node) -> int:
     return height * width
 
 
-def fold_for_pace(graph: Graph, cycles: int, logits: bool = False) -> tuple[Folding, Network]:
+def fold_for_pace(graph: Graph, cycles: int, logits: bool = False,
+                  shift_lanes: str = "barrel") -> tuple[Folding, Network]:
     """The cheapest folding whose every layer is busy at most ``cycles`` per image, and its network."""
     folds = []
     for node in graph.nodes:
@@ -52,7 +53,7 @@ def fold_for_pace(graph: Graph, cycles: int, logits: bool = False) -> tuple[Fold
                              f"more than the {cycles} asked for")
         _, _, pe, simd = min(options)
         folds.append(LayerFold(pe, simd))
-    networks = [Network(graph, Folding(tuple(folds), per_beat), logits=logits)
+    networks = [Network(graph, Folding(tuple(folds), per_beat), logits=logits, shift_lanes=shift_lanes)
                 for per_beat in _divisors(graph.input.image_shape[2])]
     fast = [net for net in networks if net.cycles_per_image <= cycles]
     if not fast:
@@ -64,11 +65,11 @@ def fold_for_pace(graph: Graph, cycles: int, logits: bool = False) -> tuple[Fold
 
 
 def choose(graph: Graph, *, target_cycles: int | None = None, max_luts: int | None = None,
-           logits: bool = False) -> FoldingChoice:
+           logits: bool = False, shift_lanes: str = "barrel") -> FoldingChoice:
     """A folding for at most ``target_cycles`` per image and at most ``max_luts`` estimated
     LUT4: the slowest pace that meets the target, or with a budget alone the fastest that fits."""
     def at(cycles: int) -> FoldingChoice:
-        folding, network = fold_for_pace(graph, cycles, logits)
+        folding, network = fold_for_pace(graph, cycles, logits, shift_lanes)
         return FoldingChoice(folding, network.cycles_per_image, network.resources)
 
     slowest = max(_vectors_per_image(graph, n) * n.out_features * n.in_features

@@ -127,6 +127,9 @@ def _folding(p):
     p.add_argument("--logits", action="store_true",
                    help="the output beat carries every integer logit after the class index, "
                         "and `hwgen sim` scores each of them exactly")
+    p.add_argument("--shift-lanes", choices=["barrel", "multiplier"], default="barrel",
+                   help="how shift layers multiply: barrel shifters in LUTs, or multipliers "
+                        "(MULT18X18D where folded); BENCHMARKS.md compares them (default: barrel)")
     p.add_argument("--axi-stream", action="store_true",
                    help="name the ports AXI4-Stream style (aclk, aresetn, s_axis_tdata/tvalid/tready, "
                         "m_axis_...; TDATA rounded up to whole bytes) for vendor and LiteX projects")
@@ -220,7 +223,8 @@ def cmd_verilog(args) -> None:
     spec = get_spec(args.model)
     graph = load_graph(args.out)
     folding = _choose_folding(args, spec, graph)
-    meta = emit(graph, folding, args.out, logits=args.logits, axi_stream=args.axi_stream)
+    meta = emit(graph, folding, args.out, logits=args.logits, axi_stream=args.axi_stream,
+                shift_lanes=args.shift_lanes)
     latency = "not modelled" if meta["latency"] is None else f"{meta['latency']} cycles"
     print(f"wrote {args.out / VERILOG_FILE}: folding {folding} ({folding.input_per_beat} input elements "
           f"per beat), {meta['cycles_per_image']} cycles per image, latency {latency} (analytic)")
@@ -257,7 +261,8 @@ def _choose_folding(args, spec, graph):
     target = None if args.target_fps is None else int(clock_mhz * 1e6 // args.target_fps)
     if target is not None and target < 1:
         raise HwgenError(f"{args.target_fps:g} images/s is more than one image a cycle at {clock_mhz:g} MHz")
-    choice = choose(graph, target_cycles=target, max_luts=args.max_luts, logits=args.logits)
+    choice = choose(graph, target_cycles=target, max_luts=args.max_luts, logits=args.logits,
+                    shift_lanes=args.shift_lanes)
     print(f"auto-folding at {clock_mhz:g} MHz ({clock_note}): {choice.folding}, "
           f"{choice.folding.input_per_beat} input elements per beat, {choice.cycles_per_image} cycles "
           f"per image = {clock_mhz * 1e6 / choice.cycles_per_image:,.0f} images/s")

@@ -44,6 +44,7 @@ def describe(network: Network, axi_stream: bool = False) -> dict:
         "layer_cycles": network.layer_cycles,
         "cycles_per_image": network.cycles_per_image,
         "latency": network.latency,
+        "shift_lanes": network.shift_lanes,
         "resources_estimate": {
             "stages": {name: asdict(r) for name, r in network.stage_resources},
             "total": asdict(network.resources),
@@ -52,11 +53,12 @@ def describe(network: Network, axi_stream: bool = False) -> dict:
 
 
 def emit(graph: Graph, folding: Folding, folder: Path, *, logits: bool = False,
-         axi_stream: bool = False) -> dict:
+         axi_stream: bool = False, shift_lanes: str = "barrel") -> dict:
     """Write ``hwgen_top.v`` and ``hwgen_top.json`` into ``folder``; return the metadata.
     With ``logits`` the output beat carries the integer logits after the class
-    index; with ``axi_stream`` the ports have AXI4-Stream names."""
-    network = Network(graph, folding, logits=logits)
+    index; with ``axi_stream`` the ports have AXI4-Stream names; ``shift_lanes``
+    says how shift layers multiply (see ``Network``)."""
+    network = Network(graph, folding, logits=logits, shift_lanes=shift_lanes)
     top = AxiStreamTop(network) if axi_stream else network
     text = verilog.convert(top, name=TOP_NAME, emit_src=False)
     meta = describe(network, axi_stream)

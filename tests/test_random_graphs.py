@@ -15,13 +15,13 @@ from .streams import pack, run_stream
 IMAGES = 4
 
 
-def check_in_amaranth(seed: int) -> None:
+def check_in_amaranth(seed: int, shift_lanes: str = "barrel") -> None:
     """Golden = RTL on every field, and measured pace and latency = analytic."""
     rng = np.random.default_rng(seed)
     graph, folding = random_network(rng)
     x = random_inputs(rng, graph, IMAGES)
     expected = expected_outputs(graph, x, logits=True)
-    net = Network(graph, folding, logits=True)
+    net = Network(graph, folding, logits=True, shift_lanes=shift_lanes)
     per_beat, width = folding.input_per_beat, graph.input.dtype.width
     beats = [pack(row[k:k + per_beat], width) for row in x for k in range(0, len(row), per_beat)]
     stamps = []
@@ -30,13 +30,18 @@ def check_in_amaranth(seed: int) -> None:
     assert list(np.diff(stamps[1:])) == [net.cycles_per_image] * (IMAGES - 2)
     if net.latency is not None:
         assert stamps[0] == net.latency
-    stalled = run_stream(Network(graph, folding, logits=True), beats, IMAGES, stall=0.3, seed=seed)
+    stalled = run_stream(Network(graph, folding, logits=True, shift_lanes=shift_lanes), beats, IMAGES, stall=0.3, seed=seed)
     assert [unpack_fields(p, net.output_fields) for p in stalled] == expected.tolist()
 
 
 @pytest.mark.parametrize("seed", range(16))
 def test_random_graph_in_amaranth_sim(seed):
     check_in_amaranth(seed)
+
+
+@pytest.mark.parametrize("seed", [0, 2, 3, 4, 5, 7])   # shift graphs, their weights multiplied
+def test_random_shift_graph_on_multipliers(seed):
+    check_in_amaranth(seed, shift_lanes="multiplier")
 
 
 @pytest.mark.slow

@@ -9,7 +9,7 @@ from ..packing import pack
 from .cost import CONTROL_LUTS, Resources, adder_tree, carry_luts, credit_queue, rom, varying_bits
 from .pipeline import (QUEUE_LATENCY, CreditQueue, adder_tree_plan, delayed, pipelined_adder_tree,
                        queue_depth)
-from .weights import BinaryWeights, ShiftWeights
+from .weights import BinaryWeights, IntegerWeights, ShiftWeights
 
 
 class MatrixVectorUnit(wiring.Component):
@@ -22,8 +22,8 @@ class MatrixVectorUnit(wiring.Component):
     known contribution the accumulator starts without. Each output beat
     carries the ``pe`` accumulators of one row group as signed
     ``acc_width``-bit lanes. The weight format builds each
-    lane's sum: XNOR-popcount or add/subtract for ±1 weights, barrel shifts
-    for power-of-two weights. No multiplier anywhere.
+    lane's sum: XNOR-popcount or gated adds for ±1 weights, barrel shifts
+    for power-of-two weights, multipliers for integer weights.
 
     Folded units read one ``pe * simd``-code weight word per cycle from a ROM
     (synchronous read, alongside the input register); the fully parallel
@@ -34,7 +34,7 @@ class MatrixVectorUnit(wiring.Component):
 
     Parameters
     ----------
-    weights : :class:`~hwgen.hw.weights.BinaryWeights` or :class:`~hwgen.hw.weights.ShiftWeights`
+    weights : :class:`~hwgen.hw.weights.BinaryWeights`, :class:`~hwgen.hw.weights.ShiftWeights` or :class:`~hwgen.hw.weights.IntegerWeights`
         The ``(mh, mw)`` matrix in its hardware format.
     in_type : :class:`~hwgen.ir.Bipolar` or :class:`~hwgen.ir.Integer`
     acc_width : int
@@ -43,10 +43,10 @@ class MatrixVectorUnit(wiring.Component):
         Rows per output beat, dividing ``mh``, and inputs per input beat, at most ``mw``.
     """
 
-    def __init__(self, weights: BinaryWeights | ShiftWeights, *, in_type: ElementType,
+    def __init__(self, weights: BinaryWeights | ShiftWeights | IntegerWeights, *, in_type: ElementType,
                  acc_width: int, pe: int, simd: int, rom_in_block_ram: bool = False):
-        if not isinstance(weights, (BinaryWeights, ShiftWeights)):
-            raise TypeError(f"weights must be BinaryWeights or ShiftWeights, not {weights!r}")
+        if not isinstance(weights, (BinaryWeights, ShiftWeights, IntegerWeights)):
+            raise TypeError(f"weights must be BinaryWeights, ShiftWeights or IntegerWeights, not {weights!r}")
         if weights.codes.ndim != 2:
             raise ValueError(f"weights must be 2-D, not of shape {weights.codes.shape}")
         mh, mw = weights.codes.shape
@@ -107,29 +107,36 @@ class MatrixVectorUnit(wiring.Component):
         return adder_tree_plan(self._simd, levels_done=term_levels, levels_after=1)
 
     @property
+    def weight_stages(self) -> int:
+        """Registers after the input register before the terms: a folded unit registers
+        its ROM's output (a block RAM's clock-to-out is most of a cycle), and its beat with it."""
+        return 0 if self.fully_parallel else 1
+
+    @property
     def latency(self) -> int:
         """Cycles from a row group's last input beat to its output beat: the
-        input register (weights read alongside), the tree's registers, and the
-        output queue."""
-        return 1 + sum(self.tree_plan) + QUEUE_LATENCY
-
+        input register (weights read alongside), the weight register, the
+        tree's registers, and the output queue."""
+        return 1 + self.weight_stages + sum(self.tree_plan) + QUEUE_LATENCY
 
     @property
     def resources(self) -> Resources:
         """Estimated LUT4, FF and block RAM (see :mod:`~hwgen.hw.cost`); weight codes
         that are the same in every ROM word are constants to Yosys, and cost so."""
         pe, simd, acc = self._pe, self._simd, self._acc_width
-        term_luts, term_width = self._weights.term_cost(self._in_type, self.codes_by_word())
+        terms, term_width = self._weights.term_cost(self._in_type, self.codes_by_word())
         weights = Resources()
         if not self.fully_parallel:
             width, depth = self.rom_shape
-            weights = rom(varying_bits(self.weight_words(), width), depth, self._rom_in_block_ram)
+            bits = varying_bits(self.weight_words(), width)
+            weights = rom(bits, depth, self._rom_in_block_ram) + Resources(ff=self.weight_stages * bits)
         tree = adder_tree(simd, term_width, self.tree_plan)
         lane = tree + Resources(lut4=3 * carry_luts(acc), ff=acc)
         common = tree if self._weights.has_common_terms(self._in_type) else Resources()
-        queue = credit_queue(pe * acc, queue_depth(1 + sum(self.tree_plan), self.synapse_folds))
-        return (lane * pe + common + weights + queue
-                + Resources(lut4=term_luts + CONTROL_LUTS, ff=simd * self._in_type.width + 3 * self.latency))
+        queue = credit_queue(pe * acc, queue_depth(self.latency - QUEUE_LATENCY, self.synapse_folds))
+        beats = Resources(ff=(1 + self.weight_stages) * simd * self._in_type.width)
+        return (lane * pe + common + weights + queue + terms + beats
+                + Resources(lut4=CONTROL_LUTS, ff=3 * self.latency))
 
     def codes_by_word(self) -> np.ndarray:
         """Shape (words, pe * simd): row ``nf * SF + sf`` holds code ``p * simd + s`` =
@@ -147,7 +154,7 @@ class MatrixVectorUnit(wiring.Component):
         m = Module()
         pe, simd, depth = self._pe, self._simd, self.cycles_per_vector
         plan = self.tree_plan
-        to_queue = 1 + sum(plan)
+        to_queue = self.latency - QUEUE_LATENCY
         m.submodules.queue = queue = CreditQueue(width=pe * self._acc_width, latency=to_queue,
                                                  interval=self.synapse_folds)
         wiring.connect(m, queue.o, wiring.flipped(self.o))
@@ -167,9 +174,9 @@ class MatrixVectorUnit(wiring.Component):
                 synapse_fold.eq(Mux(last_synapse, 0, synapse_fold + 1)),
             ]
 
-        # Stage 0: the beat, and its weights read from ROM in the same cycle.
-        beat = Signal.like(self.i.payload, name="beat")
-        m.d.sync += beat.eq(self.i.payload)
+        # Stage 0: the beat, and its weights read from ROM in the same cycle; then
+        # `weight_stages` more registers for both.
+        beat = delayed(m, self.i.payload, 1 + self.weight_stages, "beat")
         code_width = self._weights.code_width
         if self.fully_parallel:
             codes = [[int(c) for c in row] for row in self._weights.codes]
@@ -179,7 +186,8 @@ class MatrixVectorUnit(wiring.Component):
                                                    init=self.weight_words(), attrs={"rom_style": style})
             port = rom.read_port()
             m.d.comb += port.addr.eq(word_index)
-            codes = [[port.data.word_select(p * simd + s, code_width) for s in range(simd)]
+            word = delayed(m, port.data, self.weight_stages, "weights")
+            codes = [[word.word_select(p * simd + s, code_width) for s in range(simd)]
                      for p in range(pe)]
         inputs = [beat.word_select(s, self._in_type.width) for s in range(simd)]
         if isinstance(self._in_type, Integer) and self._in_type.signed:

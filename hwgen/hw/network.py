@@ -17,7 +17,10 @@ from .rom_placement import DEFAULT_BLOCK_RAMS, place_roms
 from .sliding_window import SlidingWindowUnit
 from .threshold import ThresholdUnit
 from .vector_buffer import VectorBuffer
-from .weights import BinaryWeights, ShiftWeights
+from .weights import BinaryWeights, IntegerWeights, ShiftWeights
+
+# How shift layers multiply: barrel shifters (LUTs) or multipliers (MULT18X18D where folded).
+SHIFT_LANES = ("barrel", "multiplier")
 
 
 class Network(wiring.Component):
@@ -42,8 +45,11 @@ class Network(wiring.Component):
     """
 
     def __init__(self, graph: Graph, folding: Folding, *, logits: bool = False,
-                 block_rams: int = DEFAULT_BLOCK_RAMS):
+                 block_rams: int = DEFAULT_BLOCK_RAMS, shift_lanes: str = "barrel"):
         self._folds = folding.by_node(graph)
+        if shift_lanes not in SHIFT_LANES:
+            raise ValueError(f"shift_lanes must be one of {', '.join(SHIFT_LANES)}, not {shift_lanes!r}")
+        self._shift_lanes = shift_lanes
         if not isinstance(graph.output, Argmax):
             raise ValueError("the hardware network needs a graph that ends in argmax")
         self._graph = graph
@@ -69,8 +75,7 @@ class Network(wiring.Component):
             pixels = in_shape[0] * in_shape[1]
             if isinstance(node, MATRIX_NODES):
                 fold = self._folds[node.name]
-                weights = (BinaryWeights(node.weights) if isinstance(node, Dense) else
-                           ShiftWeights(node.signs, node.exponents, node.weight_type))
+                weights = self._weights(node)
                 mvu = MatrixVectorUnit(weights, in_type=in_type,
                                        acc_width=graph.types[node.name].width,
                                        pe=fold.pe, simd=fold.simd,
@@ -110,6 +115,18 @@ class Network(wiring.Component):
                 stages.append((ArgmaxUnit(classes=graph.sizes[node.input], acc_width=in_type.width,
                                           pe=per_beat, logits=self._logits), 1))
         return stages, units
+
+    def _weights(self, node):
+        """A matrix layer's weights in the hardware format that builds its lanes."""
+        if isinstance(node, Dense):
+            return BinaryWeights(node.weights)
+        if self._shift_lanes == "multiplier":
+            return IntegerWeights(node.scaled_weights(), node.weight_type.max_shift + 2)
+        return ShiftWeights(node.signs, node.exponents, node.weight_type)
+
+    @property
+    def shift_lanes(self) -> str:
+        return self._shift_lanes
 
     @property
     def graph(self) -> Graph:

@@ -13,11 +13,11 @@ shares. ``term_levels`` says how many adder levels of logic a term costs, so
 that the tree knows where its first register goes.
 """
 import numpy as np
-from amaranth.hdl import Const, Mux, Value
+from amaranth.hdl import Const, Mux, Value, signed
 
 from ..ir import Bipolar, ElementType, PowerOfTwo
 from .barrel_shifter import barrel_shift_left
-from .cost import carry_luts
+from .cost import Resources, carry_luts
 from .pipeline import LEVELS_PER_STAGE
 
 
@@ -58,13 +58,13 @@ class BinaryWeights:
     def common_terms(self, inputs: list[Value], in_type: ElementType) -> list[Value] | None:
         return list(inputs) if self.has_common_terms(in_type) else None
 
-    def term_cost(self, in_type: ElementType, codes: np.ndarray) -> tuple[int, int]:
-        """(LUT4 of all terms, bits per term) for ``codes`` of shape (words, terms).
+    def term_cost(self, in_type: ElementType, codes: np.ndarray) -> tuple[Resources, int]:
+        """(resources of all terms, bits per term) for ``codes`` of shape (words, terms).
         An XNOR folds into the first adder's LUTs; an AND with a ROM bit is a
         LUT per input bit, nothing where the bit is the same in every word."""
         if isinstance(in_type, Bipolar):
-            return 0, 1
-        return in_type.width * int(_varies(codes).sum()), in_type.width
+            return Resources(), 1
+        return Resources(lut4=in_type.width * int(_varies(codes).sum())), in_type.width
 
     def finish(self, total: Value, common: Value | None, count: int, in_type: ElementType) -> Value:
         # Bipolar: each agreement counts +1, each disagreement -1: 2 * agreements - count.
@@ -101,8 +101,8 @@ class ShiftWeights:
     def common_terms(self, inputs: list[Value], in_type: ElementType) -> None:
         return None
 
-    def term_cost(self, in_type: ElementType, codes: np.ndarray) -> tuple[int, int]:
-        """(LUT4 of all terms, bits per term) for ``codes`` of shape (words, terms).
+    def term_cost(self, in_type: ElementType, codes: np.ndarray) -> tuple[Resources, int]:
+        """(resources of all terms, bits per term) for ``codes`` of shape (words, terms).
         A barrel shifter's output bit picks among the input bits that can reach
         it, ``in_width`` times the shifts the code can take in all, at about
         3 LUT4 per 5 candidates (fitted to Yosys: ECP5 slices widen LUTs into
@@ -116,7 +116,7 @@ class ShiftWeights:
         barrel = np.where(shift_bits > 0, in_type.width * shifts * 3 // 5, 0)
         negate = np.where(_varies(negative) | (negative.max(axis=0) == 1), carry_luts(width), 0)
         luts = np.where(nonzero.max(axis=0) == 1, barrel + negate, 0)
-        return int(luts.sum()), width
+        return Resources(lut4=int(luts.sum())), width
 
     def terms(self, inputs: list[Value], codes: list, in_type: ElementType) -> list[Value]:
         terms = []
@@ -135,6 +135,59 @@ class ShiftWeights:
         return total
 
 
+class IntegerWeights:
+    """Signed integer weights of ``bits`` bits, multiplied: where the unit is folded,
+    Yosys maps each ``x * w`` to a MULT18X18D (one per term while both fit 18
+    bits); constant weights become shifts and adds of their set bits. A shift
+    layer can run on these too (``sign * 2**shift`` as an integer), trading
+    its barrel shifters for multipliers.
+    """
+
+    def __init__(self, values: np.ndarray, bits: int):
+        values = np.asarray(values, dtype=np.int64)
+        if values.size and (values.min() < -(1 << bits - 1) or values.max() >= 1 << bits - 1):
+            raise ValueError(f"weights must fit {bits} signed bits")
+        self.code_width = bits
+        self.codes = values & ((1 << bits) - 1)   # two's complement
+
+    def zero_code_sum(self, count: int, in_type: ElementType) -> int:
+        return 0
+
+    def term_levels(self, in_type: ElementType, constant: bool) -> int:
+        # A multiplier is deeper than an adder level: register before the tree.
+        return LEVELS_PER_STAGE
+
+    def has_common_terms(self, in_type: ElementType) -> bool:
+        return False
+
+    def common_terms(self, inputs: list[Value], in_type: ElementType) -> None:
+        return None
+
+    def term_cost(self, in_type: ElementType, codes: np.ndarray) -> tuple[Resources, int]:
+        """(resources of all terms, bits per term) for ``codes`` of shape (words, terms):
+        a MULT18X18D per varying term while both operands fit 18 bits; a constant
+        term is shifts and adds, a carry chain per set bit beyond the first."""
+        width = in_type.width + self.code_width
+        varying = _varies(codes)
+        ones = np.array([bin(int(c)).count("1") for c in codes[0]]) if len(codes) else np.zeros(0)
+        constant_luts = int((np.maximum(ones - 1, 0) * carry_luts(width))[~varying].sum())
+        per_term = -(-in_type.width // 18) * -(-self.code_width // 18)
+        return Resources(lut4=constant_luts, mult18=int(varying.sum()) * per_term), width
+
+    def terms(self, inputs: list[Value], codes: list, in_type: ElementType) -> list[Value]:
+        bits = self.code_width
+        return [x * (c.as_signed() if isinstance(c, Value) else Const(_to_signed(c, bits), signed(bits)))
+                for x, c in zip(inputs, codes)]
+
+    def finish(self, total: Value, common: None, count: int, in_type: ElementType) -> Value:
+        return total
+
+
 def _varies(codes: np.ndarray) -> np.ndarray:
     """Per column of ``codes`` (words, terms): whether it differs between words."""
     return codes.min(axis=0) != codes.max(axis=0)
+
+
+def _to_signed(code: int, bits: int) -> int:
+    """The two's complement ``code`` of ``bits`` bits as a Python int."""
+    return code - (1 << bits) if code >> (bits - 1) else code
