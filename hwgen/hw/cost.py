@@ -30,6 +30,14 @@ class Resources:
     def __mul__(self, count: int) -> "Resources":
         return Resources(self.lut4 * count, self.ff * count, self.dp16kd * count, self.mult18 * count)
 
+    def fits(self, device: "Resources") -> bool:
+        return (self.lut4 <= device.lut4 and self.ff <= device.ff and self.dp16kd <= device.dp16kd
+                and self.mult18 <= device.mult18)
+
+
+# The LFE5U-85F, hwgen's default part.
+LFE5U_85F = Resources(lut4=83640, ff=83640, dp16kd=208, mult18=156)
+
 
 def carry_luts(width: int) -> int:
     """An adder or comparator of ``width`` bits: one CCU2C (two LUT4) per two bits;
@@ -59,12 +67,23 @@ def varying_bits(words: list[int], width: int) -> int:
 
 def rom(bits: int, depth: int, in_block_ram: bool) -> Resources:
     """A ROM of ``bits`` varying bits per word, read synchronously."""
-    from .rom_placement import block_rams   # rom_placement's rule, not a copy
     if in_block_ram:
         return Resources(dp16kd=block_rams(bits, depth))
     # A LUT4 per 16 words of a bit, then a 2:1 mux per further 16 words; the read register.
     sixteens = math.ceil(depth / 16)
     return Resources(lut4=bits * (2 * sixteens - 1), ff=bits)
+
+
+# DP16KD word widths by depth: 512x36, 1Kx18, 2Kx9, 4Kx4, 8Kx2, 16Kx1.
+BLOCK_RAM_WIDTHS = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
+
+
+def block_rams(width: int, depth: int) -> int:
+    """DP16KD blocks for a ``width``-bit, ``depth``-word memory."""
+    for max_depth, widest in BLOCK_RAM_WIDTHS:
+        if depth <= max_depth:
+            return math.ceil(width / widest)
+    return width * math.ceil(depth / 16384)
 
 
 def lut_ram(width: int, depth: int) -> Resources:

@@ -7,20 +7,9 @@ saves more LUTs per block, so ROMs go to block RAM deepest first while the
 budget of blocks lasts (on digits-bnn this took 1,163 LUT4 off the
 design for 27 of the LFE5U-85F's 208 blocks; BENCHMARKS.md).
 """
-import math
+from .cost import LFE5U_85F, block_rams
 
-# The LFE5U-85F, hwgen's default part.
-DEFAULT_BLOCK_RAMS = 208
-# DP16KD word widths by depth: 512x36, 1Kx18, 2Kx9, 4Kx4, 8Kx2, 16Kx1.
-BLOCK_RAM_WIDTHS = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
-
-
-def block_rams(width: int, depth: int) -> int:
-    """DP16KD blocks for a ``width``-bit, ``depth``-word ROM."""
-    for max_depth, widest in BLOCK_RAM_WIDTHS:
-        if depth <= max_depth:
-            return math.ceil(width / widest)
-    return width * math.ceil(depth / 16384)
+DEFAULT_BLOCK_RAMS = LFE5U_85F.dp16kd
 
 
 def place_roms(shapes: list[tuple[int, int] | None], budget: int = DEFAULT_BLOCK_RAMS) -> list[bool]:

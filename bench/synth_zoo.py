@@ -1,0 +1,78 @@
+"""Benchmark: every zoo model synthesized for an LFE5U-85F (Yosys + nextpnr-ecp5).
+
+For each model: train (1 epoch by default: resources and Fmax depend on the
+weights only through ROM bits that never change, so the figures stand for
+the fully trained network), export, generate Verilog at the model's folding
+(or, where hwgen's estimate says that does not fit the part, the fastest
+auto-folding within --max-luts), simulate 200 test images on Verilator
+(bit-exact check), synthesize, and append one JSON line per model to
+runs/synth/summary.jsonl: Fmax, resources, cycles per image, images/s and
+latency at Fmax, the estimate, and the wall times.
+
+Run with `.venv/bin/python bench/synth_zoo.py [--models a,b]`; the figures go
+into BENCHMARKS.md by hand, with the command.
+"""
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from hwgen.cli import main
+from hwgen.hw.cost import LFE5U_85F
+
+MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
+# nextpnr's TRELLIS_COMB runs above hwgen's LUT4 estimate (packing, route-throughs): keep a margin.
+FIT_MARGIN = 1.3
+
+
+def _step(argv: list[str]) -> float:
+    start = time.perf_counter()
+    if main(argv):
+        raise SystemExit(f"hwgen {' '.join(argv)} failed")
+    return round(time.perf_counter() - start, 1)
+
+
+def run() -> int:
+    from train.zoo import MODELS
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: the whole zoo)")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--max-luts", type=int, default=60000,
+                        help="auto-folding budget for models whose folding does not fit (default: 60000)")
+    parser.add_argument("--target-mhz", type=float, default=200)
+    args = parser.parse_args()
+    summary = Path("runs/synth/summary.jsonl")
+    summary.parent.mkdir(parents=True, exist_ok=True)
+    for model in args.models.split(","):
+        out = Path("runs/synth") / model
+        common = ["--model", model, "--out", str(out)]
+        data = [] if MODELS[model].dataset == "digits" else ["--data-dir", str(MNIST)]
+        walls = {"train": _step(["train", *common, *data, "--epochs", str(args.epochs)]),
+                 "export": _step(["export", *common, *data])}
+        walls["verilog"] = _step(["verilog", *common])
+        meta = json.loads((out / "hwgen_top.json").read_text())
+        if meta["resources_estimate"]["total"]["lut4"] * FIT_MARGIN > LFE5U_85F.lut4:
+            walls["verilog"] = _step(["verilog", *common, "--max-luts", str(args.max_luts)])
+            meta = json.loads((out / "hwgen_top.json").read_text())
+        walls["sim"] = _step(["sim", *common, "--test-images", "200"])
+        walls["synth"] = _step(["synth", *common, "--target-mhz", f"{args.target_mhz:g}"])
+        synth = json.loads((out / "synth.json").read_text())
+        fmax = synth["fmax_mhz"]
+        row = {"model": model, "folding": meta["folding"], "input_per_beat": meta["input_per_beat"],
+               "cycles_per_image": meta["cycles_per_image"], "latency_cycles": meta["latency"],
+               "fmax_mhz": fmax, "images_per_s": fmax * 1e6 / meta["cycles_per_image"],
+               "latency_us": None if meta["latency"] is None else meta["latency"] / fmax,
+               "utilization": {k: v["used"] for k, v in synth["utilization"].items()},
+               "estimate": meta["resources_estimate"]["total"], "critical_path": synth["critical_path"],
+               "tool_wall_s": synth["wall_s"], "step_wall_s": walls}
+        with summary.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        print(f"[synth_zoo] {model}: {fmax:.1f} MHz, {row['utilization']}, "
+              f"{row['images_per_s']:,.0f} images/s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())
