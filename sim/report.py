@@ -67,6 +67,7 @@ def build_report(*, model: str, dataset: str, labels: np.ndarray, torch_pred: np
         },
         "folding": meta["folding"],
         "input_per_beat": meta["input_per_beat"],
+        "resources_estimate": meta.get("resources_estimate"),
         "software_us_per_image": software_us,
         "clock_mhz": clock_mhz,
         "clock_note": clock_note,
@@ -135,6 +136,17 @@ def render_markdown(report: dict) -> str:
         rows += ["| resource | used | available |", "|---|---|---|"]
         rows += [f"| {name} | {u['used']} | {u['available']} |" for name, u in synth["utilization"].items()]
         rows.append("")
+        estimate = report.get("resources_estimate")
+        if estimate and synth.get("yosys_units"):
+            rows += ["hwgen's estimate beside Yosys's count per unit (LUT4 counts a carry cell and "
+                     "a LUT RAM cell as two; nextpnr's TRELLIS_COMB above also counts packing):", "",
+                     "| unit | LUT4 estimated | LUT4 Yosys | DP16KD estimated | DP16KD Yosys |",
+                     "|---|---|---|---|---|"]
+            for name, counted in synth["yosys_units"].items():
+                guess = estimate["stages"].get(name, {"lut4": 0, "dp16kd": 0})
+                rows.append(f"| {name} | {guess['lut4']:,} | {counted['lut4']:,} | {guess['dp16kd']} | "
+                            f"{counted['dp16kd']} |")
+            rows.append("")
     return "\n".join(rows)
 
 

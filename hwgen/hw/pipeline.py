@@ -7,7 +7,7 @@ output has room reserved for the result that beat will make; results that
 cannot leave at once wait there. ``ready`` therefore comes from registers
 inside the unit and never runs combinationally from one unit to the next.
 """
-from amaranth.hdl import Module, Signal, Value
+from amaranth.hdl import Module, Mux, Signal, Value
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -70,8 +70,13 @@ class CreditQueue(wiring.Component):
         ]
         pending = Signal(range(self._depth + 1))
         left = self.o.valid & self.o.ready
-        next_pending = pending + self.reserve - left
-        m.d.sync += [pending.eq(next_pending), self.free.eq(next_pending < self._depth)]
+        # Both outcomes are computed before `reserve` arrives (it comes from the
+        # upstream unit's valid, late in the cycle) and it only picks one.
+        kept = pending - left
+        m.d.sync += [
+            pending.eq(Mux(self.reserve, kept + 1, kept)),
+            self.free.eq(Mux(self.reserve, kept + 1 < self._depth, kept < self._depth)),
+        ]
         return m
 
 
