@@ -83,6 +83,7 @@ def rom(bits: int, depth: int, in_block_ram: bool) -> Resources:
     return Resources(lut4=bits * (2 * sixteens - 1), ff=bits)
 
 
+BLOCK_RAM_BITS = 18 * 1024
 # DP16KD word widths by depth: 512x36, 1Kx18, 2Kx9, 4Kx4, 8Kx2, 16Kx1.
 BLOCK_RAM_WIDTHS = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
 

@@ -3,7 +3,8 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .cost import CONTROL_LUTS, Resources, lut_ram
+from .cost import BLOCK_RAM_BITS, CONTROL_LUTS, Resources, block_rams, credit_queue, lut_ram
+from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, queue_depth
 
 
 class SlidingWindowUnit(wiring.Component):
@@ -103,17 +104,32 @@ class SlidingWindowUnit(wiring.Component):
         return max(self.in_beats, self.out_beats)
 
     @property
+    def read_stages(self) -> int:
+        """Registers between issuing a beat's read and pushing it into the output queue:
+        the read address, then the memory's registered read."""
+        return 2
+
+    @property
     def latency(self) -> int:
-        """Cycles from the input beat that completes a window row's last image row to its first beat."""
-        return 1
+        """Cycles from the input beat that completes a window row's last image row to its
+        first beat: the row is counted, the read issued, its stages, the output queue."""
+        return 1 + self.read_stages + QUEUE_LATENCY
+
+    @property
+    def in_block_ram(self) -> bool:
+        """Line buffers of a block RAM's size or more go into block RAM, smaller ones into LUT RAM."""
+        return len(self.i.payload) * self.ring_rows * self._shape[1] * self.beats_per_pixel >= BLOCK_RAM_BITS
 
     @property
     def resources(self) -> Resources:
-        """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): the line buffers in LUT RAM,
-        copied for each read port, and the address counters."""
+        """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): the line buffers (copied for
+        each read port), the address counters and registers, the output queue."""
         ports = self.rows_per_beat * self._kernel if self.whole_rows else 1
-        depth = self.ring_rows * self._shape[1] * self.beats_per_pixel
-        return lut_ram(len(self.i.payload), depth) * ports + Resources(lut4=4 * CONTROL_LUTS, ff=60)
+        width, depth = len(self.i.payload), self.ring_rows * self._shape[1] * self.beats_per_pixel
+        lines = (Resources(dp16kd=block_rams(width, depth)) if self.in_block_ram
+                 else lut_ram(width, depth) + Resources(ff=width)) * ports
+        queue = credit_queue(len(self.o.payload), queue_depth(self.read_stages))
+        return lines + queue + Resources(lut4=4 * CONTROL_LUTS, ff=60 + 16 * ports)
 
     def elaborate(self, platform):
         m = Module()
@@ -129,9 +145,16 @@ class SlidingWindowUnit(wiring.Component):
         def wrapped(slot):   # a slot number, back into the ring
             return Mux(slot >= ring, slot - ring, slot)
 
-        m.submodules.lines = lines = memory.Memory(shape=len(self.i.payload), depth=ring * row_words, init=[])
+        # A free-running read pipeline (see pipeline.py): a beat's read is issued when its
+        # rows are stored and the output queue has room; its address is registered, then
+        # read by a registered port, then pushed into the queue.
+        m.submodules.queue = queue = CreditQueue(width=len(self.o.payload), latency=self.read_stages)
+        wiring.connect(m, queue.o, wiring.flipped(self.o))
+        lines = memory.Memory(shape=len(self.i.payload), depth=ring * row_words, init=[],
+                              attrs={"ram_style": "block" if self.in_block_ram else "distributed"})
+        m.submodules.lines = lines
         write = lines.write_port()
-        reads = [lines.read_port(domain="comb") for _ in offsets]
+        reads = [lines.read_port(transparent_for=()) for _ in offsets]
 
         # `stored` counts the rows from the first one the current output row
         # needs to the last one fully written; it goes negative when the
@@ -141,8 +164,9 @@ class SlidingWindowUnit(wiring.Component):
         stored = Signal(signed((2 * ring + height).bit_length() + 1))
         write_slot, write_pos = Signal(range(ring)), Signal(range(row_words))
         row_written = write.en & (write_pos == row_words - 1)
+        releasing = Signal(range(height + 1))
         m.d.comb += [
-            self.i.ready.eq(stored < ring),
+            self.i.ready.eq(stored + releasing < ring),
             write.addr.eq(write_slot * row_words + write_pos),
             write.data.eq(self.i.payload),
             write.en.eq(self.i.valid & self.i.ready),
@@ -173,11 +197,19 @@ class SlidingWindowUnit(wiring.Component):
                 slot.eq(first_slot + (y - first)),
             ]
             inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
+            address = Signal.like(read.addr, name=f"address{lane}")
+            m.d.sync += address.eq(wrapped(slot) * row_words + x * beats + cb)
             m.d.comb += [
-                read.addr.eq(wrapped(slot) * row_words + x * beats + cb),
-                self.o.payload.word_select(lane, beat_width).eq(Mux(inside, read.data, 0)),
+                read.addr.eq(address),
+                queue.push.payload.word_select(lane, beat_width).eq(
+                    Mux(delayed(m, inside, self.read_stages, f"inside{lane}"), read.data, 0)),
             ]
-        m.d.comb += self.o.valid.eq(stored > last - first)
+        issue = Signal()
+        m.d.comb += [
+            issue.eq((stored > last - first) & queue.free),
+            queue.reserve.eq(issue),
+            queue.push.valid.eq(delayed(m, issue, self.read_stages, "issued")),
+        ]
 
         if self._whole_windows:
             counters = []
@@ -186,8 +218,7 @@ class SlidingWindowUnit(wiring.Component):
         else:
             counters = [(cb, beats), (kx, kernel), (ky, kernel)]
         counters.append((ox, self._out_w))
-        sent = self.o.valid & self.o.ready
-        carry = sent
+        carry = issue
         for counter, limit in counters:
             wraps = counter == limit - 1
             with m.If(carry):
@@ -205,5 +236,10 @@ class SlidingWindowUnit(wiring.Component):
                 top.eq(next_top),
                 first_slot.eq(wrapped(first_slot + released)),
             ]
-        m.d.sync += stored.eq(stored + row_written - Mux(row_done, released, 0))
+        m.d.sync += [
+            stored.eq(stored + row_written - Mux(row_done, released, 0)),
+            # The writer sees released rows a cycle late, so that it cannot refill a
+            # slot before the reads already issued from it have been made.
+            releasing.eq(Mux(row_done, released, 0)),
+        ]
         return m
