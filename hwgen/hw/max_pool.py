@@ -4,15 +4,17 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import ElementType, Integer
-from .cost import CONTROL_LUTS, Resources, carry_luts
+from .cost import CONTROL_LUTS, Resources, carry_luts, credit_queue
+from .pipeline import QUEUE_LATENCY, CreditQueue, queue_depth
 
 
 class MaxPoolUnit(wiring.Component):
     """The IR's ``MaxPool``: ``kernel x kernel`` blocks of a raster-order HWC image.
 
     One row of partial maxima (``width / kernel`` pixels) lives in
-    registers; each input beat updates its block's entry, and the block's
-    last beat leaves at once, in the same cycle, as the block's maximum.
+    registers; each input beat is registered, then merged into its block's
+    entry, and the block's last beat leaves through a credit queue as the
+    block's maximum (see :mod:`~hwgen.hw.pipeline`).
     Bipolar bits compare as unsigned, so their max is the OR the IR asks for.
 
     Parameters
@@ -48,7 +50,9 @@ class MaxPoolUnit(wiring.Component):
 
     @property
     def latency(self) -> int:
-        return 0
+        """Cycles from a block's last input beat to its output beat: the input
+        register, the merge, the output queue."""
+        return 1 + QUEUE_LATENCY
 
     @property
     def resources(self) -> Resources:
@@ -58,8 +62,9 @@ class MaxPoolUnit(wiring.Component):
         beat_width = self._per_beat * self._in_type.width
         slots = (width // self._kernel) * (channels // self._per_beat)
         compare = carry_luts(self._in_type.width) + self._in_type.width
-        return Resources(lut4=CONTROL_LUTS + beat_width * (slots - 1) + self._per_beat * compare,
-                         ff=slots * beat_width + beat_width)
+        return (Resources(lut4=CONTROL_LUTS + beat_width * (slots - 1) + self._per_beat * compare,
+                          ff=slots * beat_width + beat_width + 16)
+                + credit_queue(beat_width, queue_depth(1)))
 
     def elaborate(self, platform):
         m = Module()
@@ -68,31 +73,38 @@ class MaxPoolUnit(wiring.Component):
         beats = channels // lanes
         beat_width = lanes * element
         partial = Signal((width // k) * beats * beat_width)
+        m.submodules.queue = queue = CreditQueue(width=beat_width, latency=1)
+        wiring.connect(m, queue.o, wiring.flipped(self.o))
 
         cb, dx, ox, dy = Signal(range(beats)), Signal(range(k)), Signal(range(width // k)), Signal(range(k))
-        first = (dx == 0) & (dy == 0)
-        last = (dx == k - 1) & (dy == k - 1)
-        slot = partial.word_select(ox * beats + cb, beat_width)
-        signed = isinstance(self._in_type, Integer) and self._in_type.signed
-        merged = Signal(beat_width)
-        for lane in range(lanes):
-            new = self.i.payload.word_select(lane, element)
-            old = slot.word_select(lane, element)
-            if signed:
-                new, old = new.as_signed(), old.as_signed()
-            m.d.comb += merged.word_select(lane, element).eq(Mux(first | (new > old), new, old))
-
-        m.d.comb += [
-            self.o.valid.eq(self.i.valid & last),
-            self.o.payload.eq(merged),
-            self.i.ready.eq(~last | self.o.ready),
-        ]
-        with m.If(self.i.valid & self.i.ready):
-            m.d.sync += slot.eq(merged)
+        last_in = (dx == k - 1) & (dy == k - 1)
+        accept = self.i.valid & self.i.ready
+        m.d.comb += [self.i.ready.eq(~last_in | queue.free), queue.reserve.eq(accept & last_in)]
+        with m.If(accept):
             carry = 1
             for counter, limit in [(cb, beats), (dx, k), (ox, width // k), (dy, k)]:
                 wraps = counter == limit - 1
                 with m.If(carry):
                     m.d.sync += counter.eq(Mux(wraps, 0, counter + 1))
                 carry = carry & wraps
+
+        # Stage 0 registers the beat and where it goes; stage 1 merges it into its block's
+        # entry (read and written in the same stage, so back-to-back beats of a block chain).
+        beat, valid = Signal(beat_width), Signal()
+        first, last, index = Signal(), Signal(), Signal(range((width // k) * beats))
+        m.d.sync += [
+            beat.eq(self.i.payload), valid.eq(accept), first.eq((dx == 0) & (dy == 0)), last.eq(last_in),
+            index.eq(ox * beats + cb),
+        ]
+        slot = partial.word_select(index, beat_width)
+        signed = isinstance(self._in_type, Integer) and self._in_type.signed
+        merged = Signal(beat_width)
+        for lane in range(lanes):
+            new, old = beat.word_select(lane, element), slot.word_select(lane, element)
+            if signed:
+                new, old = new.as_signed(), old.as_signed()
+            m.d.comb += merged.word_select(lane, element).eq(Mux(first | (new > old), new, old))
+        with m.If(valid):
+            m.d.sync += slot.eq(merged)
+        m.d.comb += [queue.push.valid.eq(valid & last), queue.push.payload.eq(merged)]
         return m
