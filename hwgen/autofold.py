@@ -38,7 +38,7 @@ def _vectors_per_image(graph: Graph, node) -> int:
 
 
 def fold_for_pace(graph: Graph, cycles: int, logits: bool = False,
-                  shift_lanes: str = "barrel") -> tuple[Folding, Network]:
+                  shift_lanes: str = "auto") -> tuple[Folding, Network]:
     """The cheapest folding whose every layer is busy at most ``cycles`` per image, and its network."""
     folds = []
     for node in graph.nodes:
@@ -65,7 +65,7 @@ def fold_for_pace(graph: Graph, cycles: int, logits: bool = False,
 
 
 def choose(graph: Graph, *, target_cycles: int | None = None, max_luts: int | None = None,
-           logits: bool = False, shift_lanes: str = "barrel") -> FoldingChoice:
+           logits: bool = False, shift_lanes: str = "auto") -> FoldingChoice:
     """A folding for at most ``target_cycles`` per image and at most ``max_luts`` estimated
     LUT4: the slowest pace that meets the target, or with a budget alone the fastest that
     fits. The block RAMs and multipliers must fit the LFE5U-85F."""

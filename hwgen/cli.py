@@ -127,9 +127,10 @@ def _folding(p):
     p.add_argument("--logits", action="store_true",
                    help="the output beat carries every integer logit after the class index, "
                         "and `hwgen sim` scores each of them exactly")
-    p.add_argument("--shift-lanes", choices=["barrel", "multiplier"], default="barrel",
-                   help="how shift layers multiply: barrel shifters in LUTs, or multipliers "
-                        "(MULT18X18D where folded); BENCHMARKS.md compares them (default: barrel)")
+    p.add_argument("--shift-lanes", choices=["auto", "barrel", "multiplier"], default="auto",
+                   help="how shift layers multiply: barrel shifters in LUTs, multipliers (MULT18X18D "
+                        "where folded), or per layer: multipliers while the LFE5U-85F's 156 last, "
+                        "best LUT saving first; BENCHMARKS.md compares them (default: auto)")
     p.add_argument("--axi-stream", action="store_true",
                    help="name the ports AXI4-Stream style (aclk, aresetn, s_axis_tdata/tvalid/tready, "
                         "m_axis_...; TDATA rounded up to whole bytes) for vendor and LiteX projects")

@@ -44,7 +44,7 @@ def describe(network: Network, axi_stream: bool = False) -> dict:
         "layer_cycles": network.layer_cycles,
         "cycles_per_image": network.cycles_per_image,
         "latency": network.latency,
-        "shift_lanes": network.shift_lanes,
+        "multiplied_layers": network.multiplied,
         "resources_estimate": {
             "stages": {name: asdict(r) for name, r in network.stage_resources},
             "total": asdict(network.resources),
@@ -53,7 +53,7 @@ def describe(network: Network, axi_stream: bool = False) -> dict:
 
 
 def emit(graph: Graph, folding: Folding, folder: Path, *, logits: bool = False,
-         axi_stream: bool = False, shift_lanes: str = "barrel") -> dict:
+         axi_stream: bool = False, shift_lanes: str = "auto") -> dict:
     """Write ``hwgen_top.v`` and ``hwgen_top.json`` into ``folder``; return the metadata.
     With ``logits`` the output beat carries the integer logits after the class
     index; with ``axi_stream`` the ports have AXI4-Stream names; ``shift_lanes``

@@ -18,7 +18,7 @@ def _design(tmp_path, shift: bool):
     rng = np.random.default_rng(3)
     graph = (random_shift_graph(rng, [12, 8, 8, 10], Integer(5, signed=True, frac=3)) if shift else
              random_graph(rng, [12, 8, 8, 10], Integer(4, signed=False)))
-    emit(graph, Folding.parse("4x6,2x4,5x2", 3), tmp_path)
+    emit(graph, Folding.parse("4x6,2x4,5x2", 3), tmp_path, shift_lanes="barrel")
     return tmp_path
 
 
@@ -29,7 +29,7 @@ def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
     used = {name: u["used"] for name, u in result["utilization"].items()}
     assert 1 < result["fmax_mhz"] < 1000
     assert used["TRELLIS_COMB"] > 0 and used["TRELLIS_FF"] > 0
-    assert used["MULT18X18D"] == 0   # no multiplier survives synthesis either
+    assert used["MULT18X18D"] == 0   # barrel shifters: no multiplier survives synthesis either
     assert json.loads((tmp_path / synth.SYNTH_FILE).read_text()) == result
     assert result["verilog_sha256"] == synth.verilog_digest(tmp_path)
     assert (tmp_path / "nextpnr.log").is_file()

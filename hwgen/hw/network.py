@@ -7,9 +7,10 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..folding import Folding
-from ..ir import MATRIX_NODES, Argmax, Dense, Flatten, Graph, MaxPool, Requantize, Threshold, Window
+from ..ir import MATRIX_NODES, Argmax, Dense, Flatten, Graph, MaxPool, Requantize, ShiftDense, Threshold, Window
 from .argmax import ArgmaxUnit
-from .cost import Resources
+from .cost import LFE5U_85F, Resources
+from .multiplier_placement import place_multipliers
 from .matrix_vector import MatrixVectorUnit
 from .max_pool import MaxPoolUnit
 from .requantize import RequantizeUnit
@@ -19,8 +20,10 @@ from .threshold import ThresholdUnit
 from .vector_buffer import VectorBuffer
 from .weights import BinaryWeights, IntegerWeights, ShiftWeights
 
-# How shift layers multiply: barrel shifters (LUTs) or multipliers (MULT18X18D where folded).
-SHIFT_LANES = ("barrel", "multiplier")
+# How shift layers multiply: barrel shifters (LUTs), multipliers (MULT18X18D where folded),
+# or each layer as multiplier_placement.py chooses.
+SHIFT_LANES = ("auto", "barrel", "multiplier")
+DEFAULT_MULTIPLIERS = LFE5U_85F.mult18
 
 
 class Network(wiring.Component):
@@ -45,17 +48,27 @@ class Network(wiring.Component):
     """
 
     def __init__(self, graph: Graph, folding: Folding, *, logits: bool = False,
-                 block_rams: int = DEFAULT_BLOCK_RAMS, shift_lanes: str = "barrel"):
+                 block_rams: int = DEFAULT_BLOCK_RAMS, multipliers: int = DEFAULT_MULTIPLIERS,
+                 shift_lanes: str = "auto"):
         self._folds = folding.by_node(graph)
         if shift_lanes not in SHIFT_LANES:
             raise ValueError(f"shift_lanes must be one of {', '.join(SHIFT_LANES)}, not {shift_lanes!r}")
-        self._shift_lanes = shift_lanes
         if not isinstance(graph.output, Argmax):
             raise ValueError("the hardware network needs a graph that ends in argmax")
         self._graph = graph
         self._folding = folding
         self._logits = logits
-        # Built twice: the first build gives the weight ROMs' shapes that their placement needs.
+        # Built more than once: earlier builds measure what the placement of
+        # multipliers and then of weight ROMs needs.
+        shifts = {node.name for node in graph.nodes if isinstance(node, ShiftDense)}
+        self._multiplied = shifts if shift_lanes == "multiplier" else set()
+        if shift_lanes == "auto" and shifts:
+            _, barrels = self._build_stages({})
+            self._multiplied = shifts
+            _, products = self._build_stages({})
+            self._multiplied = place_multipliers(
+                {name: (barrels[name].resources.lut4 - products[name].resources.lut4,
+                        products[name].resources.mult18) for name in shifts}, multipliers)
         _, units = self._build_stages({})
         in_block = place_roms([unit.rom_shape for unit in units.values()], block_rams)
         self._stages, self._matrix_units = self._build_stages(dict(zip(units, in_block)))
@@ -120,13 +133,14 @@ class Network(wiring.Component):
         """A matrix layer's weights in the hardware format that builds its lanes."""
         if isinstance(node, Dense):
             return BinaryWeights(node.weights)
-        if self._shift_lanes == "multiplier":
+        if node.name in self._multiplied:
             return IntegerWeights(node.scaled_weights(), node.weight_type.max_shift + 2)
         return ShiftWeights(node.signs, node.exponents, node.weight_type)
 
     @property
-    def shift_lanes(self) -> str:
-        return self._shift_lanes
+    def multiplied(self) -> list[str]:
+        """The shift layers whose lanes multiply (MULT18X18D) rather than barrel shift."""
+        return sorted(self._multiplied)
 
     @property
     def graph(self) -> Graph:
