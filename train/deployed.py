@@ -27,7 +27,7 @@ class DeployedNet(nn.Module):
         self.graph = graph
         self.dtype = exact_dtype(graph)
         tensor = lambda array: torch.tensor(array, dtype=self.dtype)  # noqa: E731
-        self.weights, self.windows, self.offsets = {}, {}, {}
+        self.weights, self.windows, self.offsets, self.descending = {}, {}, {}, {}
         for node in graph.nodes[1:]:
             shape = graph.shapes[node.input]
             if isinstance(node, Dense):
@@ -39,6 +39,7 @@ class DeployedNet(nn.Module):
                 self.windows[node.name] = torch.as_tensor(node.source_indices(shape))
             elif isinstance(node, Threshold):
                 self.offsets[node.name] = tensor(node.thresholds)
+                self.descending[node.name] = torch.tensor(node.descending)
             elif isinstance(node, Requantize):
                 self.offsets[node.name] = tensor(node.bias + node.rounding)
 
@@ -59,7 +60,7 @@ class DeployedNet(nn.Module):
                 x = x.reshape(-1, channels) @ self.weights[node.name]
             elif isinstance(node, Threshold):
                 pixels = x.reshape(-1, channels) - self.offsets[node.name]
-                reached = torch.where(torch.as_tensor(node.descending), pixels <= 0, pixels >= 0)
+                reached = torch.where(self.descending[node.name], pixels <= 0, pixels >= 0)
                 x = reached.to(self.dtype) * 2 - 1
             elif isinstance(node, Requantize):
                 shifted = torch.floor((x.reshape(-1, channels) + self.offsets[node.name]) / (1 << node.shift))
