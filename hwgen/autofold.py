@@ -37,8 +37,8 @@ def _vectors_per_image(graph: Graph, node) -> int:
     return height * width
 
 
-def fold_for_pace(graph: Graph, cycles: int, logits: bool = False,
-                  shift_lanes: str = "auto") -> tuple[Folding, Network]:
+def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: str = "auto",
+                  block_rams: int = LFE5U_85F.dp16kd) -> tuple[Folding, Network]:
     """The cheapest folding whose every layer is busy at most ``cycles`` per image, and its network."""
     folds = []
     for node in graph.nodes:
@@ -53,7 +53,8 @@ def fold_for_pace(graph: Graph, cycles: int, logits: bool = False,
                              f"more than the {cycles} asked for")
         _, _, pe, simd = min(options)
         folds.append(LayerFold(pe, simd))
-    networks = [Network(graph, Folding(tuple(folds), per_beat), logits=logits, shift_lanes=shift_lanes)
+    networks = [Network(graph, Folding(tuple(folds), per_beat), logits=logits, shift_lanes=shift_lanes,
+                        block_rams=block_rams)
                 for per_beat in _divisors(graph.input.image_shape[2])]
     fast = [net for net in networks if net.cycles_per_image <= cycles]
     if not fast:
@@ -65,12 +66,13 @@ def fold_for_pace(graph: Graph, cycles: int, logits: bool = False,
 
 
 def choose(graph: Graph, *, target_cycles: int | None = None, max_luts: int | None = None,
-           logits: bool = False, shift_lanes: str = "auto") -> FoldingChoice:
+           logits: bool = False, shift_lanes: str = "auto",
+           block_rams: int = LFE5U_85F.dp16kd) -> FoldingChoice:
     """A folding for at most ``target_cycles`` per image and at most ``max_luts`` estimated
     LUT4: the slowest pace that meets the target, or with a budget alone the fastest that
     fits. The block RAMs and multipliers must fit the LFE5U-85F."""
     def at(cycles: int) -> FoldingChoice:
-        folding, network = fold_for_pace(graph, cycles, logits, shift_lanes)
+        folding, network = fold_for_pace(graph, cycles, logits, shift_lanes, block_rams)
         return FoldingChoice(folding, network.cycles_per_image, network.resources)
 
     def fits(choice: FoldingChoice) -> bool:

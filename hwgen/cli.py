@@ -131,6 +131,11 @@ def _folding(p):
                    help="how shift layers multiply: barrel shifters in LUTs, multipliers (MULT18X18D "
                         "where folded), or per layer: multipliers while the LFE5U-85F's 156 last, "
                         "best LUT saving first; BENCHMARKS.md compares them (default: auto)")
+    p.add_argument("--block-rams", type=int, default=208,
+                   help="DP16KD blocks the weight ROMs may take, deepest ROM first; the rest are "
+                        "LUTs. Block RAM saves LUTs, but without its output register (Yosys does not "
+                        "infer it) its clock-to-out caps Fmax near 140 MHz at speed 6 (default: 208, "
+                        "the LFE5U-85F's)")
     p.add_argument("--axi-stream", action="store_true",
                    help="name the ports AXI4-Stream style (aclk, aresetn, s_axis_tdata/tvalid/tready, "
                         "m_axis_...; TDATA rounded up to whole bytes) for vendor and LiteX projects")
@@ -224,8 +229,10 @@ def cmd_verilog(args) -> None:
     spec = get_spec(args.model)
     graph = load_graph(args.out)
     folding = _choose_folding(args, spec, graph)
+    if args.block_rams < 0:
+        raise HwgenError(f"--block-rams must be 0 or more, not {args.block_rams}")
     meta = emit(graph, folding, args.out, logits=args.logits, axi_stream=args.axi_stream,
-                shift_lanes=args.shift_lanes)
+                shift_lanes=args.shift_lanes, block_rams=args.block_rams)
     latency = "not modelled" if meta["latency"] is None else f"{meta['latency']} cycles"
     print(f"wrote {args.out / VERILOG_FILE}: folding {folding} ({folding.input_per_beat} input elements "
           f"per beat), {meta['cycles_per_image']} cycles per image, latency {latency} (analytic)")
@@ -263,7 +270,7 @@ def _choose_folding(args, spec, graph):
     if target is not None and target < 1:
         raise HwgenError(f"{args.target_fps:g} images/s is more than one image a cycle at {clock_mhz:g} MHz")
     choice = choose(graph, target_cycles=target, max_luts=args.max_luts, logits=args.logits,
-                    shift_lanes=args.shift_lanes)
+                    shift_lanes=args.shift_lanes, block_rams=args.block_rams)
     print(f"auto-folding at {clock_mhz:g} MHz ({clock_note}): {choice.folding}, "
           f"{choice.folding.input_per_beat} input elements per beat, {choice.cycles_per_image} cycles "
           f"per image = {clock_mhz * 1e6 / choice.cycles_per_image:,.0f} images/s")

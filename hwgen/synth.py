@@ -87,14 +87,29 @@ def nextpnr_command() -> tuple[str, str]:
     return found, "YoWASP (WebAssembly)"
 
 
-def _run(command: list[str], cwd: Path, log: Path, what: str) -> float:
-    """Run a tool; return its wall time in seconds."""
+# nextpnr's milestones, echoed while it runs: placement and routing take minutes to hours.
+NEXTPNR_PHASES = re.compile(r"Info: (Packing IOs|Running main analytical placer|HeAP Placer Time|"
+                            r"Running simulated annealing|SA placement time|Routing\.\.|Routing complete|"
+                            r"Router\d time|Max frequency)")
+
+
+def _run(command: list[str], cwd: Path, log: Path, what: str, echo: re.Pattern | None = None) -> float:
+    """Run a tool, echoing its output lines that match ``echo`` to stderr as they come;
+    return its wall time in seconds."""
     started = time.monotonic()
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-    write_text(log, done.stdout + done.stderr)
-    if done.returncode:
-        errors = [line for line in (done.stderr + done.stdout).splitlines() if "ERROR" in line]
-        reason = errors[-1].strip() if errors else f"exit status {done.returncode}"
+    lines = []
+    with subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True) as tool:
+        for line in tool.stdout:
+            lines.append(line)
+            if echo is not None and echo.match(line):
+                print(f"  [{time.monotonic() - started:6.0f} s] {line.removeprefix('Info: ').rstrip()}",
+                      file=sys.stderr, flush=True)
+    output = "".join(lines)
+    write_text(log, output)
+    if tool.returncode:
+        errors = [line for line in output.splitlines() if "ERROR" in line]
+        reason = errors[-1].strip() if errors else f"exit status {tool.returncode}"
         raise HwgenError(f"{what} failed: {reason}; see {log}")
     return round(time.monotonic() - started, 1)
 
@@ -177,8 +192,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         stages = unit_resources((work / STAT_FILE).read_text())
         nextpnr_s = _run([nextpnr, f"--{device}", "--package", package, "--speed", str(speed),
               "--json", "netlist.json", "--freq", f"{target_mhz:g}", "--timing-allow-fail",
-              "--report", "report.json", "-q"],
-             work, nextpnr_log, "nextpnr-ecp5")
+              "--report", "report.json"],
+             work, nextpnr_log, "nextpnr-ecp5", echo=NEXTPNR_PHASES)
         shutil.copyfile(work / "report.json", folder / "nextpnr-report.json")
         report = json.loads((work / "report.json").read_text())
     result = {

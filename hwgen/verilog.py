@@ -9,6 +9,7 @@ from .files import write_text
 from .folding import Folding
 from .hw.axi_stream import AXI_STREAM_PORTS, AxiStreamTop, byte_width
 from .hw.network import Network
+from .hw.rom_placement import DEFAULT_BLOCK_RAMS
 from .ir import Graph
 
 TOP_NAME = "hwgen_top"
@@ -53,12 +54,13 @@ def describe(network: Network, axi_stream: bool = False) -> dict:
 
 
 def emit(graph: Graph, folding: Folding, folder: Path, *, logits: bool = False,
-         axi_stream: bool = False, shift_lanes: str = "auto") -> dict:
+         axi_stream: bool = False, shift_lanes: str = "auto", block_rams: int = DEFAULT_BLOCK_RAMS) -> dict:
     """Write ``hwgen_top.v`` and ``hwgen_top.json`` into ``folder``; return the metadata.
     With ``logits`` the output beat carries the integer logits after the class
     index; with ``axi_stream`` the ports have AXI4-Stream names; ``shift_lanes``
-    says how shift layers multiply (see ``Network``)."""
-    network = Network(graph, folding, logits=logits, shift_lanes=shift_lanes)
+    says how shift layers multiply and ``block_rams`` how many DP16KD the weight
+    ROMs may take (see ``Network``)."""
+    network = Network(graph, folding, logits=logits, shift_lanes=shift_lanes, block_rams=block_rams)
     top = AxiStreamTop(network) if axi_stream else network
     text = verilog.convert(top, name=TOP_NAME, emit_src=False)
     meta = describe(network, axi_stream)
