@@ -1,8 +1,9 @@
 """The sliding-window generator: an image stream in, its convolution windows out."""
-from amaranth.hdl import Module, Mux, Signal, signed
+from amaranth.hdl import Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..packing import pack
 from .cost import BLOCK_RAM_BITS, CONTROL_LUTS, Resources, block_rams, credit_queue, lut_ram
 from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, queue_depth
 
@@ -103,6 +104,19 @@ class SlidingWindowUnit(wiring.Component):
         """Cycles per image at full rate: writing and reading overlap, the longer one sets the pace."""
         return max(self.in_beats, self.out_beats)
 
+    def row_table(self) -> list[tuple[int, int, int]]:
+        """Per output row: the first image row its windows need (kept rows start there),
+        how many more they need after it, and how many rows no later window needs
+        (up to the next row's first, or the rest of the image after the last row)."""
+        height, kernel, stride, padding = self._shape[0], self._kernel, self._stride, self._padding
+        table = []
+        for oy in range(self._out_h):
+            first = max(oy * stride - padding, 0)
+            last = min(oy * stride - padding + kernel - 1, height - 1)
+            following = height if oy == self._out_h - 1 else max((oy + 1) * stride - padding, 0)
+            table.append((first, last - first, following - first))
+        return table
+
     @property
     def read_stages(self) -> int:
         """Registers between issuing a beat's read and pushing it into the output queue:
@@ -180,13 +194,15 @@ class SlidingWindowUnit(wiring.Component):
         # (whole-row mode reads every kx at once, and a pixel is one beat).
         # `top` is the image row of the window's first row (ky = 0), maybe
         # negative; `first` = max(top, 0) is the first row kept, in slot `first_slot`.
+        # What depends only on the output row comes from tables indexed by `oy`, so
+        # that a row's end (row_done, late in the cycle) only enables registers.
         cb, kx, ky = Signal(range(beats)), Signal(range(kernel)), Signal(range(kernel))
         ox, oy = Signal(range(self._out_w)), Signal(range(self._out_h))
         coordinate = signed(max(height, width).bit_length() + max(padding, stride).bit_length() + 2)
         top = Signal(coordinate, init=-padding)
         first_slot = Signal(range(ring))
-        first = Mux(top < 0, 0, top)
-        last = Mux(top + kernel - 1 >= height, height - 1, top + kernel - 1)
+        rows = self.row_table()
+        first, need, release = (_lookup(column, oy) for column in zip(*rows))
         beat_width = len(self.i.payload)
         for lane, ((dy, dx), read) in enumerate(zip(offsets, reads)):
             y, x = Signal(coordinate, name=f"y{lane}"), Signal(coordinate, name=f"x{lane}")
@@ -206,7 +222,7 @@ class SlidingWindowUnit(wiring.Component):
             ]
         issue = Signal()
         m.d.comb += [
-            issue.eq((stored > last - first) & queue.free),
+            issue.eq((stored > need) & queue.free),
             queue.reserve.eq(issue),
             queue.push.valid.eq(delayed(m, issue, self.read_stages, "issued")),
         ]
@@ -225,21 +241,24 @@ class SlidingWindowUnit(wiring.Component):
                 m.d.sync += counter.eq(Mux(wraps, 0, counter + 1))
             carry = carry & wraps
         row_done = carry
-        image_done = row_done & (oy == self._out_h - 1)
-        next_top = Mux(image_done, -padding, top + stride)
-        # Rows no window still to come needs: up to the next first row, or the whole rest of the image.
-        released = Signal(range(height + 1))
-        m.d.comb += released.eq(Mux(image_done, height, Mux(next_top < 0, 0, next_top)) - first)
+        last_row = oy == self._out_h - 1
         with m.If(row_done):
             m.d.sync += [
-                oy.eq(Mux(image_done, 0, oy + 1)),
-                top.eq(next_top),
-                first_slot.eq(wrapped(first_slot + released)),
+                oy.eq(Mux(last_row, 0, oy + 1)),
+                top.eq(Mux(last_row, -padding, top + stride)),
+                first_slot.eq(wrapped(first_slot + release)),
             ]
         m.d.sync += [
-            stored.eq(stored + row_written - Mux(row_done, released, 0)),
+            stored.eq(stored + row_written - Mux(row_done, release, 0)),
             # The writer sees released rows a cycle late, so that it cannot refill a
             # slot before the reads already issued from it have been made.
-            releasing.eq(Mux(row_done, released, 0)),
+            releasing.eq(Mux(row_done, release, 0)),
         ]
         return m
+
+
+def _lookup(values, index: Value) -> Value:
+    """``values[index]`` from a constant table (a shift of one wide constant, which
+    every simulator evaluates from time 0)."""
+    width = max(1, max(values).bit_length())
+    return Const(pack(list(values), width), width * len(values)).word_select(index, width)
