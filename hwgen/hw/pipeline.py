@@ -70,14 +70,20 @@ class CreditQueue(wiring.Component):
         ]
         pending = Signal(range(self._depth + 1))
         left = self.o.valid & self.o.ready
-        # Both outcomes are computed before `reserve` arrives (it comes from the
-        # upstream unit's valid, late in the cycle) and it only picks one.
-        kept = pending - left
+        # `reserve` (from the upstream unit's valid) and `left` (from the downstream
+        # unit's ready) both arrive late in the cycle: every outcome is computed from
+        # `pending` alone, and they only pick one.
         m.d.sync += [
-            pending.eq(Mux(self.reserve, kept + 1, kept)),
-            self.free.eq(Mux(self.reserve, kept + 1 < self._depth, kept < self._depth)),
+            pending.eq(_pick(self.reserve, left, pending + 1, pending, pending - 1)),
+            self.free.eq(_pick(self.reserve, left, pending + 1 < self._depth, pending < self._depth,
+                               pending - 1 < self._depth)),
         ]
         return m
+
+
+def _pick(up: Value, down: Value, more: Value, same: Value, fewer: Value) -> Value:
+    """``more`` if only ``up``, ``fewer`` if only ``down``, else ``same``."""
+    return Mux(up, Mux(down, same, more), Mux(down, fewer, same))
 
 
 def queue_depth(latency: int, interval: int = 1) -> int:

@@ -249,7 +249,9 @@ class SlidingWindowUnit(wiring.Component):
                 first_slot.eq(wrapped(first_slot + release)),
             ]
         m.d.sync += [
-            stored.eq(stored + row_written - Mux(row_done, release, 0)),
+            # Late selects (a row written, a row done) of outcomes made from registers.
+            stored.eq(Mux(row_written, Mux(row_done, stored + 1 - release, stored + 1),
+                          Mux(row_done, stored - release, stored))),
             # The writer sees released rows a cycle late, so that it cannot refill a
             # slot before the reads already issued from it have been made.
             releasing.eq(Mux(row_done, release, 0)),
