@@ -63,8 +63,10 @@ class ArgmaxUnit(wiring.Component):
 
     @property
     def latency(self) -> int:
-        """Cycles from a vector's last input beat to its output beat."""
-        return 1 + self.reduce_levels + QUEUE_LATENCY
+        """Cycles from a vector's last input beat to its output beat: the input
+        register, the reduction, the compare with the running best (registered),
+        the output queue."""
+        return 1 + self.reduce_levels + 1 + QUEUE_LATENCY
 
     @property
     def resources(self) -> Resources:
@@ -73,14 +75,15 @@ class ArgmaxUnit(wiring.Component):
         acc, index = self._acc_width, self.index_width
         merge = Resources(lut4=carry_luts(acc) + acc + index, ff=acc + index)
         logits = Resources(ff=(1 + self.reduce_levels) * self._classes * acc * self._logits)
-        queue = credit_queue(len(self.o.payload), queue_depth(1 + self.reduce_levels, self.cycles_per_vector))
+        queue = credit_queue(len(self.o.payload), queue_depth(self.latency - QUEUE_LATENCY, self.cycles_per_vector))
         return (merge * self._pe + logits + queue
-                + Resources(lut4=CONTROL_LUTS, ff=self._pe * acc))
+                + Resources(lut4=CONTROL_LUTS, ff=self._pe * acc + len(self.o.payload)))
 
     def elaborate(self, platform):
         m = Module()
         folds = self.cycles_per_vector
-        to_queue = 1 + self.reduce_levels
+        to_queue = self.latency - QUEUE_LATENCY
+        at_compare = to_queue - 1
         m.submodules.queue = queue = CreditQueue(width=len(self.o.payload), latency=to_queue,
                                                  interval=folds)
         wiring.connect(m, queue.o, wiring.flipped(self.o))
@@ -107,16 +110,17 @@ class ArgmaxUnit(wiring.Component):
             candidates = list(zip(values, indices))
         (beat_value, beat_index), = candidates
 
-        valid = delayed(m, accept, to_queue, "valid")
-        first = delayed(m, fold == 0, to_queue, "first")
-        last = delayed(m, last_fold, to_queue, "last")
+        valid = delayed(m, accept, at_compare, "valid")
+        first = delayed(m, fold == 0, at_compare, "first")
+        last = delayed(m, last_fold, at_compare, "last")
         best_value = Signal(signed(self._acc_width))
         best_index = Signal(self.index_width)
         take = first | (beat_value > best_value)
         with m.If(valid & take):
             m.d.sync += [best_value.eq(beat_value), best_index.eq(beat_index)]
         index = Mux(take, beat_index, best_index)[:self.index_width]
-        m.d.comb += queue.push.valid.eq(valid & last)
+        # The result is registered before the queue, which writes it into LUT RAM.
+        m.d.sync += queue.push.valid.eq(valid & last)
         if self._logits:
             # Beats shift in from the top, so after the last one class k sits at lane k.
             logits = Signal(self._classes * self._acc_width)
@@ -124,7 +128,7 @@ class ArgmaxUnit(wiring.Component):
             with m.If(delayed(m, accept, 1, "beat_valid")):
                 m.d.sync += logits.eq(stored)
             # The last beat's vector, held while the lanes are reduced.
-            m.d.comb += queue.push.payload.eq(Cat(index, delayed(m, stored, self.reduce_levels, "logits")))
+            m.d.sync += queue.push.payload.eq(Cat(index, delayed(m, stored, self.reduce_levels, "logits")))
         else:
-            m.d.comb += queue.push.payload.eq(index)
+            m.d.sync += queue.push.payload.eq(index)
         return m

@@ -161,7 +161,9 @@ class SlidingWindowUnit(wiring.Component):
 
         # A free-running read pipeline (see pipeline.py): a beat's read is issued when its
         # rows are stored and the output queue has room; its address is registered, then
-        # read by a registered port, then pushed into the queue.
+        # read by a registered port, then pushed into the queue. A slot released by the
+        # read issued last can be written at the earliest in the cycle that read is made,
+        # and a read port that is not transparent still sees the old row.
         m.submodules.queue = queue = CreditQueue(width=len(self.o.payload), latency=self.read_stages)
         wiring.connect(m, queue.o, wiring.flipped(self.o))
         lines = memory.Memory(shape=len(self.i.payload), depth=ring * row_words, init=[],
@@ -178,9 +180,8 @@ class SlidingWindowUnit(wiring.Component):
         stored = Signal(signed((2 * ring + height).bit_length() + 1))
         write_slot, write_pos = Signal(range(ring)), Signal(range(row_words))
         row_written = write.en & (write_pos == row_words - 1)
-        releasing = Signal(range(height + 1))
         m.d.comb += [
-            self.i.ready.eq(stored + releasing < ring),
+            self.i.ready.eq(stored < ring),
             write.addr.eq(write_slot * row_words + write_pos),
             write.data.eq(self.i.payload),
             write.en.eq(self.i.valid & self.i.ready),
@@ -203,6 +204,7 @@ class SlidingWindowUnit(wiring.Component):
         first_slot = Signal(range(ring))
         rows = self.row_table()
         first, need, release = (_lookup(column, oy) for column in zip(*rows))
+        need_next = _lookup([need for _, need, _ in rows], Mux(oy == self._out_h - 1, 0, oy + 1))
         beat_width = len(self.i.payload)
         for lane, ((dy, dx), read) in enumerate(zip(offsets, reads)):
             y, x = Signal(coordinate, name=f"y{lane}"), Signal(coordinate, name=f"x{lane}")
@@ -221,8 +223,9 @@ class SlidingWindowUnit(wiring.Component):
                     Mux(delayed(m, inside, self.read_stages, f"inside{lane}"), read.data, 0)),
             ]
         issue = Signal()
+        window_stored = Signal()   # stored > need, kept in a register (updated below)
         m.d.comb += [
-            issue.eq((stored > need) & queue.free),
+            issue.eq(window_stored & queue.free),
             queue.reserve.eq(issue),
             queue.push.valid.eq(delayed(m, issue, self.read_stages, "issued")),
         ]
@@ -252,9 +255,8 @@ class SlidingWindowUnit(wiring.Component):
             # Late selects (a row written, a row done) of outcomes made from registers.
             stored.eq(Mux(row_written, Mux(row_done, stored + 1 - release, stored + 1),
                           Mux(row_done, stored - release, stored))),
-            # The writer sees released rows a cycle late, so that it cannot refill a
-            # slot before the reads already issued from it have been made.
-            releasing.eq(Mux(row_done, release, 0)),
+            window_stored.eq(Mux(row_written, Mux(row_done, stored + 1 - release > need_next, stored + 1 > need),
+                                 Mux(row_done, stored - release > need_next, stored > need))),
         ]
         return m
 
