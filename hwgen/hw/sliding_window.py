@@ -180,8 +180,9 @@ class SlidingWindowUnit(wiring.Component):
         stored = Signal(signed((2 * ring + height).bit_length() + 1))
         write_slot, write_pos = Signal(range(ring)), Signal(range(row_words))
         row_written = write.en & (write_pos == row_words - 1)
+        room = Signal(init=1)   # stored < ring, kept in a register (updated below)
         m.d.comb += [
-            self.i.ready.eq(stored < ring),
+            self.i.ready.eq(room),
             write.addr.eq(write_slot * row_words + write_pos),
             write.data.eq(self.i.payload),
             write.en.eq(self.i.valid & self.i.ready),
@@ -251,12 +252,17 @@ class SlidingWindowUnit(wiring.Component):
                 top.eq(Mux(last_row, -padding, top + stride)),
                 first_slot.eq(wrapped(first_slot + release)),
             ]
+
+        def outcome(of):
+            """``of(rows stored, rows the row needs)`` as they will be next cycle: made from
+            registers for each case, the late signals (a row written, a row done) only pick."""
+            return Mux(row_written, Mux(row_done, of(stored + 1 - release, need_next), of(stored + 1, need)),
+                       Mux(row_done, of(stored - release, need_next), of(stored, need)))
+
         m.d.sync += [
-            # Late selects (a row written, a row done) of outcomes made from registers.
-            stored.eq(Mux(row_written, Mux(row_done, stored + 1 - release, stored + 1),
-                          Mux(row_done, stored - release, stored))),
-            window_stored.eq(Mux(row_written, Mux(row_done, stored + 1 - release > need_next, stored + 1 > need),
-                                 Mux(row_done, stored - release > need_next, stored > need))),
+            stored.eq(outcome(lambda rows, _: rows)),
+            window_stored.eq(outcome(lambda rows, needed: rows > needed)),
+            room.eq(outcome(lambda rows, _: rows < ring)),
         ]
         return m
 
