@@ -94,8 +94,9 @@ def choose(graph: Graph, *, target_cycles: int | None = None, max_luts: int | No
         raise HwgenError("auto-folding needs a target pace (--target-fps) or a LUT budget (--max-luts)")
     # The estimate falls as the pace slows: bisect on cycles per image.
     low, high = 1, slowest
-    if not fits(at(high)):
-        raise HwgenError(f"even fully folded the design needs about {_describe(at(high).resources)}, "
+    folded = at(high)
+    if not fits(folded):
+        raise HwgenError(f"even fully folded the design needs about {_describe(folded.resources)}, "
                          f"more than {budget} holds")
     while low < high:
         middle = (low + high) // 2

@@ -1,12 +1,11 @@
 """Per-channel units: one beat of ``pe`` lanes in, one out, through a short pipeline."""
 import numpy as np
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, Module, Mux, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..packing import pack
 from .cost import CONTROL_LUTS, Resources, credit_queue, rom, varying_bits
-from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, queue_depth
+from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, lookup, queue_depth
 
 
 class ChannelUnit(wiring.Component):
@@ -54,7 +53,7 @@ class ChannelUnit(wiring.Component):
             total += self.lane_cost() + Resources(ff=self._in_width)
             for values, width in self.tables():
                 column = np.asarray(values).reshape(folds, self._pe)[:, p]
-                total += rom(varying_bits([pack([v], width) for v in column], width), folds, False)
+                total += rom(varying_bits(column[:, None], width), folds, False)
         return total + credit_queue(self._pe * self._out_width, queue_depth(1 + self.lane_stages))
 
     def tables(self) -> list[tuple[np.ndarray, int]]:
@@ -84,12 +83,9 @@ class ChannelUnit(wiring.Component):
             m.d.sync += value.eq(self.i.payload.word_select(p, self._in_width))
             entries = []
             for k, (values, width) in enumerate(self.tables()):
-                # A constant vector indexed with word_select emits a plain shift,
-                # which every simulator evaluates from time 0 (Icarus leaves the
-                # case statement an Array lookup becomes at X until its index changes).
                 column = np.asarray(values).reshape(folds, pe)[:, p]
                 entry = Signal(width, name=f"table{k}_{p}")
-                m.d.sync += entry.eq(Const(pack(column, width), width * folds).word_select(fold, width))
+                m.d.sync += entry.eq(lookup(column, fold, width))
                 entries.append(entry)
             output = Signal(self._out_width, name=f"out{p}")
             m.d.comb += output.eq(self.lane(m, value.as_signed(), entries, name=f"lane{p}_"))

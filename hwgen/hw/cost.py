@@ -68,10 +68,11 @@ def adder_tree(count: int, width: int, registered: list[bool]) -> Resources:
     return Resources(luts, ffs)
 
 
-def varying_bits(words: list[int], width: int) -> int:
-    """Bits of a ROM that are not the same in every word: Yosys keeps only those."""
-    bits = np.array([[(word >> k) & 1 for k in range(width)] for word in words], dtype=np.uint8)
-    return int((bits.min(axis=0) != bits.max(axis=0)).sum()) if len(words) else 0
+def varying_bits(codes: np.ndarray, width: int) -> int:
+    """Bits of a ROM that are not the same in every word: Yosys keeps only those.
+    ``codes`` has a row per word and ``width``-bit entries (two's complement)."""
+    bits = (np.asarray(codes, dtype=np.int64)[..., None] >> np.arange(width)) & 1
+    return int((bits.min(axis=0) != bits.max(axis=0)).sum()) if len(bits) else 0
 
 
 def rom(bits: int, depth: int, in_block_ram: bool) -> Resources:

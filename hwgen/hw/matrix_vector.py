@@ -124,11 +124,12 @@ class MatrixVectorUnit(wiring.Component):
         """Estimated LUT4, FF and block RAM (see :mod:`~hwgen.hw.cost`); weight codes
         that are the same in every ROM word are constants to Yosys, and cost so."""
         pe, simd, acc = self._pe, self._simd, self._acc_width
-        terms, term_width = self._weights.term_cost(self._in_type, self.codes_by_word())
+        codes = self.codes_by_word()
+        terms, term_width = self._weights.term_cost(self._in_type, codes)
         weights = Resources()
         if not self.fully_parallel:
-            width, depth = self.rom_shape
-            bits = varying_bits(self.weight_words(), width)
+            _, depth = self.rom_shape
+            bits = varying_bits(codes, self._weights.code_width)
             weights = rom(bits, depth, self._rom_in_block_ram) + Resources(ff=self.weight_stages * bits)
         tree = adder_tree(simd, term_width, self.tree_plan)
         lane = tree + Resources(lut4=3 * carry_luts(acc), ff=acc)

@@ -7,9 +7,11 @@ output has room reserved for the result that beat will make; results that
 cannot leave at once wait there. ``ready`` therefore comes from registers
 inside the unit and never runs combinationally from one unit to the next.
 """
-from amaranth.hdl import Module, Mux, Signal, Value
+from amaranth.hdl import Const, Module, Mux, Signal, Value
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
+
+from ..packing import pack
 
 # Adder levels between two registers. On an ECP5 routing is most of a path's delay:
 # at two levels digits-bnn closed at 136 MHz, its worst path two carry chains (BENCHMARKS.md).
@@ -84,6 +86,16 @@ class CreditQueue(wiring.Component):
 def _pick(up: Value, down: Value, more: Value, same: Value, fewer: Value) -> Value:
     """``more`` if only ``up``, ``fewer`` if only ``down``, else ``same``."""
     return Mux(up, Mux(down, same, more), Mux(down, fewer, same))
+
+
+def lookup(values, index: Value, width: int | None = None) -> Value:
+    """``values[index]`` from a constant table of ``width``-bit entries (two's complement;
+    by default as wide as the largest). It is a shift of one wide constant, which every
+    simulator evaluates from time 0 (Icarus leaves the case statement an Array lookup
+    becomes at X until its index changes)."""
+    values = [int(v) for v in values]
+    width = width or max(1, max(values).bit_length())
+    return Const(pack(values, width), width * len(values)).word_select(index, width)
 
 
 def queue_depth(latency: int, interval: int = 1) -> int:

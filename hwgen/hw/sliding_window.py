@@ -1,11 +1,10 @@
 """The sliding-window generator: an image stream in, its convolution windows out."""
-from amaranth.hdl import Const, Module, Mux, Signal, Value, signed
+from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from ..packing import pack
 from .cost import BLOCK_RAM_BITS, CONTROL_LUTS, Resources, block_rams, credit_queue, lut_ram
-from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, queue_depth
+from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, lookup, queue_depth
 
 
 class SlidingWindowUnit(wiring.Component):
@@ -204,8 +203,8 @@ class SlidingWindowUnit(wiring.Component):
         top = Signal(coordinate, init=-padding)
         first_slot = Signal(range(ring))
         rows = self.row_table()
-        first, need, release = (_lookup(column, oy) for column in zip(*rows))
-        need_next = _lookup([need for _, need, _ in rows], Mux(oy == self._out_h - 1, 0, oy + 1))
+        first, need, release = (lookup(column, oy) for column in zip(*rows))
+        need_next = lookup([need for _, need, _ in rows], Mux(oy == self._out_h - 1, 0, oy + 1))
         beat_width = len(self.i.payload)
         for lane, ((dy, dx), read) in enumerate(zip(offsets, reads)):
             y, x = Signal(coordinate, name=f"y{lane}"), Signal(coordinate, name=f"x{lane}")
@@ -265,10 +264,3 @@ class SlidingWindowUnit(wiring.Component):
             room.eq(outcome(lambda rows, _: rows < ring)),
         ]
         return m
-
-
-def _lookup(values, index: Value) -> Value:
-    """``values[index]`` from a constant table (a shift of one wide constant, which
-    every simulator evaluates from time 0)."""
-    width = max(1, max(values).bit_length())
-    return Const(pack(list(values), width), width * len(values)).word_select(index, width)
