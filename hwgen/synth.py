@@ -13,6 +13,7 @@ from pathlib import Path
 
 from .errors import HwgenError
 from .files import write_text
+from .netlist_passes import absorb_output_registers, cut_unused_carry_outs
 from .verilog import META_FILE, VERILOG_FILE
 
 SYNTH_FILE = "synth.json"
@@ -156,6 +157,16 @@ def critical_path(report: dict) -> dict:
     }
 
 
+def yosys_script(top: str) -> list[str]:
+    """Yosys's commands: map the Verilog file to ECP5 cells, write the per-unit
+    statistics to ``STAT_FILE`` and the flattened netlist to ``netlist.json``."""
+    # Each unit is mapped on its own and flattened only then: flattened first, Yosys's
+    # memory mapping ran out of 24 GB on an auto-folded digits-bnn. It also gives
+    # per-unit counts to set beside hwgen's estimate.
+    return [f"read_verilog {VERILOG_FILE}", f"synth_ecp5 -noflatten -top {top}",
+            f"tee -q -o {STAT_FILE} stat", "flatten", "opt_clean", "write_json netlist.json"]
+
+
 def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
                target_mhz: float = 100.0, speed: int = 6) -> dict:
     """Synthesize, place and route the Verilog in ``folder`` for an ECP5 ``device``.
@@ -175,13 +186,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
     if not (folder / VERILOG_FILE).is_file() or not (folder / META_FILE).is_file():
         raise HwgenError(f"{folder}: no generated Verilog; run `hwgen verilog` first")
     top = json.loads((folder / META_FILE).read_text())["top"]
-    # Each unit is mapped on its own and flattened only then: flattened first, Yosys's
-    # memory mapping ran out of 24 GB on an auto-folded digits-bnn. It also gives
-    # per-unit counts to set beside hwgen's estimate.
-    yosys, yosys_kind = yosys_command([f"read_verilog {VERILOG_FILE}",
-                                       f"synth_ecp5 -noflatten -top {top}",
-                                       f"tee -q -o {STAT_FILE} stat",
-                                       "flatten", "opt_clean", "write_json netlist.json"])
+    yosys, yosys_kind = yosys_command(yosys_script(top))
     nextpnr, nextpnr_kind = nextpnr_command()
     yosys_log, nextpnr_log = folder / "yosys.log", folder / "nextpnr.log"
     # The WebAssembly tools see only their working folder: give them one of their own.
@@ -190,6 +195,9 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         shutil.copyfile(folder / VERILOG_FILE, work / VERILOG_FILE)
         yosys_s = _run(yosys, work, yosys_log, "yosys synth_ecp5")
         stages = unit_resources((work / STAT_FILE).read_text())
+        netlist, absorbed = absorb_output_registers(json.loads((work / "netlist.json").read_text()))
+        netlist, carry_outs = cut_unused_carry_outs(netlist)
+        (work / "netlist.json").write_text(json.dumps(netlist))
         nextpnr_s = _run([nextpnr, f"--{device}", "--package", package, "--speed", str(speed),
               "--json", "netlist.json", "--freq", f"{target_mhz:g}", "--timing-allow-fail",
               "--report", "report.json"],
@@ -205,6 +213,9 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         "critical_path": critical_path(report),
         "utilization": {name: report["utilization"][name] for name in RESOURCES},
         "yosys_units": stages,
+        # Counted in yosys_units, gone from the placed design (see netlist_passes.py).
+        "flops_into_block_ram": absorbed,
+        "unused_carry_outs_cut": carry_outs,
         "tools": {"yosys": yosys_kind, "nextpnr": nextpnr_kind},
         "wall_s": {"yosys": yosys_s, "nextpnr": nextpnr_s},
         "verilog_sha256": verilog_digest(folder),

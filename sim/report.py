@@ -136,6 +136,9 @@ def render_markdown(report: dict) -> str:
         rows += ["| resource | used | available |", "|---|---|---|"]
         rows += [f"| {name} | {u['used']} | {u['available']} |" for name, u in synth["utilization"].items()]
         rows.append("")
+        if synth.get("flops_into_block_ram"):
+            rows += [f"{synth['flops_into_block_ram']:,} flip-flops behind block RAM became the blocks' "
+                     "own output registers (REGMODE OUTREG).", ""]
         estimate = report.get("resources_estimate")
         if estimate and synth.get("yosys_units"):
             rows += ["hwgen's estimate beside Yosys's count per unit (LUT4 counts a carry cell and "

@@ -1,22 +1,24 @@
 """Streaming argmax over folded logits."""
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import Integer
 from .cost import CONTROL_LUTS, Resources, carry_luts, credit_queue
-from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, queue_depth, register
+from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, less_than, queue_depth, register
 
 
 class ArgmaxUnit(wiring.Component):
     """Index of the largest of ``classes`` signed logits arriving ``pe`` per beat.
 
-    On a tie the lowest index wins, as ``numpy.argmax`` does: lanes are
-    compared with a strict ``>`` from the left, and a later beat replaces
-    the running best only when strictly larger. The beat is registered, its
-    lanes reduced pairwise with a register after each level, and the beat's
-    winner compared with the running best; one output beat per vector
-    leaves through a credit queue. With ``logits``, the output beat also
+    On a tie the lowest index wins, as ``numpy.argmax`` does: a lane beats
+    an earlier one only when strictly larger, and a later beat replaces the
+    running best only when strictly larger. The beat is registered; every
+    pair of its lanes is compared at once (registered), the one lane that
+    beats all earlier lanes and is beaten by no later one is selected
+    (registered), and compared with the running best; one output beat per
+    vector leaves through a credit queue. (A pairwise tree would chain a
+    compare into a mux at every level: on an ECP5 that was a 7 ns path.) With ``logits``, the output beat also
     carries every class's logit (class ``k`` at bits ``index_width + k *
     acc_width``), so that a testbench can score every bit, not just the index.
 
@@ -58,8 +60,9 @@ class ArgmaxUnit(wiring.Component):
 
     @property
     def reduce_levels(self) -> int:
-        """Pairwise levels that reduce a beat's lanes to one, each registered."""
-        return (self._pe - 1).bit_length()
+        """Registered stages that reduce a beat's lanes to one: all pairs compared, then
+        the winner selected (none for a single lane)."""
+        return 0 if self._pe == 1 else 2
 
     @property
     def latency(self) -> int:
@@ -70,14 +73,18 @@ class ArgmaxUnit(wiring.Component):
 
     @property
     def resources(self) -> Resources:
-        """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): a compare and two muxes
-        per merge (pe - 1 in the tree, one against the running best), registers, the queue."""
-        acc, index = self._acc_width, self.index_width
-        merge = Resources(lut4=carry_luts(acc) + acc + index, ff=acc + index)
+        """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): a comparator per pair of
+        lanes, an AND-OR select of one lane's value and index, the compare with the
+        running best and its muxes, registers, the queue."""
+        acc, index, pe = self._acc_width, self.index_width, self._pe
+        pairs = pe * (pe - 1) // 2
+        best = Resources(lut4=carry_luts(acc) + acc + index, ff=acc + index)
+        select = Resources(lut4=pairs * carry_luts(acc) + (pe - 1) * (acc + index),
+                           ff=pairs + pe * acc + acc + index) if pe > 1 else Resources()
         logits = Resources(ff=(1 + self.reduce_levels) * self._classes * acc * self._logits)
         queue = credit_queue(len(self.o.payload), queue_depth(self.latency - QUEUE_LATENCY, self.cycles_per_vector))
-        return (merge * self._pe + logits + queue
-                + Resources(lut4=CONTROL_LUTS, ff=self._pe * acc + len(self.o.payload)))
+        return (best + select + logits + queue
+                + Resources(lut4=CONTROL_LUTS, ff=pe * acc + len(self.o.payload)))
 
     def elaborate(self, platform):
         m = Module()
@@ -97,25 +104,15 @@ class ArgmaxUnit(wiring.Component):
         beat = Signal.like(self.i.payload, name="beat")
         base = Signal(self.index_width, name="base")   # the index of the beat's lane 0
         m.d.sync += [beat.eq(self.i.payload), base.eq(fold * self._pe)]
-        candidates = [(beat.word_select(p, self._acc_width).as_signed(), base + p)
-                      for p in range(self._pe)]
-        for level in range(self.reduce_levels):
-            merged = []
-            for (lv, li), (rv, ri) in zip(candidates[0::2], candidates[1::2]):
-                right_wins = rv > lv   # the left one wins ties
-                merged.append((Mux(right_wins, rv, lv), Mux(right_wins, ri, li)))
-            merged += candidates[len(merged) * 2:]
-            values = register(m, [v for v, _ in merged], f"value{level}_")
-            indices = register(m, [i for _, i in merged], f"index{level}_")
-            candidates = list(zip(values, indices))
-        (beat_value, beat_index), = candidates
+        values = [beat.word_select(p, self._acc_width).as_signed() for p in range(self._pe)]
+        beat_value, beat_index = self._select(m, values, base) if self._pe > 1 else (values[0], base)
 
         valid = delayed(m, accept, at_compare, "valid")
         first = delayed(m, fold == 0, at_compare, "first")
         last = delayed(m, last_fold, at_compare, "last")
         best_value = Signal(signed(self._acc_width))
         best_index = Signal(self.index_width)
-        take = first | (beat_value > best_value)
+        take = first | less_than(best_value, beat_value)
         with m.If(valid & take):
             m.d.sync += [best_value.eq(beat_value), best_index.eq(beat_index)]
         index = Mux(take, beat_index, best_index)[:self.index_width]
@@ -132,3 +129,27 @@ class ArgmaxUnit(wiring.Component):
         else:
             m.d.sync += queue.push.payload.eq(index)
         return m
+
+    def _select(self, m: Module, values: list, base: Value) -> tuple[Value, Value]:
+        """The first largest of ``values`` and its index (``base`` + lane), two stages on."""
+        pe = self._pe
+        beats = {(i, j): Signal(name=f"beats_{j}_{i}") for i in range(pe) for j in range(i + 1, pe)}
+        m.d.sync += [beaten.eq(less_than(values[i], values[j])) for (i, j), beaten in beats.items()]
+        held = register(m, values, "held")
+        held_base = register(m, [base], "held_base")[0]
+        wins = [Cat(*(beats[i, k] for i in range(k)), *(~beats[k, j] for j in range(k + 1, pe))).all()
+                for k in range(pe)]
+        value, index = Signal(signed(self._acc_width), name="beat_value"), Signal(self.index_width, name="beat_index")
+        m.d.sync += [
+            value.eq(_one_hot_pick(wins, held)),
+            index.eq(_one_hot_pick(wins, [held_base + k for k in range(pe)])[:self.index_width]),
+        ]
+        return value, index
+
+
+def _one_hot_pick(select: list[Value], values: list[Value]) -> Value:
+    """``values[k]`` for the one ``select[k]`` that is high (an AND-OR, no priority chain)."""
+    picked = 0
+    for chosen, value in zip(select, values):
+        picked = picked | Mux(chosen, value, 0)
+    return picked

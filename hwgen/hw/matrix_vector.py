@@ -26,7 +26,7 @@ class MatrixVectorUnit(wiring.Component):
     for power-of-two weights, multipliers for integer weights.
 
     Folded units read one ``pe * simd``-code weight word per cycle from a ROM
-    (synchronous read, alongside the input register); the fully parallel
+    (a synchronous read a cycle ahead, then two registers: see ``input_stages``); the fully parallel
     unit (``pe == mh``, ``simd == mw``) has its weights as constants. The
     datapath is a free-running pipeline: input register, each lane's adder
     tree registered every few levels, the accumulator, and a credit queue
@@ -107,17 +107,18 @@ class MatrixVectorUnit(wiring.Component):
         return adder_tree_plan(self._simd, levels_done=term_levels, levels_after=1)
 
     @property
-    def weight_stages(self) -> int:
-        """Registers after the input register before the terms: a folded unit registers
-        its ROM's output (a block RAM's clock-to-out is most of a cycle), and its beat with it."""
-        return 0 if self.fully_parallel else 1
+    def input_stages(self) -> int:
+        """Registers from the input beat to its terms. A folded unit reads each beat's
+        weights a cycle ahead and registers them twice: in the block RAM's own output
+        register (see :mod:`~hwgen.netlist_passes`), and beside the lanes, for the block
+        RAMs sit in a few rows far from most of them; the beat waits as long."""
+        return 1 if self.fully_parallel else 2
 
     @property
     def latency(self) -> int:
         """Cycles from a row group's last input beat to its output beat: the
-        input register (weights read alongside), the weight register, the
-        tree's registers, and the output queue."""
-        return 1 + self.weight_stages + sum(self.tree_plan) + QUEUE_LATENCY
+        input stages, the tree's registers, and the output queue."""
+        return self.input_stages + sum(self.tree_plan) + QUEUE_LATENCY
 
     @property
     def resources(self) -> Resources:
@@ -130,12 +131,12 @@ class MatrixVectorUnit(wiring.Component):
         if not self.fully_parallel:
             _, depth = self.rom_shape
             bits = varying_bits(codes, self._weights.code_width)
-            weights = rom(bits, depth, self._rom_in_block_ram) + Resources(ff=self.weight_stages * bits)
+            weights = rom(bits, depth, self._rom_in_block_ram) + Resources(ff=self.input_stages * bits)
         tree = adder_tree(simd, term_width, self.tree_plan)
         lane = tree + Resources(lut4=3 * carry_luts(acc), ff=acc)
         common = tree if self._weights.has_common_terms(self._in_type) else Resources()
         queue = credit_queue(pe * acc, queue_depth(self.latency - QUEUE_LATENCY, self.synapse_folds))
-        beats = Resources(ff=(1 + self.weight_stages) * simd * self._in_type.width)
+        beats = Resources(ff=self.input_stages * simd * self._in_type.width)
         return (lane * pe + common + weights + queue + terms + beats
                 + Resources(lut4=CONTROL_LUTS, ff=3 * self.latency))
 
@@ -161,23 +162,27 @@ class MatrixVectorUnit(wiring.Component):
         wiring.connect(m, queue.o, wiring.flipped(self.o))
 
         word_index = Signal(range(depth))
+        next_word = Signal(range(depth))
         synapse_fold = Signal(range(self.synapse_folds))
         last_synapse = synapse_fold == self.synapse_folds - 1
         accept = Signal()
+        # The ROM reads a cycle ahead: the first beat may come once it has read word 0.
+        primed = Signal()
+        m.d.sync += primed.eq(1)
         m.d.comb += [
-            self.i.ready.eq(~last_synapse | queue.free),
+            self.i.ready.eq((~last_synapse | queue.free) & primed),
             accept.eq(self.i.valid & self.i.ready),
             queue.reserve.eq(accept & last_synapse),
+            next_word.eq(Mux(accept, Mux(word_index == depth - 1, 0, word_index + 1), word_index)),
         ]
+        m.d.sync += word_index.eq(next_word)
         with m.If(accept):
-            m.d.sync += [
-                word_index.eq(Mux(word_index == depth - 1, 0, word_index + 1)),
-                synapse_fold.eq(Mux(last_synapse, 0, synapse_fold + 1)),
-            ]
+            m.d.sync += synapse_fold.eq(Mux(last_synapse, 0, synapse_fold + 1))
 
-        # Stage 0: the beat, and its weights read from ROM in the same cycle; then
-        # `weight_stages` more registers for both.
-        beat = delayed(m, self.i.payload, 1 + self.weight_stages, "beat")
+        # The beat, and its weights: the ROM reads the word of the next beat to come a
+        # cycle early, into registers without reset (synthesis makes the first the block
+        # RAM's own output register: hwgen/netlist_passes.py).
+        beat = delayed(m, self.i.payload, self.input_stages, "beat")
         code_width = self._weights.code_width
         if self.fully_parallel:
             codes = [[int(c) for c in row] for row in self._weights.codes]
@@ -186,8 +191,8 @@ class MatrixVectorUnit(wiring.Component):
             m.submodules.rom = rom = memory.Memory(shape=pe * simd * code_width, depth=depth,
                                                    init=self.weight_words(), attrs={"rom_style": style})
             port = rom.read_port()
-            m.d.comb += port.addr.eq(word_index)
-            word = delayed(m, port.data, self.weight_stages, "weights")
+            m.d.comb += port.addr.eq(next_word)
+            word = delayed(m, port.data, self.input_stages, "weights", reset_less=True)
             codes = [[word.word_select(p * simd + s, code_width) for s in range(simd)]
                      for p in range(pe)]
         inputs = [beat.word_select(s, self._in_type.width) for s in range(simd)]

@@ -77,8 +77,8 @@ class CreditQueue(wiring.Component):
         # `pending` alone, and they only pick one.
         m.d.sync += [
             pending.eq(_pick(self.reserve, left, pending + 1, pending, pending - 1)),
-            self.free.eq(_pick(self.reserve, left, pending + 1 < self._depth, pending < self._depth,
-                               pending - 1 < self._depth)),
+            # (Against constants: `pending + 1 < depth` made an adder and a comparator in series.)
+            self.free.eq(_pick(self.reserve, left, pending < self._depth - 1, pending < self._depth, 1)),
         ]
         return m
 
@@ -98,16 +98,25 @@ def lookup(values, index: Value, width: int | None = None) -> Value:
     return Const(pack(values, width), width * len(values)).word_select(index, width)
 
 
+def less_than(a: Value, b: Value) -> Value:
+    """``a < b``, as the sign of ``a - b`` (Amaranth makes the difference wide enough
+    to be exact). On an ECP5 the sign leaves the carry chain through its last sum
+    output; a comparison's carry out needs a CCU2C of its own and a trip through
+    the fabric, which made digits-bnn's argmax its critical path (BENCHMARKS.md)."""
+    return (a - b)[-1]
+
+
 def queue_depth(latency: int, interval: int = 1) -> int:
     """Slots a ``CreditQueue`` needs: reserves in the last ``latency + 1`` cycles (the
     queue's own cycle included) can all be pending; one more slot keeps ``free`` high."""
     return -(-(latency + 1) // interval) + 1
 
 
-def delayed(m: Module, value: Value, cycles: int, name: str) -> Value:
-    """``value`` as it was ``cycles`` cycles ago (a shift register, free-running)."""
+def delayed(m: Module, value: Value, cycles: int, name: str, reset_less: bool = False) -> Value:
+    """``value`` as it was ``cycles`` cycles ago (a shift register, free-running);
+    ``reset_less`` for data that a delayed valid qualifies."""
     for stage in range(cycles):
-        register = Signal.like(value, name=f"{name}_d{stage + 1}")
+        register = Signal.like(value, name=f"{name}_d{stage + 1}", reset_less=reset_less)
         m.d.sync += register.eq(value)
         value = register
     return value

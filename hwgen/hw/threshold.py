@@ -1,9 +1,10 @@
 """Per-channel thresholds: signed accumulators in, bipolar bits out."""
 import numpy as np
-from amaranth.hdl import Module, Mux, Value
+from amaranth.hdl import Module, Value
 
 from .channel_unit import ChannelUnit
 from .cost import Resources, carry_luts
+from .pipeline import less_than
 
 
 class ThresholdUnit(ChannelUnit):
@@ -28,13 +29,14 @@ class ThresholdUnit(ChannelUnit):
         super().__init__(channels=len(self._thresholds), pe=pe, in_width=acc_width, out_width=1)
 
     def tables(self):
-        # Thresholds may lie one past the accumulator's range (a constant channel).
-        return [(self._thresholds, self._in_width + 1), (self._descending, 1)]
+        # One compare serves both directions: acc <= t is acc < t + 1. Thresholds may
+        # lie one past the accumulator's range (a constant channel), and then one more.
+        bounds = np.where(self._descending, self._thresholds + 1, self._thresholds)
+        return [(bounds, self._in_width + 2), (self._descending, 1)]
 
     def lane_cost(self) -> Resources:
-        return Resources(lut4=carry_luts(self._in_width + 1) + 1)
+        return Resources(lut4=carry_luts(self._in_width + 2) + 1)
 
     def lane(self, m: Module, value: Value, entries: list[Value], name: str) -> Value:
-        threshold, descending = entries
-        threshold = threshold.as_signed()
-        return Mux(descending, value <= threshold, value >= threshold)
+        bound, descending = entries
+        return less_than(value, bound.as_signed()) ^ ~descending

@@ -1,0 +1,127 @@
+"""Passes over Yosys's JSON netlist before nextpnr: what the ECP5 mapping leaves undone.
+
+**Block RAM output registers.** A DP16KD without its output register
+(REGMODE NOREG) takes 5.83 ns from clock to data at speed grade 6, most of
+a 150 MHz cycle before any routing. Every folded matrix-vector unit
+registers its weight ROM's output for that reason, but Yosys's ECP5 memory
+mapping never uses the block's own output register, so the data still
+crosses the fabric between block and flip-flop. Where every data output of
+a block RAM port drives exactly one plain flip-flop on the same clock (no
+enable, no reset), those flip-flops become the port's output register
+(REGMODE OUTREG) and leave the netlist. The behaviour is the same cycle for
+cycle, so the simulated RTL still describes the placed design. In 36-bit
+(pseudo dual port) mode all 36 outputs belong to the read port B, and
+nextpnr sets both REGMODEs from one, as it does for Lattice's PDPW16KD.
+
+**Unused carry outs.** Yosys connects the carry out of every chain's last
+CCU2C to a net, used or not, and nextpnr gives each such net a CCU2C of its
+own to bring it into the fabric: two LUT4 for nothing, on every adder of
+every adder tree (on digits-bnn, hundreds). Unused, it is disconnected.
+"""
+import copy
+from collections import defaultdict
+
+_PORTS = ("A", "B")
+
+
+def absorb_output_registers(netlist: dict) -> tuple[dict, int]:
+    """A copy of the Yosys JSON ``netlist`` with block RAM output flip-flops absorbed
+    into their DP16KD, and how many flip-flops were."""
+    netlist = copy.deepcopy(netlist)
+    absorbed = 0
+    for module in netlist["modules"].values():
+        cells = module.get("cells", {})
+        loads = _loads(module)
+        for cell in [c for c in cells.values() if c["type"] == "DP16KD"]:
+            for group in _output_groups(cell):
+                flops = _plain_flops_behind(cell, group, loads, cells)
+                if not flops:
+                    continue
+                for pin, flop in flops.items():
+                    cell["connections"][pin] = cells[flop]["connections"]["Q"]
+                    del cells[flop]
+                for port in group["regmode"]:
+                    cell["parameters"][f"REGMODE_{port}"] = "OUTREG"
+                absorbed += len(flops)
+    return netlist, absorbed
+
+
+def cut_unused_carry_outs(netlist: dict) -> tuple[dict, int]:
+    """A copy of ``netlist`` with every CCU2C carry out that drives nothing disconnected,
+    and how many were."""
+    netlist = copy.deepcopy(netlist)
+    cut = 0
+    for module in netlist["modules"].values():
+        loads = _loads(module)
+        for cell in module.get("cells", {}).values():
+            carry_out = cell["connections"].get("COUT") if cell["type"] == "CCU2C" else None
+            if carry_out and not loads.get(carry_out[0]):
+                cell["connections"]["COUT"] = ["x"]
+                cut += 1
+    return netlist, cut
+
+
+def _loads(module: dict) -> dict:
+    """Net bit -> the (cell, port) inputs it drives; module outputs count as a load too."""
+    loads = defaultdict(list)
+    for name, cell in module.get("cells", {}).items():
+        for port, bits in cell["connections"].items():
+            if cell["port_directions"].get(port) != "output":
+                for bit in bits:
+                    loads[bit].append((name, port))
+    for name, port in module.get("ports", {}).items():
+        if port["direction"] != "input":
+            for bit in port["bits"]:
+                loads[bit].append((None, name))
+    return loads
+
+
+def _output_groups(cell: dict) -> list[dict]:
+    """The block's output ports: their data pins, and the clock, output enable and
+    reset that their output register would use."""
+    params, pins = cell["parameters"], cell["connections"]
+    widths = [_number(params[f"DATA_WIDTH_{port}"]) for port in _PORTS if f"DATA_WIDTH_{port}" in params]
+    data = {port: [p for p in pins if p.startswith(f"DO{port}")] for port in _PORTS}
+    if 36 in widths:
+        return [{"pins": data["A"] + data["B"], "port": "B", "regmode": _PORTS}]
+    return [{"pins": data[port], "port": port, "regmode": (port,)} for port in _PORTS]
+
+
+def _plain_flops_behind(cell: dict, group: dict, loads: dict, cells: dict) -> dict[str, str]:
+    """Data pin -> the one plain flip-flop it drives, for every used pin of ``group``;
+    empty where the port's register is in use or any used pin drives anything else."""
+    params, pins, port = cell["parameters"], cell["connections"], group["port"]
+    if any(params.get(f"REGMODE_{p}", "NOREG") != "NOREG" for p in group["regmode"]):
+        return {}
+    if pins.get(f"OCE{port}") != ["1"] or pins.get(f"RST{port}", ["0"]) != ["0"]:
+        return {}
+    if params.get(f"CLK{port}MUX", f"CLK{port}") != f"CLK{port}":
+        return {}
+    clock = pins.get(f"CLK{port}")
+    flops = {}
+    for pin in group["pins"]:
+        used = loads.get(pins[pin][0], [])
+        if not used:
+            continue
+        if len(used) != 1:
+            return {}
+        name, input_port = used[0]
+        if name is None or input_port != "DI" or not _plain_flop(cells[name], clock):
+            return {}
+        flops[pin] = name
+    return flops
+
+
+def _plain_flop(cell: dict, clock: list) -> bool:
+    """A TRELLIS_FF clocked on ``clock``'s rising edge, always enabled, never reset."""
+    params, pins = cell["parameters"], cell["connections"]
+    return (cell["type"] == "TRELLIS_FF" and pins.get("CLK") == clock
+            and params.get("CLKMUX", "CLK") == "CLK"
+            and (params.get("CEMUX", "").strip() == "1" or pins.get("CE") == ["1"])
+            and (params.get("LSRMUX", "LSR") == "LSR" and pins.get("LSR", ["0"]) == ["0"]
+                 or params.get("LSRMUX", "").strip() == "0"))
+
+
+def _number(value) -> int:
+    """A Yosys JSON parameter: an int, or a string of binary digits."""
+    return value if isinstance(value, int) else int(value, 2)

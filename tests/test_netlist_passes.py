@@ -1,0 +1,114 @@
+"""Block RAM output registers: the flip-flops behind a weight ROM move into its DP16KD."""
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+from hwgen import synth
+from hwgen.folding import Folding
+from hwgen.ir import Integer
+from hwgen.netlist_passes import absorb_output_registers, cut_unused_carry_outs
+from hwgen.verilog import emit
+
+from .graphs import random_graph
+
+
+@pytest.fixture(scope="module")
+def netlist(tmp_path_factory):
+    """Yosys's ECP5 netlist of a small folded network whose weight ROMs are in block RAM."""
+    folder = tmp_path_factory.mktemp("netlist")
+    graph = random_graph(np.random.default_rng(3), [12, 8, 8, 10], Integer(4, signed=False))
+    emit(graph, Folding.parse("4x6,2x4,5x2", 3), folder)
+    command, _ = synth.yosys_command(synth.yosys_script("hwgen_top"))
+    subprocess.run(command, cwd=folder, check=True, capture_output=True)
+    return json.loads((folder / "netlist.json").read_text())
+
+
+def _cells(netlist):
+    return netlist["modules"]["hwgen_top"]["cells"]
+
+
+def _driver(cells, bit):
+    return [(name, port) for name, cell in cells.items() for port, bits in cell["connections"].items()
+            if cell["port_directions"][port] == "output" and bit in bits]
+
+
+def test_weight_registers_become_the_block_rams_output_registers(netlist):
+    before = _cells(netlist)
+    # (A ROM bit that is the same in every word makes a flip-flop of a constant.)
+    weight_flops = {name: cell for name, cell in before.items() if cell["type"] == "TRELLIS_FF"
+                    and ".weights_d1" in name and isinstance(cell["connections"]["DI"][0], int)}
+    assert weight_flops
+    absorbed, count = absorb_output_registers(netlist)
+    after = _cells(absorbed)
+    assert count == len(weight_flops) == len(before) - len(after)
+    assert not set(weight_flops) & set(after)
+    rams = [cell for cell in after.values() if cell["type"] == "DP16KD"]
+    assert rams and all("OUTREG" in (c["parameters"]["REGMODE_A"], c["parameters"]["REGMODE_B"])
+                        for c in rams)
+    # What the flip-flops drove, a block RAM now drives, and nothing else.
+    for flop in weight_flops.values():
+        (name, port), = _driver(after, flop["connections"]["Q"][0])
+        assert after[name]["type"] == "DP16KD" and port.startswith("DO")
+    assert _cells(netlist) == before   # the input is left as it was
+
+
+def _ram(data_width, **pins):
+    connections = {"CLKA": [2], "CLKB": [2], "OCEA": ["1"], "OCEB": ["1"], "RSTA": ["0"], "RSTB": ["0"],
+                   "DOA0": [10], "DOB0": [11], **pins}
+    return {"type": "DP16KD", "parameters": {"DATA_WIDTH_A": data_width, "DATA_WIDTH_B": data_width,
+                                             "REGMODE_A": "NOREG", "REGMODE_B": "NOREG"},
+            "port_directions": {p: "output" if p.startswith("DO") else "input" for p in connections},
+            "connections": connections}
+
+
+def _flop(data, q, **changes):
+    params = {"CEMUX": "1 ", "CLKMUX": "CLK", "LSRMUX": "LSR", **changes.pop("params", {})}
+    connections = {"CLK": [2], "DI": [data], "Q": [q], **changes}
+    return {"type": "TRELLIS_FF", "parameters": params,
+            "port_directions": {p: "output" if p == "Q" else "input" for p in connections},
+            "connections": connections}
+
+
+def _module(*cells):
+    return {"modules": {"hwgen_top": {"ports": {}, "cells": {f"c{k}": c for k, c in enumerate(cells)}}}}
+
+
+def test_pseudo_dual_port_blocks_set_both_register_modes():
+    netlist, count = absorb_output_registers(_module(_ram(36), _flop(10, 20), _flop(11, 21)))
+    cells = _cells(netlist)
+    assert count == 2 and set(cells) == {"c0"}
+    assert cells["c0"]["connections"]["DOA0"] == [20] and cells["c0"]["connections"]["DOB0"] == [21]
+    assert cells["c0"]["parameters"]["REGMODE_A"] == cells["c0"]["parameters"]["REGMODE_B"] == "OUTREG"
+
+
+@pytest.mark.parametrize("change", [
+    {"LSR": [5]},                       # a reset the block's register would not have
+    {"params": {"CEMUX": "CE"}, "CE": [6]},   # an enable
+    {"CLK": [3]},                       # another clock
+], ids=["reset", "enable", "clock"])
+def test_flops_the_block_cannot_become_stay(change):
+    netlist, count = absorb_output_registers(_module(_ram(18), _flop(10, 20, **change)))
+    assert count == 0 and len(_cells(netlist)) == 2
+
+
+def test_a_port_with_other_loads_keeps_all_its_flops():
+    logic = {"type": "LUT4", "parameters": {}, "port_directions": {"A": "input", "Z": "output"},
+             "connections": {"A": [10], "Z": [30]}}
+    netlist, count = absorb_output_registers(_module(_ram(18), _flop(10, 20), logic, _flop(11, 21)))
+    cells = _cells(netlist)
+    assert count == 1 and cells["c0"]["parameters"]["REGMODE_A"] == "NOREG"
+    assert cells["c0"]["parameters"]["REGMODE_B"] == "OUTREG"
+
+
+def test_unused_carry_outs_are_cut_and_used_ones_kept(netlist):
+    cells = _cells(netlist)
+    carries = {name: cell["connections"]["COUT"][0] for name, cell in cells.items() if cell["type"] == "CCU2C"}
+    used = {bit for cell in cells.values() for port, bits in cell["connections"].items()
+            if cell["port_directions"][port] == "input" for bit in bits}
+    cut, count = cut_unused_carry_outs(netlist)
+    after = _cells(cut)
+    assert count == sum(bit not in used for bit in carries.values()) > 0
+    for name, bit in carries.items():
+        assert after[name]["connections"]["COUT"] == ([bit] if bit in used else ["x"])
