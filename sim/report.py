@@ -142,7 +142,8 @@ def render_markdown(report: dict) -> str:
         estimate = report.get("resources_estimate")
         if estimate and synth.get("yosys_units"):
             rows += ["hwgen's estimate beside Yosys's count per unit (LUT4 counts a carry cell and "
-                     "a LUT RAM cell as two; nextpnr's TRELLIS_COMB above also counts packing):", "",
+                     "a LUT RAM cell as two; the estimate, like nextpnr's TRELLIS_COMB above, also "
+                     "counts the CCU2C that nextpnr adds to feed each carry chain):", "",
                      "| unit | LUT4 estimated | LUT4 Yosys | DP16KD estimated | DP16KD Yosys |",
                      "|---|---|---|---|---|"]
             for name, counted in synth["yosys_units"].items():

@@ -1,12 +1,12 @@
 """Analytic resource estimates for the ECP5: what each unit's ``resources`` property adds up.
 
-Counts are LUT4 as Yosys maps them (a CCU2C carry cell is two, a DPR16X4
-LUT RAM two), flip-flops, DP16KD block RAMs and MULT18X18D multipliers;
-``Resources.placed`` adds the LUTs nextpnr spends on packing, for the count
-it reports as TRELLIS_COMB. The rules follow how Yosys maps the generated
-logic, and the constants were fitted to Yosys's per-module counts of
-digits-bnn, digits-shift and mnist-mlp-bnn (BENCHMARKS.md compares them
-with synthesis).
+Counts are LUT4 as nextpnr places them, its TRELLIS_COMB (a CCU2C carry
+cell is two, a DPR16X4 LUT RAM two, and every carry chain has a CCU2C more
+that feeds its carry in), flip-flops, DP16KD block RAMs and MULT18X18D
+multipliers. The rules follow how Yosys maps the generated logic, and the
+constants were fitted to Yosys's per-module counts of digits-bnn,
+digits-shift and mnist-mlp-bnn (BENCHMARKS.md compares them with
+synthesis).
 """
 import math
 from dataclasses import dataclass
@@ -15,10 +15,9 @@ import numpy as np
 
 # Counters, handshakes and enables of one unit, in LUT4 (Yosys: 15-30).
 CONTROL_LUTS = 20
-# nextpnr-ecp5 reports more TRELLIS_COMB than Yosys maps LUT4: it spends a LUT as a
-# pass-through on flip-flops it cannot pack behind their driver (carry chains, block RAM,
-# other flip-flops). 0.4 per FF fitted digits-bnn at two foldings to 2% (BENCHMARKS.md).
-PACKING_LUTS_PER_FF = 0.4
+# nextpnr-ecp5 starts every carry chain with a CCU2C of its own that feeds the carry in
+# (constant or not): on digits-bnn 386 chains, 772 of its 7,171 TRELLIS_COMB.
+CARRY_FEED_IN_LUTS = 2
 
 
 @dataclass(frozen=True)
@@ -35,10 +34,6 @@ class Resources:
     def __mul__(self, count: int) -> "Resources":
         return Resources(self.lut4 * count, self.ff * count, self.dp16kd * count, self.mult18 * count)
 
-    def placed(self) -> "Resources":
-        """The count nextpnr reports: the logic plus its packing LUTs."""
-        return Resources(self.lut4 + round(PACKING_LUTS_PER_FF * self.ff), self.ff, self.dp16kd, self.mult18)
-
     def fits(self, device: "Resources") -> bool:
         return (self.lut4 <= device.lut4 and self.ff <= device.ff and self.dp16kd <= device.dp16kd
                 and self.mult18 <= device.mult18)
@@ -49,9 +44,10 @@ LFE5U_85F = Resources(lut4=83640, ff=83640, dp16kd=208, mult18=156)
 
 
 def carry_luts(width: int) -> int:
-    """An adder or comparator of ``width`` bits: one CCU2C (two LUT4) per two bits;
-    Yosys maps adders of up to three bits to plain LUTs, one per bit."""
-    return width if width <= 3 else 2 * math.ceil(width / 2)
+    """An adder or comparator of ``width`` bits: a carry chain of one CCU2C (two LUT4)
+    per two bits and its feed-in; Yosys maps adders of up to three bits to plain
+    LUTs, one per bit."""
+    return width if width <= 3 else 2 * math.ceil(width / 2) + CARRY_FEED_IN_LUTS
 
 
 def adder_tree(count: int, width: int, registered: list[bool]) -> Resources:

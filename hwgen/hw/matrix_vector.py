@@ -26,7 +26,7 @@ class MatrixVectorUnit(wiring.Component):
     for power-of-two weights, multipliers for integer weights.
 
     Folded units read one ``pe * simd``-code weight word per cycle from a ROM
-    (a synchronous read a cycle ahead, then two registers: see ``input_stages``); the fully parallel
+    (a synchronous read, then two registers: see ``input_stages``); the fully parallel
     unit (``pe == mh``, ``simd == mw``) has its weights as constants. The
     datapath is a free-running pipeline: input register, each lane's adder
     tree registered every few levels, the accumulator, and a credit queue
@@ -104,15 +104,18 @@ class MatrixVectorUnit(wiring.Component):
         """Registers of each lane's adder tree (see :func:`~hwgen.hw.pipeline.adder_tree_plan`);
         the accumulator's add is one more level."""
         term_levels = self._weights.term_levels(self._in_type, self.fully_parallel)
-        return adder_tree_plan(self._simd, levels_done=term_levels, levels_after=1)
+        terms = self._weights.term_count(self._simd, self._in_type)
+        return adder_tree_plan(terms, levels_done=term_levels, levels_after=1)
 
     @property
     def input_stages(self) -> int:
-        """Registers from the input beat to its terms. A folded unit reads each beat's
-        weights a cycle ahead and registers them twice: in the block RAM's own output
-        register (see :mod:`~hwgen.netlist_passes`), and beside the lanes, for the block
-        RAMs sit in a few rows far from most of them; the beat waits as long."""
-        return 1 if self.fully_parallel else 2
+        """Registers from the input beat to its terms. A folded unit reads the beat's
+        weights from ROM alongside the input register, then registers them twice: in
+        the block RAM's own output register (see :mod:`~hwgen.netlist_passes`), and
+        beside the lanes, for the block RAMs sit in a few rows far from most of them.
+        The beat waits as long. (Reading a cycle ahead would save a stage, but puts
+        the late ``accept`` on the block RAMs' address: 7.2 ns on digits-bnn.)"""
+        return 1 if self.fully_parallel else 3
 
     @property
     def latency(self) -> int:
@@ -126,13 +129,13 @@ class MatrixVectorUnit(wiring.Component):
         that are the same in every ROM word are constants to Yosys, and cost so."""
         pe, simd, acc = self._pe, self._simd, self._acc_width
         codes = self.codes_by_word()
-        terms, term_width = self._weights.term_cost(self._in_type, codes)
+        terms, term_width = self._weights.term_cost(self._in_type, codes, simd)
         weights = Resources()
         if not self.fully_parallel:
             _, depth = self.rom_shape
             bits = varying_bits(codes, self._weights.code_width)
-            weights = rom(bits, depth, self._rom_in_block_ram) + Resources(ff=self.input_stages * bits)
-        tree = adder_tree(simd, term_width, self.tree_plan)
+            weights = rom(bits, depth, self._rom_in_block_ram) + Resources(ff=(self.input_stages - 1) * bits)
+        tree = adder_tree(self._weights.term_count(simd, self._in_type), term_width, self.tree_plan)
         lane = tree + Resources(lut4=3 * carry_luts(acc), ff=acc)
         common = tree if self._weights.has_common_terms(self._in_type) else Resources()
         queue = credit_queue(pe * acc, queue_depth(self.latency - QUEUE_LATENCY, self.synapse_folds))
@@ -162,26 +165,23 @@ class MatrixVectorUnit(wiring.Component):
         wiring.connect(m, queue.o, wiring.flipped(self.o))
 
         word_index = Signal(range(depth))
-        next_word = Signal(range(depth))
         synapse_fold = Signal(range(self.synapse_folds))
         last_synapse = synapse_fold == self.synapse_folds - 1
         accept = Signal()
-        # The ROM reads a cycle ahead: the first beat may come once it has read word 0.
-        primed = Signal()
-        m.d.sync += primed.eq(1)
         m.d.comb += [
-            self.i.ready.eq((~last_synapse | queue.free) & primed),
+            self.i.ready.eq(~last_synapse | queue.free),
             accept.eq(self.i.valid & self.i.ready),
             queue.reserve.eq(accept & last_synapse),
-            next_word.eq(Mux(accept, Mux(word_index == depth - 1, 0, word_index + 1), word_index)),
         ]
-        m.d.sync += word_index.eq(next_word)
         with m.If(accept):
-            m.d.sync += synapse_fold.eq(Mux(last_synapse, 0, synapse_fold + 1))
+            m.d.sync += [
+                word_index.eq(Mux(word_index == depth - 1, 0, word_index + 1)),
+                synapse_fold.eq(Mux(last_synapse, 0, synapse_fold + 1)),
+            ]
 
-        # The beat, and its weights: the ROM reads the word of the next beat to come a
-        # cycle early, into registers without reset (synthesis makes the first the block
-        # RAM's own output register: hwgen/netlist_passes.py).
+        # The beat, and its weights read from ROM in the same cycle, then registered
+        # without reset (synthesis makes the first register the block RAM's own:
+        # hwgen/netlist_passes.py).
         beat = delayed(m, self.i.payload, self.input_stages, "beat")
         code_width = self._weights.code_width
         if self.fully_parallel:
@@ -191,16 +191,16 @@ class MatrixVectorUnit(wiring.Component):
             m.submodules.rom = rom = memory.Memory(shape=pe * simd * code_width, depth=depth,
                                                    init=self.weight_words(), attrs={"rom_style": style})
             port = rom.read_port()
-            m.d.comb += port.addr.eq(next_word)
-            word = delayed(m, port.data, self.input_stages, "weights", reset_less=True)
+            m.d.comb += port.addr.eq(word_index)
+            word = delayed(m, port.data, self.input_stages - 1, "weights", reset_less=True)
             codes = [[word.word_select(p * simd + s, code_width) for s in range(simd)]
                      for p in range(pe)]
         inputs = [beat.word_select(s, self._in_type.width) for s in range(simd)]
         if isinstance(self._in_type, Integer) and self._in_type.signed:
             inputs = [x.as_signed() for x in inputs]
 
-        lanes = [self._weights.terms(inputs, codes[p], self._in_type) for p in range(pe)]
         common = self._weights.common_terms(inputs, self._in_type)
+        lanes = [self._weights.terms(inputs, codes[p], self._in_type, common) for p in range(pe)]
         sums = pipelined_adder_tree(m, lanes + ([common] if common else []), plan, name="tree")
         common_sum = sums.pop() if common else None
         valid = delayed(m, accept, to_queue, "valid")

@@ -158,16 +158,16 @@ class Network(wiring.Component):
 
     @property
     def stage_resources(self) -> list[tuple[str, Resources]]:
-        """Each stage's estimated logic as Yosys maps it (see :mod:`~hwgen.hw.cost`),
-        named as in the Verilog."""
+        """Each stage's estimated resources as nextpnr places them (see
+        :mod:`~hwgen.hw.cost`), named as in the Verilog."""
         return [(f"s{index}_{type(stage).__name__}", stage.resources)
                 for index, (stage, _) in enumerate(self._stages)]
 
     @property
     def resources(self) -> Resources:
-        """Estimated LUT4 (as nextpnr counts them: packing included), FF, DP16KD and
-        MULT18X18D of the whole design."""
-        return sum((r for _, r in self.stage_resources), Resources()).placed()
+        """Estimated LUT4 (as nextpnr counts them), FF, DP16KD and MULT18X18D of the
+        whole design."""
+        return sum((r for _, r in self.stage_resources), Resources())
 
     @property
     def input_beats(self) -> int:

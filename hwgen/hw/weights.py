@@ -7,10 +7,11 @@ signals (read from ROM) or Python ints (constant weights of a fully parallel
 unit, where the format builds plain wiring instead of muxes).
 
 A lane's sum is ``finish(sum of terms, sum of common terms)``: ``terms``
-gives one term per input, which the matrix-vector unit adds in a pipelined
-tree, and ``common_terms`` (or None) one more tree per beat that every lane
-shares. ``term_levels`` says how many adder levels of logic a term costs, so
-that the tree knows where its first register goes.
+gives a lane's ``term_count`` terms (from the beat's inputs and the common
+terms), which the matrix-vector unit adds in a pipelined tree, and
+``common_terms`` (or None) one more tree per beat that every lane shares.
+``term_levels`` says how many adder levels of logic a term costs, so that
+the tree knows where its first register goes.
 """
 import numpy as np
 from amaranth.hdl import Const, Mux, Value, signed
@@ -25,9 +26,12 @@ class BinaryWeights:
     """±1 weights, one bit each: 1 means +1. No multiplier.
 
     Bipolar inputs: XNOR, then a popcount. Integer inputs: ``Σ w·x = 2·Σ_{w=+1} x − Σ x``,
-    so a lane only gates its inputs by the weight bits (one AND per bit, no
-    negation, an unsigned tree one bit narrower) and the sum of all inputs
-    is built once for all lanes.
+    so a lane needs no negation, only ``Σ_{w=+1} x``, and the sum of all
+    inputs is built once for all lanes. That tree's first level, the pair
+    sums ``x0 + x1``, is shared too: a lane's term for a pair picks 0, x0,
+    x1 or x0 + x1 by its two weight bits (two LUT4 per bit), where gating
+    each input and adding the pair in every lane took an AND per bit and a
+    carry chain (BENCHMARKS.md).
     """
 
     code_width = 1
@@ -40,31 +44,47 @@ class BinaryWeights:
         -1 · -1 each for bipolar inputs, nothing for the integer 0."""
         return count if isinstance(in_type, Bipolar) else 0
 
-    def term_levels(self, in_type: ElementType, constant: bool) -> int:
-        # An XNOR or an AND is one LUT: it shares a stage with the first adder
-        # (for XNORs the two merge into one LUT per sum bit).
-        return 0
+    def term_count(self, simd: int, in_type: ElementType) -> int:
+        """Terms per lane: one per input, or per pair of integer inputs."""
+        return simd if isinstance(in_type, Bipolar) else -(-simd // 2)
 
-    def terms(self, inputs: list[Value], codes: list, in_type: ElementType) -> list[Value]:
+    def term_levels(self, in_type: ElementType, constant: bool) -> int:
+        # An XNOR is one LUT: it shares a stage with the first adder (the two merge
+        # into one LUT per sum bit). A pair's pick comes after the pair's sum.
+        return 0 if isinstance(in_type, Bipolar) else 1
+
+    def terms(self, inputs: list[Value], codes: list, in_type: ElementType,
+              common: list[Value] | None) -> list[Value]:
         if isinstance(in_type, Bipolar):
             return [~(x ^ c) if isinstance(c, Value) else (x if c else ~x)
                     for x, c in zip(inputs, codes)]
-        return [Mux(c, x, 0) if isinstance(c, Value) else (x if c else Const(0, 1))
-                for x, c in zip(inputs, codes)]
+        return [_pick(inputs[k:k + 2], codes[k:k + 2], pair_sum)
+                for k, pair_sum in zip(range(0, len(inputs), 2), common)]
 
     def has_common_terms(self, in_type: ElementType) -> bool:
         return not isinstance(in_type, Bipolar)
 
     def common_terms(self, inputs: list[Value], in_type: ElementType) -> list[Value] | None:
-        return list(inputs) if self.has_common_terms(in_type) else None
+        """The inputs summed in pairs (the last one alone where they are odd in number)."""
+        if not self.has_common_terms(in_type):
+            return None
+        return [inputs[k] + inputs[k + 1] if k + 1 < len(inputs) else inputs[k]
+                for k in range(0, len(inputs), 2)]
 
-    def term_cost(self, in_type: ElementType, codes: np.ndarray) -> tuple[Resources, int]:
-        """(resources of all terms, bits per term) for ``codes`` of shape (words, terms).
-        An XNOR folds into the first adder's LUTs; an AND with a ROM bit is a
-        LUT per input bit, nothing where the bit is the same in every word."""
+    def term_cost(self, in_type: ElementType, codes: np.ndarray, simd: int) -> tuple[Resources, int]:
+        """(resources of all terms, bits per term) for ``codes`` of shape (words, lanes * simd).
+        An XNOR folds into the first adder's LUTs. A pick between two inputs and
+        their sum is two LUT4 per bit, between one input and zero one, and
+        nothing where its weight bits are the same in every word; the pair
+        sums are built once."""
         if isinstance(in_type, Bipolar):
             return Resources(), 1
-        return Resources(lut4=in_type.width * int(_varies(codes).sum())), in_type.width
+        width = in_type.width + 1
+        varies = _varies(codes).reshape(-1, simd)
+        pairs = simd // 2
+        paired = varies[:, :2 * pairs].reshape(len(varies), pairs, 2).sum(axis=2)
+        picks = int(np.where(paired == 2, 2 * width, paired * width).sum()) + int(varies[:, 2 * pairs:].sum()) * width
+        return Resources(lut4=picks + pairs * carry_luts(width)), width
 
     def finish(self, total: Value, common: Value | None, count: int, in_type: ElementType) -> Value:
         # Bipolar: each agreement counts +1, each disagreement -1: 2 * agreements - count.
@@ -101,7 +121,7 @@ class ShiftWeights:
     def common_terms(self, inputs: list[Value], in_type: ElementType) -> None:
         return None
 
-    def term_cost(self, in_type: ElementType, codes: np.ndarray) -> tuple[Resources, int]:
+    def term_cost(self, in_type: ElementType, codes: np.ndarray, simd: int) -> tuple[Resources, int]:
         """(resources of all terms, bits per term) for ``codes`` of shape (words, terms).
         A barrel shifter's output bit picks among the input bits that can reach
         it, ``in_width`` times the shifts the code can take in all, at about
@@ -118,7 +138,10 @@ class ShiftWeights:
         luts = np.where(nonzero.max(axis=0) == 1, barrel + negate, 0)
         return Resources(lut4=int(luts.sum())), width
 
-    def terms(self, inputs: list[Value], codes: list, in_type: ElementType) -> list[Value]:
+    def term_count(self, simd: int, in_type: ElementType) -> int:
+        return simd
+
+    def terms(self, inputs: list[Value], codes: list, in_type: ElementType, common: None) -> list[Value]:
         terms = []
         for x, code in zip(inputs, codes):
             if isinstance(code, Value):
@@ -163,7 +186,7 @@ class IntegerWeights:
     def common_terms(self, inputs: list[Value], in_type: ElementType) -> None:
         return None
 
-    def term_cost(self, in_type: ElementType, codes: np.ndarray) -> tuple[Resources, int]:
+    def term_cost(self, in_type: ElementType, codes: np.ndarray, simd: int) -> tuple[Resources, int]:
         """(resources of all terms, bits per term) for ``codes`` of shape (words, terms):
         a MULT18X18D per varying term while both operands fit 18 bits; a constant
         term is shifts and adds, a carry chain per set bit beyond the first."""
@@ -174,13 +197,30 @@ class IntegerWeights:
         per_term = -(-in_type.width // 18) * -(-self.code_width // 18)
         return Resources(lut4=constant_luts, mult18=int(varying.sum()) * per_term), width
 
-    def terms(self, inputs: list[Value], codes: list, in_type: ElementType) -> list[Value]:
+    def term_count(self, simd: int, in_type: ElementType) -> int:
+        return simd
+
+    def terms(self, inputs: list[Value], codes: list, in_type: ElementType, common: None) -> list[Value]:
         bits = self.code_width
         return [x * (c.as_signed() if isinstance(c, Value) else Const(_to_signed(c, bits), signed(bits)))
                 for x, c in zip(inputs, codes)]
 
     def finish(self, total: Value, common: None, count: int, in_type: ElementType) -> Value:
         return total
+
+
+def _pick(inputs: list[Value], codes: list, pair_sum: Value) -> Value:
+    """The sum of the ``inputs`` (one or two) whose weight bit is 1, given their sum."""
+    if len(inputs) == 1:
+        return _gate(inputs[0], codes[0])
+    (x0, x1), (w0, w1) = inputs, codes
+    if isinstance(w0, Value) or isinstance(w1, Value):
+        return Mux(w0, Mux(w1, pair_sum, x0), Mux(w1, x1, 0))
+    return {(0, 0): Const(0, 1), (1, 0): x0, (0, 1): x1, (1, 1): pair_sum}[w0, w1]
+
+
+def _gate(x: Value, code) -> Value:
+    return Mux(code, x, 0) if isinstance(code, Value) else (x if code else Const(0, 1))
 
 
 def _varies(codes: np.ndarray) -> np.ndarray:
