@@ -61,6 +61,17 @@ def cut_unused_carry_outs(netlist: dict) -> tuple[dict, int]:
     return netlist, cut
 
 
+def carry_chains(netlist: dict) -> int:
+    """Carry chains in ``netlist``: CCU2C cells whose carry in no other CCU2C drives.
+    nextpnr adds a CCU2C (two LUT4) to feed each."""
+    chains = 0
+    for module in netlist["modules"].values():
+        carries = [cell for cell in module.get("cells", {}).values() if cell["type"] == "CCU2C"]
+        chained = {cell["connections"]["COUT"][0] for cell in carries}
+        chains += sum(cell["connections"]["CIN"][0] not in chained for cell in carries)
+    return chains
+
+
 def _loads(module: dict) -> dict:
     """Net bit -> the (cell, port) inputs it drives; module outputs count as a load too."""
     loads = defaultdict(list)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import HwgenError
 from .files import write_text
-from .netlist_passes import absorb_output_registers, cut_unused_carry_outs
+from .netlist_passes import absorb_output_registers, carry_chains, cut_unused_carry_outs
 from .verilog import META_FILE, VERILOG_FILE
 
 SYNTH_FILE = "synth.json"
@@ -216,6 +216,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         # Counted in yosys_units, gone from the placed design (see netlist_passes.py).
         "flops_into_block_ram": absorbed,
         "unused_carry_outs_cut": carry_outs,
+        # Each gets a CCU2C from nextpnr that yosys_units does not count.
+        "carry_chains": carry_chains(netlist),
         "tools": {"yosys": yosys_kind, "nextpnr": nextpnr_kind},
         "wall_s": {"yosys": yosys_s, "nextpnr": nextpnr_s},
         "verilog_sha256": verilog_digest(folder),

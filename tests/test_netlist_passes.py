@@ -8,7 +8,7 @@ import pytest
 from hwgen import synth
 from hwgen.folding import Folding
 from hwgen.ir import Integer
-from hwgen.netlist_passes import absorb_output_registers, cut_unused_carry_outs
+from hwgen.netlist_passes import absorb_output_registers, carry_chains, cut_unused_carry_outs
 from hwgen.verilog import emit
 
 from .graphs import random_graph
@@ -112,3 +112,11 @@ def test_unused_carry_outs_are_cut_and_used_ones_kept(netlist):
     assert count == sum(bit not in used for bit in carries.values()) > 0
     for name, bit in carries.items():
         assert after[name]["connections"]["COUT"] == ([bit] if bit in used else ["x"])
+
+
+def test_carry_chains_are_counted_from_their_first_cell():
+    def carry(cin, cout):
+        return {"type": "CCU2C", "parameters": {}, "port_directions": {"CIN": "input", "COUT": "output"},
+                "connections": {"CIN": [cin], "COUT": [cout]}}
+    # A chain of three (a constant carry in, then 1 -> 2) and a chain of one fed from logic.
+    assert carry_chains(_module(carry("0", 1), carry(1, 2), carry(2, 3), carry(9, 4))) == 2

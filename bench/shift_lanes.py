@@ -1,0 +1,74 @@
+"""Benchmark: a shift layer's lanes as barrel shifters, as MULT18X18D, or as LUT multipliers.
+
+For a trained and exported shift model in ``--out``, generates the Verilog
+three ways at one folding (``--shift-lanes barrel``, ``--shift-lanes
+multiplier``, and the multipliers again mapped with Yosys's ``-nodsp``, so
+into LUTs), maps each with Yosys ``synth_ecp5 -noflatten`` and prints a
+Markdown table of every matrix-vector unit: its lanes, LUT4 and MULT18X18D,
+and LUT4 per lane. Yosys only (no place and route): the per-unit counts are
+what the comparison needs.
+
+Run: `.venv/bin/python bench/shift_lanes.py --model mnist-fc-shift-ps --out RUN [--folding F]`.
+"""
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from hwgen import synth
+from hwgen.cli import main
+from hwgen.verilog import META_FILE
+
+WAYS = {"barrel shift": ("barrel", ""), "MULT18X18D": ("multiplier", ""),
+        "LUT multiplier (`-nodsp`)": ("multiplier", " -nodsp")}
+
+
+def unit_counts(model: str, run: Path, lanes: str, yosys_flags: str, folding: str | None) -> tuple[dict, dict]:
+    """(Yosys's counts per unit, hwgen_top.json) for the run's graph generated with ``lanes``."""
+    with tempfile.TemporaryDirectory(prefix="shift-lanes-") as scratch:
+        work = Path(scratch)
+        for name in ("graph.json", "arrays.npz", "checkpoint.pt"):
+            if (run / name).exists():
+                shutil.copy(run / name, work / name)
+        argv = ["verilog", "--model", model, "--out", str(work), "--shift-lanes", lanes]
+        if main(argv + (["--folding", folding] if folding else [])):
+            raise SystemExit("hwgen verilog failed")
+        meta = json.loads((work / META_FILE).read_text())
+        script = [c.replace("synth_ecp5", "synth_ecp5" + yosys_flags) for c in synth.yosys_script(meta["top"])]
+        command, _ = synth.yosys_command(script)
+        subprocess.run(command, cwd=work, check=True, capture_output=True)
+        return synth.unit_resources((work / synth.STAT_FILE).read_text()), meta
+
+
+def run() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True, help="the zoo model the run folder holds (for the table)")
+    parser.add_argument("--out", required=True, type=Path, help="run folder with an exported graph")
+    parser.add_argument("--folding", help="PExSIMD per dense layer (default: the model's)")
+    args = parser.parse_args()
+    counts = {}
+    for way, (lanes, flags) in WAYS.items():
+        counts[way], meta = unit_counts(args.model, args.out, lanes, flags, args.folding)
+        print(f"[shift_lanes] {way}: mapped", file=sys.stderr, flush=True)
+    folds = meta["folding"].split(",")
+    units = [name for name in counts["barrel shift"] if name.endswith("MatrixVectorUnit")]
+    units.sort(key=lambda name: int(name[1:].split("_")[0]))
+    print(f"{args.model} at folding {meta['folding']}:\n")
+    print("| layer (PExSIMD) | lanes | " + " | ".join(WAYS) + " |")
+    print("|---|---|" + "---|" * len(WAYS))
+    for layer, (name, fold) in enumerate(zip(units, folds), start=1):
+        pe, simd = map(int, fold.split("x"))
+        cells = []
+        for way in WAYS:
+            unit = counts[way][name]
+            mults = f" + {unit['mult18']} MULT" if unit["mult18"] else ""
+            cells.append(f"{unit['lut4']:,} LUT4{mults} ({unit['lut4'] / (pe * simd):.0f} a lane)")
+        print(f"| fc{layer} ({fold}) | {pe * simd} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())
