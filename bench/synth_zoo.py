@@ -26,10 +26,14 @@ MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 FIT_MARGIN = 1.15
 
 
+class StepFailed(Exception):
+    pass
+
+
 def _step(argv: list[str]) -> float:
     start = time.perf_counter()
     if main(argv):
-        raise SystemExit(f"hwgen {' '.join(argv)} failed")
+        raise StepFailed(f"hwgen {' '.join(argv)} failed")
     return round(time.perf_counter() - start, 1)
 
 
@@ -45,33 +49,48 @@ def run() -> int:
     args = parser.parse_args()
     summary = Path("runs/synth/summary.jsonl")
     summary.parent.mkdir(parents=True, exist_ok=True)
+    failed = []
     for model in args.models.split(","):
-        out = Path("runs/synth") / model
-        common = ["--model", model, "--out", str(out)]
-        data = [] if MODELS[model].dataset == "digits" else ["--data-dir", str(MNIST)]
-        walls = {"train": _step(["train", *common, *data, "--epochs", str(args.epochs)]),
-                 "export": _step(["export", *common, *data])}
-        walls["verilog"] = _step(["verilog", *common])
-        meta = json.loads((out / "hwgen_top.json").read_text())
-        if meta["resources_estimate"]["total"]["lut4"] * FIT_MARGIN > LFE5U_85F.lut4:
-            walls["verilog"] = _step(["verilog", *common, "--max-luts", str(args.max_luts)])
-            meta = json.loads((out / "hwgen_top.json").read_text())
-        walls["sim"] = _step(["sim", *common, "--test-images", "200"])
-        walls["synth"] = _step(["synth", *common, "--target-mhz", f"{args.target_mhz:g}"])
-        synth = json.loads((out / "synth.json").read_text())
-        fmax = synth["fmax_mhz"]
-        row = {"model": model, "folding": meta["folding"], "input_per_beat": meta["input_per_beat"],
-               "cycles_per_image": meta["cycles_per_image"], "latency_cycles": meta["latency"],
-               "fmax_mhz": fmax, "images_per_s": fmax * 1e6 / meta["cycles_per_image"],
-               "latency_us": None if meta["latency"] is None else meta["latency"] / fmax,
-               "utilization": {k: v["used"] for k, v in synth["utilization"].items()},
-               "estimate": meta["resources_estimate"]["total"], "critical_path": synth["critical_path"],
-               "tool_wall_s": synth["wall_s"], "step_wall_s": walls}
+        try:
+            row = _synthesize(model, args)
+        except StepFailed as error:   # one model's failure must not lose the others'
+            failed.append(model)
+            row = {"model": model, "error": str(error)}
         with summary.open("a") as f:
             f.write(json.dumps(row) + "\n")
-        print(f"[synth_zoo] {model}: {fmax:.1f} MHz, {row['utilization']}, "
-              f"{row['images_per_s']:,.0f} images/s", flush=True)
-    return 0
+    if failed:
+        print(f"[synth_zoo] failed: {', '.join(failed)} (see runs/synth/<model>/)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _synthesize(model: str, args) -> dict:
+    """Train, export, generate, simulate and synthesize one model; its summary row."""
+    from train.zoo import MODELS
+
+    out = Path("runs/synth") / model
+    common = ["--model", model, "--out", str(out)]
+    data = [] if MODELS[model].dataset == "digits" else ["--data-dir", str(MNIST)]
+    walls = {"train": _step(["train", *common, *data, "--epochs", str(args.epochs)]),
+             "export": _step(["export", *common, *data])}
+    walls["verilog"] = _step(["verilog", *common])
+    meta = json.loads((out / "hwgen_top.json").read_text())
+    if meta["resources_estimate"]["total"]["lut4"] * FIT_MARGIN > LFE5U_85F.lut4:
+        walls["verilog"] = _step(["verilog", *common, "--max-luts", str(args.max_luts)])
+        meta = json.loads((out / "hwgen_top.json").read_text())
+    walls["sim"] = _step(["sim", *common, "--test-images", "200"])
+    walls["synth"] = _step(["synth", *common, "--target-mhz", f"{args.target_mhz:g}"])
+    synth = json.loads((out / "synth.json").read_text())
+    fmax = synth["fmax_mhz"]
+    row = {"model": model, "folding": meta["folding"], "input_per_beat": meta["input_per_beat"],
+           "cycles_per_image": meta["cycles_per_image"], "latency_cycles": meta["latency"],
+           "fmax_mhz": fmax, "images_per_s": fmax * 1e6 / meta["cycles_per_image"],
+           "latency_us": None if meta["latency"] is None else meta["latency"] / fmax,
+           "utilization": {k: v["used"] for k, v in synth["utilization"].items()},
+           "estimate": meta["resources_estimate"]["total"], "critical_path": synth["critical_path"],
+           "tool_wall_s": synth["wall_s"], "step_wall_s": walls}
+    print(f"[synth_zoo] {model}: {fmax:.1f} MHz, {row['utilization']}, "
+          f"{row['images_per_s']:,.0f} images/s", flush=True)
+    return row
 
 
 if __name__ == "__main__":

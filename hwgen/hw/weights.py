@@ -188,14 +188,13 @@ class IntegerWeights:
 
     def term_cost(self, in_type: ElementType, codes: np.ndarray, simd: int) -> tuple[Resources, int]:
         """(resources of all terms, bits per term) for ``codes`` of shape (words, terms):
-        a MULT18X18D per varying term while both operands fit 18 bits; a constant
-        term is shifts and adds, a carry chain per set bit beyond the first."""
+        a MULT18X18D per term while both operands fit 18 bits, unless its code is 0 in
+        every word. (Yosys maps a multiply by a constant to a MULT18X18D too: on
+        digits-shift's fc3, 29 lanes whose ROM bits never change took one each.)"""
         width = in_type.width + self.code_width
-        varying = _varies(codes)
-        ones = np.array([bin(int(c)).count("1") for c in codes[0]]) if len(codes) else np.zeros(0)
-        constant_luts = int((np.maximum(ones - 1, 0) * carry_luts(width))[~varying].sum())
+        used = (codes != 0).any(axis=0) if len(codes) else np.zeros(0, dtype=bool)
         per_term = -(-in_type.width // 18) * -(-self.code_width // 18)
-        return Resources(lut4=constant_luts, mult18=int(varying.sum()) * per_term), width
+        return Resources(mult18=int(used.sum()) * per_term), width
 
     def term_count(self, simd: int, in_type: ElementType) -> int:
         return simd
