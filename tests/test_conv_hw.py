@@ -68,6 +68,21 @@ def test_sliding_window_line_buffers_keep_the_pace(shape, kernel, stride, paddin
     assert list(np.diff(firsts[2:])) == [dut.cycles_per_vector] * (images - 3)
 
 
+@pytest.mark.parametrize("shape, kernel, stride, padding", [((3, 3, 1), 3, 1, 0), ((4, 3, 1), 3, 1, 1)])
+def test_sliding_window_reads_a_released_row_before_it_is_overwritten(shape, kernel, stride, padding):
+    # A held receiver fills the output queue and then the ring; the window whose read
+    # releases rows (all of them at once, in whole-window mode) is read while the
+    # writer, let in by that release, already refills the slots.
+    rng = np.random.default_rng(7)
+    size = int(np.prod(shape))
+    graph = Graph((Input("x", size, Integer(3, signed=True), shape), Window("win", "x", kernel, stride, padding)))
+    x = rng.integers(-4, 4, (12, size))
+    dut = SlidingWindowUnit(element_width=3, shape=shape, kernel=kernel, stride=stride, padding=padding,
+                            per_beat=1, whole_windows=True)
+    got = run_stream(dut, _beats(x, 1, 3), 12 * dut.out_beats, stall=0.0, hold=300)
+    assert np.array_equal(_unbeats(got, dut.out_per_beat, 3, True, 12), golden.run(graph, x))
+
+
 @pytest.mark.parametrize("stall", STALLS)
 @pytest.mark.parametrize("shape, kernel, per_beat", [((4, 6, 4), 2, 2), ((6, 3, 2), 3, 1), ((2, 2, 3), 2, 3)])
 @pytest.mark.parametrize("in_type", [Bipolar(), Integer(4, signed=False), Integer(3, signed=True)])
