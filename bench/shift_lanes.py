@@ -6,7 +6,9 @@ multiplier``, and the multipliers again mapped with Yosys's ``-nodsp``, so
 into LUTs), maps each with Yosys ``synth_ecp5 -noflatten`` and prints a
 Markdown table of every matrix-vector unit: its lanes, LUT4 and MULT18X18D,
 and LUT4 per lane. Yosys only (no place and route): the per-unit counts are
-what the comparison needs.
+what the comparison needs. Every weight ROM goes into block RAM by default
+(`--block-rams`, not limited to a part: a ROM in LUTs would swamp the lanes'
+figures, and take Yosys a long time).
 
 Run: `.venv/bin/python bench/shift_lanes.py --model mnist-fc-shift-ps --out RUN [--folding F]`.
 """
@@ -26,14 +28,16 @@ WAYS = {"barrel shift": ("barrel", ""), "MULT18X18D": ("multiplier", ""),
         "LUT multiplier (`-nodsp`)": ("multiplier", " -nodsp")}
 
 
-def unit_counts(model: str, run: Path, lanes: str, yosys_flags: str, folding: str | None) -> tuple[dict, dict]:
+def unit_counts(model: str, run: Path, lanes: str, yosys_flags: str, folding: str | None,
+                block_rams: int) -> tuple[dict, dict]:
     """(Yosys's counts per unit, hwgen_top.json) for the run's graph generated with ``lanes``."""
     with tempfile.TemporaryDirectory(prefix="shift-lanes-") as scratch:
         work = Path(scratch)
         for name in ("graph.json", "arrays.npz", "checkpoint.pt"):
             if (run / name).exists():
                 shutil.copy(run / name, work / name)
-        argv = ["verilog", "--model", model, "--out", str(work), "--shift-lanes", lanes]
+        argv = ["verilog", "--model", model, "--out", str(work), "--shift-lanes", lanes,
+                "--block-rams", str(block_rams)]
         if main(argv + (["--folding", folding] if folding else [])):
             raise SystemExit("hwgen verilog failed")
         meta = json.loads((work / META_FILE).read_text())
@@ -48,10 +52,11 @@ def run() -> int:
     parser.add_argument("--model", required=True, help="the zoo model the run folder holds (for the table)")
     parser.add_argument("--out", required=True, type=Path, help="run folder with an exported graph")
     parser.add_argument("--folding", help="PExSIMD per dense layer (default: the model's)")
+    parser.add_argument("--block-rams", type=int, default=10_000, help="DP16KD the ROMs may take (default: 10000)")
     args = parser.parse_args()
     counts = {}
     for way, (lanes, flags) in WAYS.items():
-        counts[way], meta = unit_counts(args.model, args.out, lanes, flags, args.folding)
+        counts[way], meta = unit_counts(args.model, args.out, lanes, flags, args.folding, args.block_rams)
         print(f"[shift_lanes] {way}: mapped", file=sys.stderr, flush=True)
     folds = meta["folding"].split(",")
     units = [name for name in counts["barrel shift"] if name.endswith("MatrixVectorUnit")]

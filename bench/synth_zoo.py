@@ -14,6 +14,7 @@ into BENCHMARKS.md by hand, with the command.
 """
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -63,6 +64,12 @@ def run() -> int:
     return 1 if failed else 0
 
 
+def _commit() -> str:
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    return done.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
 def _synthesize(model: str, args) -> dict:
     """Train, export, generate, simulate and synthesize one model; its summary row."""
     from train.zoo import MODELS
@@ -81,7 +88,7 @@ def _synthesize(model: str, args) -> dict:
     walls["synth"] = _step(["synth", *common, "--target-mhz", f"{args.target_mhz:g}"])
     synth = json.loads((out / "synth.json").read_text())
     fmax = synth["fmax_mhz"]
-    row = {"model": model, "folding": meta["folding"], "input_per_beat": meta["input_per_beat"],
+    row = {"model": model, "commit": _commit(), "folding": meta["folding"], "input_per_beat": meta["input_per_beat"],
            "cycles_per_image": meta["cycles_per_image"], "latency_cycles": meta["latency"],
            "fmax_mhz": fmax, "images_per_s": fmax * 1e6 / meta["cycles_per_image"],
            "latency_us": None if meta["latency"] is None else meta["latency"] / fmax,

@@ -120,8 +120,8 @@ class MatrixVectorUnit(wiring.Component):
     @property
     def latency(self) -> int:
         """Cycles from a row group's last input beat to its output beat: the
-        input stages, the tree's registers, and the output queue."""
-        return self.input_stages + sum(self.tree_plan) + QUEUE_LATENCY
+        input stages, the tree's registers, the accumulator, and the output queue."""
+        return self.input_stages + sum(self.tree_plan) + 1 + QUEUE_LATENCY
 
     @property
     def resources(self) -> Resources:
@@ -203,24 +203,24 @@ class MatrixVectorUnit(wiring.Component):
         lanes = [self._weights.terms(inputs, codes[p], self._in_type, common) for p in range(pe)]
         sums = pipelined_adder_tree(m, lanes + ([common] if common else []), plan, name="tree")
         common_sum = sums.pop() if common else None
-        valid = delayed(m, accept, to_queue, "valid")
-        first = delayed(m, synapse_fold == 0, to_queue, "first")
-        last = delayed(m, last_synapse, to_queue, "last")
+        at_accumulator = to_queue - 1
+        valid = delayed(m, accept, at_accumulator, "valid")
+        first = delayed(m, synapse_fold == 0, at_accumulator, "first")
+        last = delayed(m, last_synapse, at_accumulator, "last")
 
         # Padding inputs meet code 0; starting from minus their sum cancels them.
         # A partial sum may then leave the accumulator's range, but the
         # wrap-around arithmetic still ends on the exact result, which fits.
         start = -self._weights.zero_code_sum(self.padding, self._in_type)
-        totals = []
+        # The queue takes the accumulators a cycle after their last add (from the
+        # adder straight into the queue's LUT RAM was mnist-tfc-w1a1's worst path).
+        accumulators = []
         for p, lane_sum in enumerate(sums):
             acc = Signal(signed(self._acc_width), name=f"acc{p}")
-            total = Signal(signed(self._acc_width), name=f"sum{p}")
-            m.d.comb += total.eq(Mux(first, start, acc) + self._weights.finish(lane_sum, common_sum, simd, self._in_type))
+            total = Mux(first, start, acc) + self._weights.finish(lane_sum, common_sum, simd, self._in_type)
             with m.If(valid):
                 m.d.sync += acc.eq(total)
-            totals.append(total)
-        m.d.comb += [
-            queue.push.valid.eq(valid & last),
-            queue.push.payload.eq(Cat(*totals)),
-        ]
+            accumulators.append(acc)
+        m.d.sync += queue.push.valid.eq(valid & last)
+        m.d.comb += queue.push.payload.eq(Cat(*accumulators))
         return m
