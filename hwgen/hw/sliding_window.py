@@ -199,16 +199,21 @@ class SlidingWindowUnit(wiring.Component):
         # Read counters, innermost first: channel beat, kx, ky, output x, output y
         # (whole-row mode reads every kx at once, and a pixel is one beat).
         # `top` is the image row of the window's first row (ky = 0), maybe
-        # negative; `first` = max(top, 0) is the first row kept, in slot `first_slot`.
-        # What depends only on the output row comes from tables indexed by `oy`, so
-        # that a row's end (row_done, late in the cycle) only enables registers.
+        # negative; the first row kept, max(top, 0), is in slot first_slot, so
+        # that row `top` would be in slot `top_slot` = first_slot + top - max(top, 0)
+        # (mod ring), kept as a register of its own. What depends only on the
+        # output row comes from tables indexed by `oy`, so that a row's end
+        # (row_done, late in the cycle) only enables registers.
         cb, kx, ky = Signal(range(beats)), Signal(range(kernel)), Signal(range(kernel))
         ox, oy = Signal(range(self._out_w)), Signal(range(self._out_h))
         coordinate = signed(max(height, width).bit_length() + max(padding, stride).bit_length() + 2)
         top = Signal(coordinate, init=-padding)
-        first_slot = Signal(range(ring))
+        above = [min(oy * stride - padding, 0) for oy in range(self._out_h)]   # top - max(top, 0)
+        top_slot = Signal(range(ring), init=above[0] % ring)
         rows = self.row_table()
-        first, release = (lookup([row[k] for row in rows], oy) for k in (0, 2))
+        # From one output row's top slot to the next one's: its release, and the change in `above`.
+        step = lookup([(release + above[(k + 1) % len(rows)] - above[k]) % ring
+                       for k, (_, _, release) in enumerate(rows)], oy)
         beat_width = len(self.i.payload)
         for lane, ((dy, dx), read) in enumerate(zip(offsets, reads)):
             y, x = Signal(coordinate, name=f"y{lane}"), Signal(coordinate, name=f"x{lane}")
@@ -216,7 +221,7 @@ class SlidingWindowUnit(wiring.Component):
             m.d.comb += [
                 y.eq(top + ky + dy),
                 x.eq(ox * stride - padding + kx + dx),
-                slot.eq(first_slot + (y - first)),
+                slot.eq(top_slot + ky + dy),   # ky + dy < kernel <= ring: one wrap at most
             ]
             inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
             # The row's slot and the word within the row, then the address from them.
@@ -257,7 +262,7 @@ class SlidingWindowUnit(wiring.Component):
             m.d.sync += [
                 oy.eq(Mux(last_row, 0, oy + 1)),
                 top.eq(Mux(last_row, -padding, top + stride)),
-                first_slot.eq(wrapped(first_slot + release)),
+                top_slot.eq(wrapped(top_slot + step)),
             ]
 
         # Next cycle's row count and flags for each case of the late signals (a row
