@@ -18,9 +18,10 @@ class ArgmaxUnit(wiring.Component):
     beats all earlier lanes and is beaten by no later one is selected
     (registered), and compared with the running best; one output beat per
     vector leaves through a credit queue. (A pairwise tree would chain a
-    compare into a mux at every level: on an ECP5 that was a 7 ns path.) With ``logits``, the output beat also
-    carries every class's logit (class ``k`` at bits ``index_width + k *
-    acc_width``), so that a testbench can score every bit, not just the index.
+    compare into a mux at every level: on an ECP5 that was a 7 ns path.)
+    With ``logits``, the output beat also carries every class's logit (class
+    ``k`` at bits ``index_width + k * acc_width``), so that a testbench can
+    score every bit, not just the index.
 
     Parameters
     ----------

@@ -203,7 +203,8 @@ class SlidingWindowUnit(wiring.Component):
         top = Signal(coordinate, init=-padding)
         first_slot = Signal(range(ring))
         rows = self.row_table()
-        first, release = (lookup([row[k] for row in rows], oy) for k in (0, 2))
+        firsts, needs, releases = (list(column) for column in zip(*rows))
+        first, release = lookup(firsts, oy), lookup(releases, oy)
         beat_width = len(self.i.payload)
         for lane, ((dy, dx), read) in enumerate(zip(offsets, reads)):
             y, x = Signal(coordinate, name=f"y{lane}"), Signal(coordinate, name=f"x{lane}")
@@ -255,7 +256,6 @@ class SlidingWindowUnit(wiring.Component):
         # written, a row done): each case compares `stored` with one per-row table
         # entry, a single carry chain from registers, and the late signals only pick
         # (digits-cnn-bnn's `room` was two chains after a table lookup, 7.5 ns).
-        _, needs, releases = ([row[k] for row in rows] for k in range(3))
         next_needs = needs[1:] + needs[:1]
         table_width = stored.shape().width + 1
 
