@@ -22,7 +22,11 @@ BUILD_ARGS = {
     # cocotb's runner makes every signal public, which stops Verilator from
     # optimising the design; only the harness's own signals need to be seen.
     "verilator": ["--no-public-flat-rw", "--timing", "-Wno-fatal", "-O3"],
-    "icarus": [],
+    # Yosys's Verilog starts each `always @*` block at time 0 by flipping a dummy
+    # register from its declared value, an event in Verilog-2005 but not in the
+    # SystemVerilog that cocotb asks Icarus for (-g2012): a block whose inputs then
+    # sit still during reset stays X, and a sliding window that reads it never starts.
+    "icarus": ["-g2005"],
 }
 VERILATOR_MAKE_FLAGS = ["CFG_CXXFLAGS_PCH_I=-include", "CFG_CXXFLAGS_STD=-std=gnu++20",
                         "CFG_CXXFLAGS_COROUTINES=-fcoroutines"]

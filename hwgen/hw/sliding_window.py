@@ -1,4 +1,6 @@
 """The sliding-window generator: an image stream in, its convolution windows out."""
+import itertools
+
 from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -119,8 +121,8 @@ class SlidingWindowUnit(wiring.Component):
     @property
     def read_stages(self) -> int:
         """Registers between issuing a beat's read and pushing it into the output queue:
-        the read address, then the memory's registered read."""
-        return 2
+        the row's slot and the column, the read address, then the memory's registered read."""
+        return 3
 
     @property
     def latency(self) -> int:
@@ -159,10 +161,11 @@ class SlidingWindowUnit(wiring.Component):
             return Mux(slot >= ring, slot - ring, slot)
 
         # A free-running read pipeline (see pipeline.py): a beat's read is issued when its
-        # rows are stored and the output queue has room; its address is registered, then
-        # read by a registered port, then pushed into the queue. A slot released by the
-        # read issued last can be written at the earliest in the cycle that read is made,
-        # and a read port that is not transparent still sees the old row.
+        # rows are stored and the output queue has room; its address is made in two
+        # registered steps, then read by a registered port, then pushed into the queue. The
+        # writer sees a row released a cycle after the reader does, so that a slot
+        # released by the read issued last is written at the earliest in the cycle that
+        # read is made, and a read port that is not transparent still sees the old row.
         m.submodules.queue = queue = CreditQueue(width=len(self.o.payload), latency=self.read_stages)
         wiring.connect(m, queue.o, wiring.flipped(self.o))
         lines = memory.Memory(shape=len(self.i.payload), depth=ring * row_words, init=[],
@@ -172,11 +175,13 @@ class SlidingWindowUnit(wiring.Component):
         reads = [lines.read_port(transparent_for=()) for _ in offsets]
 
         # `stored` counts the rows from the first one the current output row
-        # needs to the last one fully written; it goes negative when the
-        # reader has moved past rows (never needed ones, at an image's end)
-        # the writer has yet to write. The writer may fill a slot while fewer
-        # than `ring` rows are kept.
+        # needs to the last one fully written, as the writer sees them: while
+        # `releasing`, the rows the last output row released still count. It
+        # goes negative when the reader has moved past rows (never needed ones,
+        # at an image's end) the writer has yet to write. The writer may fill a
+        # slot while fewer than `ring` rows are kept.
         stored = Signal(signed((2 * ring + height).bit_length() + 1))
+        releasing = Signal()
         write_slot, write_pos = Signal(range(ring)), Signal(range(row_words))
         row_written = write.en & (write_pos == row_words - 1)
         room = Signal(init=1)   # stored < ring, kept in a register (updated below)
@@ -194,17 +199,22 @@ class SlidingWindowUnit(wiring.Component):
         # Read counters, innermost first: channel beat, kx, ky, output x, output y
         # (whole-row mode reads every kx at once, and a pixel is one beat).
         # `top` is the image row of the window's first row (ky = 0), maybe
-        # negative; `first` = max(top, 0) is the first row kept, in slot `first_slot`.
-        # What depends only on the output row comes from tables indexed by `oy`, so
-        # that a row's end (row_done, late in the cycle) only enables registers.
+        # negative; the first row kept, max(top, 0), is in slot first_slot, so
+        # that row `top` would be in slot `top_slot` = first_slot + top - max(top, 0)
+        # (mod ring), kept as a register of its own. What depends only on the
+        # output row comes from tables indexed by `oy`, so that a row's end
+        # (row_done, late in the cycle) only enables registers.
         cb, kx, ky = Signal(range(beats)), Signal(range(kernel)), Signal(range(kernel))
         ox, oy = Signal(range(self._out_w)), Signal(range(self._out_h))
         coordinate = signed(max(height, width).bit_length() + max(padding, stride).bit_length() + 2)
         top = Signal(coordinate, init=-padding)
-        first_slot = Signal(range(ring))
+        above = [min(oy * stride - padding, 0) for oy in range(self._out_h)]   # top - max(top, 0)
+        top_slot = Signal(range(ring), init=above[0] % ring)
         rows = self.row_table()
-        firsts, needs, releases = (list(column) for column in zip(*rows))
-        first, release = lookup(firsts, oy), lookup(releases, oy)
+        _, needs, releases = (list(column) for column in zip(*rows))
+        # From one output row's top slot to the next one's: its release, and the change in `above`.
+        step = lookup([(release + above[(k + 1) % len(rows)] - above[k]) % ring
+                       for k, release in enumerate(releases)], oy)
         beat_width = len(self.i.payload)
         for lane, ((dy, dx), read) in enumerate(zip(offsets, reads)):
             y, x = Signal(coordinate, name=f"y{lane}"), Signal(coordinate, name=f"x{lane}")
@@ -212,11 +222,15 @@ class SlidingWindowUnit(wiring.Component):
             m.d.comb += [
                 y.eq(top + ky + dy),
                 x.eq(ox * stride - padding + kx + dx),
-                slot.eq(first_slot + (y - first)),
+                slot.eq(top_slot + ky + dy),   # ky + dy < kernel <= ring: one wrap at most
             ]
             inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
+            # The row's slot and the word within the row, then the address from them.
+            row_slot = Signal(range(ring), name=f"row_slot{lane}")
+            column = Signal.like(x * beats + cb, name=f"column{lane}")
             address = Signal.like(read.addr, name=f"address{lane}")
-            m.d.sync += address.eq(wrapped(slot) * row_words + x * beats + cb)
+            m.d.sync += [row_slot.eq(wrapped(slot)), column.eq(x * beats + cb),
+                         address.eq(row_slot * row_words + column)]
             m.d.comb += [
                 read.addr.eq(address),
                 queue.push.payload.word_select(lane, beat_width).eq(
@@ -249,29 +263,35 @@ class SlidingWindowUnit(wiring.Component):
             m.d.sync += [
                 oy.eq(Mux(last_row, 0, oy + 1)),
                 top.eq(Mux(last_row, -padding, top + stride)),
-                first_slot.eq(wrapped(first_slot + release)),
+                top_slot.eq(wrapped(top_slot + step)),
             ]
 
         # Next cycle's row count and flags for each case of the late signals (a row
-        # written, a row done): each case compares `stored` with one per-row table
-        # entry, a single carry chain from registers, and the late signals only pick
-        # (digits-cnn-bnn's `room` was two chains after a table lookup, 7.5 ns).
+        # written, a row done) and of `releasing`: each case compares `stored` with
+        # one per-row table entry, a single carry chain from registers, and the late
+        # signals only pick (digits-cnn-bnn's `room` was two chains after a table
+        # lookup, 7.5 ns).
         next_needs = needs[1:] + needs[:1]
-        table_width = stored.shape().width + 1
+        released = releases[-1:] + releases[:-1]   # by the row before (oy has moved on)
+        table_width = stored.shape().width + 2
 
         def per_row(values):
             return lookup(values, oy, table_width).as_signed()
 
-        def case(written, done):
-            """(stored, window stored, room) next cycle, if a row is written and done so."""
-            fewer = per_row([done * r - written for r in releases])
-            needed = per_row([(after + r if done else now) - written
-                              for now, after, r in zip(needs, next_needs, releases)])
-            limit = per_row([ring + done * r - written for r in releases])
+        def case(written, done, late):
+            """(stored, window stored, room) next cycle, if a row is written and done so,
+            and the last row's release is now applied or not."""
+            fewer = per_row([late * before - written for before in released])
+            needed = per_row([(after + now_released if done else now) + late * before - written
+                              for now, after, now_released, before in zip(needs, next_needs, releases, released)])
+            limit = per_row([ring + late * before - written for before in released])
             return stored - fewer, less_than(needed, stored), less_than(stored, limit)
 
-        outcomes = {(w, d): case(w, d) for w in (0, 1) for d in (0, 1)}
+        outcomes = {key: case(*key) for key in itertools.product((0, 1), repeat=3)}
         for field, target in enumerate((stored, window_stored, room)):
-            m.d.sync += target.eq(Mux(row_written, Mux(row_done, outcomes[1, 1][field], outcomes[1, 0][field]),
-                                      Mux(row_done, outcomes[0, 1][field], outcomes[0, 0][field])))
+            def pick(late):
+                return Mux(row_written, Mux(row_done, outcomes[1, 1, late][field], outcomes[1, 0, late][field]),
+                           Mux(row_done, outcomes[0, 1, late][field], outcomes[0, 0, late][field]))
+            m.d.sync += target.eq(Mux(releasing, pick(1), pick(0)))
+        m.d.sync += releasing.eq(row_done)
         return m
