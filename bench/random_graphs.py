@@ -1,6 +1,6 @@
 """Benchmark: seeded random graphs and foldings (MLPs and CNNs, binary and shift
 weights, padded SIMD) through amaranth.sim, every output field of every image
-against the golden model, pace and (where modelled) latency against the
+against the golden model, pace and latency against the
 analytic model, steady and with random stalls.
 
 Run with `.venv/bin/python bench/random_graphs.py --count 1000`; it prints

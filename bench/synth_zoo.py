@@ -91,7 +91,7 @@ def _synthesize(model: str, args) -> dict:
     row = {"model": model, "commit": _commit(), "folding": meta["folding"], "input_per_beat": meta["input_per_beat"],
            "cycles_per_image": meta["cycles_per_image"], "latency_cycles": meta["latency"],
            "fmax_mhz": fmax, "images_per_s": fmax * 1e6 / meta["cycles_per_image"],
-           "latency_us": None if meta["latency"] is None else meta["latency"] / fmax,
+           "latency_us": meta["latency"] / fmax,
            "utilization": {k: v["used"] for k, v in synth["utilization"].items()},
            "estimate": meta["resources_estimate"]["total"], "critical_path": synth["critical_path"],
            "tool_wall_s": synth["wall_s"], "step_wall_s": walls}

@@ -133,9 +133,9 @@ def _folding(p):
                         "best LUT saving first; BENCHMARKS.md compares them (default: auto)")
     p.add_argument("--block-rams", type=int, default=208,
                    help="DP16KD blocks the weight ROMs may take, deepest ROM first; the rest are "
-                        "LUTs. Block RAM saves LUTs, but without its output register (Yosys does not "
-                        "infer it) its clock-to-out caps Fmax near 140 MHz at speed 6 (default: 208, "
-                        "the LFE5U-85F's)")
+                        "LUTs. Block RAM saves LUTs; `hwgen synth` moves the flip-flops after a ROM into "
+                        "the block's output register, which Yosys leaves unused (default: 208, the "
+                        "LFE5U-85F's)")
     p.add_argument("--axi-stream", action="store_true",
                    help="name the ports AXI4-Stream style (aclk, aresetn, s_axis_tdata/tvalid/tready, "
                         "m_axis_...; TDATA rounded up to whole bytes) for vendor and LiteX projects")
@@ -233,9 +233,8 @@ def cmd_verilog(args) -> None:
         raise HwgenError(f"--block-rams must be 0 or more, not {args.block_rams}")
     meta = emit(graph, folding, args.out, logits=args.logits, axi_stream=args.axi_stream,
                 shift_lanes=args.shift_lanes, block_rams=args.block_rams)
-    latency = "not modelled" if meta["latency"] is None else f"{meta['latency']} cycles"
     print(f"wrote {args.out / VERILOG_FILE}: folding {folding} ({folding.input_per_beat} input elements "
-          f"per beat), {meta['cycles_per_image']} cycles per image, latency {latency} (analytic)")
+          f"per beat), {meta['cycles_per_image']} cycles per image, latency {meta['latency']} cycles (analytic)")
     estimate = meta["resources_estimate"]
     print("estimated resources (LUT4 / FF / DP16KD / MULT18X18D): " + ", ".join(
         f"{name} {r['lut4']:,}/{r['ff']:,}/{r['dp16kd']}/{r['mult18']}" for name, r in estimate["stages"].items()))

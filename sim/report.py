@@ -102,7 +102,7 @@ def render_markdown(report: dict) -> str:
         "| cycles | measured | analytic |",
         "|---|---|---|",
         f"| latency (first beat in to class out) | {cyc['latency']} | "
-        f"{'not modelled for images' if cyc['latency_analytic'] is None else cyc['latency_analytic']} |",
+        f"{cyc['latency_analytic']} |",
         f"| per image, steady state | {cyc['per_image_measured']:g} | {cyc['per_image_analytic']} |",
         "",
         "Busy cycles per image by layer: " + ", ".join(f"{k} {v}" for k, v in cyc["layers"].items()),

@@ -65,5 +65,5 @@ def test_conv_rtl_matches_golden_and_cycle_model(tmp_path, simulator, shift, fol
                                simulator=simulator, build_dir=tmp_path / "build")
     assert steady.mismatches == stalled.mismatches == 0
     assert np.array_equal(steady.outputs, expected) and np.array_equal(stalled.outputs, expected)
-    assert meta["latency"] is None
-    assert abs(steady.cycles_per_image - meta["cycles_per_image"]) <= 0.05 * meta["cycles_per_image"]
+    assert steady.latency == meta["latency"]
+    assert steady.cycles_per_image == meta["cycles_per_image"]

@@ -20,7 +20,7 @@ def test_flow_digits_end_to_end(tmp_path, model):
     assert accuracy["torch"] == accuracy["golden"] == accuracy["rtl"]
     cycles = report["cycles"]
     assert cycles["per_image_measured"] == cycles["per_image_analytic"]
-    assert cycles["latency_analytic"] in (None, cycles["latency"])   # not modelled for CNNs
+    assert cycles["latency_analytic"] == cycles["latency"]
     for key in ("torch_batch1", "torch_batched", "golden"):
         assert report["software_us_per_image"][key] > 0
     assert (tmp_path / "report.md").read_text().startswith(f"# hwgen report: {model}")

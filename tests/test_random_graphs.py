@@ -28,8 +28,7 @@ def check_in_amaranth(seed: int, shift_lanes: str = "barrel") -> None:
     got = run_stream(net, beats, IMAGES, stall=0.0, stamps=stamps)
     assert [unpack_fields(p, net.output_fields) for p in got] == expected.tolist()
     assert list(np.diff(stamps[1:])) == [net.cycles_per_image] * (IMAGES - 2)
-    if net.latency is not None:
-        assert stamps[0] == net.latency
+    assert stamps[0] == net.latency
     stalled = run_stream(Network(graph, folding, logits=True, shift_lanes=shift_lanes), beats, IMAGES, stall=0.3, seed=seed)
     assert [unpack_fields(p, net.output_fields) for p in stalled] == expected.tolist()
 
@@ -56,5 +55,4 @@ def test_random_graph_on_verilator(tmp_path, seed):
                                simulator="verilator", build_dir=tmp_path / "build")
     assert np.array_equal(steady.outputs, expected) and np.array_equal(stalled.outputs, expected)
     assert steady.cycles_per_image == meta["cycles_per_image"]
-    if meta["latency"] is not None:
-        assert steady.latency == meta["latency"]
+    assert steady.latency == meta["latency"]

@@ -5,7 +5,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..ir import Integer
 from .cost import CONTROL_LUTS, Resources, carry_luts, credit_queue
-from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, less_than, queue_depth, register
+from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, less_than, offers_after, queue_depth, register
 
 
 class ArgmaxUnit(wiring.Component):
@@ -71,6 +71,11 @@ class ArgmaxUnit(wiring.Component):
         register, the reduction, the compare with the running best (registered),
         the output queue."""
         return 1 + self.reduce_levels + 1 + QUEUE_LATENCY
+
+    def schedule(self, arrivals: list[int]) -> list[int]:
+        """Output offer cycles from input offer cycles (see :func:`~.pipeline.offers_after`)."""
+        folds = self.cycles_per_vector
+        return offers_after(arrivals, range(folds - 1, len(arrivals), folds), self.latency)
 
     @property
     def resources(self) -> Resources:

@@ -5,7 +5,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .cost import CONTROL_LUTS, Resources, credit_queue, rom, varying_bits
-from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, lookup, queue_depth
+from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, lookup, offers_after, queue_depth
 
 
 class ChannelUnit(wiring.Component):
@@ -40,6 +40,10 @@ class ChannelUnit(wiring.Component):
     def latency(self) -> int:
         """Cycles from an input beat to its output beat."""
         return 1 + self.lane_stages + QUEUE_LATENCY
+
+    def schedule(self, arrivals: list[int]) -> list[int]:
+        """Output offer cycles from input offer cycles (see :func:`~.pipeline.offers_after`)."""
+        return offers_after(arrivals, range(len(arrivals)), self.latency)
 
     def lane_cost(self) -> Resources:
         """One lane's logic, tables aside."""

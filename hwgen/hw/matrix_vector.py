@@ -7,8 +7,8 @@ from amaranth.lib.wiring import In, Out
 from ..ir import Bipolar, ElementType, Integer
 from ..packing import pack
 from .cost import CONTROL_LUTS, Resources, adder_tree, carry_luts, credit_queue, rom, varying_bits
-from .pipeline import (QUEUE_LATENCY, CreditQueue, adder_tree_plan, delayed, pipelined_adder_tree,
-                       queue_depth)
+from .pipeline import (QUEUE_LATENCY, CreditQueue, adder_tree_plan, delayed, offers_after,
+                       pipelined_adder_tree, queue_depth)
 from .weights import BinaryWeights, IntegerWeights, ShiftWeights
 
 
@@ -122,6 +122,12 @@ class MatrixVectorUnit(wiring.Component):
         """Cycles from a row group's last input beat to its output beat: the
         input stages, the tree's registers, the accumulator, and the output queue."""
         return self.input_stages + sum(self.tree_plan) + 1 + QUEUE_LATENCY
+
+    def schedule(self, arrivals: list[int]) -> list[int]:
+        """Output offer cycles from input offer cycles (see :func:`~.pipeline.offers_after`):
+        a row group's result follows its last beat."""
+        folds = self.synapse_folds
+        return offers_after(arrivals, range(folds - 1, len(arrivals), folds), self.latency)
 
     @property
     def resources(self) -> Resources:

@@ -5,7 +5,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..ir import ElementType, Integer
 from .cost import CONTROL_LUTS, Resources, carry_luts, credit_queue
-from .pipeline import QUEUE_LATENCY, CreditQueue, queue_depth
+from .pipeline import QUEUE_LATENCY, CreditQueue, offers_after, queue_depth
 
 
 class MaxPoolUnit(wiring.Component):
@@ -53,6 +53,15 @@ class MaxPoolUnit(wiring.Component):
         """Cycles from a block's last input beat to its output beat: the input
         register, the merge, the output queue."""
         return 1 + QUEUE_LATENCY
+
+    def schedule(self, arrivals: list[int]) -> list[int]:
+        """Output offer cycles from input offer cycles (see :func:`~.pipeline.offers_after`):
+        a block's maximum follows the beat of its bottom-right pixel."""
+        height, width, channels = self._shape
+        k, beats = self._kernel, channels // self._per_beat
+        last_beats = [(y * width + x) * beats + cb for y in range(k - 1, height, k)
+                      for x in range(k - 1, width, k) for cb in range(beats)]
+        return offers_after(arrivals, last_beats, self.latency)
 
     @property
     def resources(self) -> Resources:

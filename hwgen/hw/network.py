@@ -186,24 +186,20 @@ class Network(wiring.Component):
         return max(self.input_beats, *(s.cycles_per_vector * n for s, n in self._stages))
 
     @property
-    def latency(self) -> int | None:
+    def latency(self) -> int:
         """Cycles from an image's first input beat to its class index, pipeline empty.
 
-        The last input beat comes ``input_beats - 1`` cycles after the first;
-        then each stage adds its latency (last input to first output), and a
-        replaying buffer and its unit spend ``replay_cycles - 1`` more
-        cycles streaming the vector through. Exact for vector networks; for
-        images, where stages overlap pixel by pixel, it is not modelled (None).
+        The input beats are offered one a cycle; each stage's ``schedule`` turns
+        the cycles at which one image's beats reach it into those at which its
+        own leave (its registers, its queue, and for buffers and sliding windows
+        when they may take and send), so that the class index's cycle is that of
+        the last stage's one output beat. For a vector network it adds up to the
+        last input beat, each stage's latency and each buffer's replay.
         """
-        if any(n > 1 for _, n in self._stages) or any(
-                isinstance(s, (SlidingWindowUnit, MaxPoolUnit)) for s, _ in self._stages):
-            return None
-        total = self.input_beats - 1
+        offers = list(range(self.input_beats))
         for stage, _ in self._stages:
-            total += stage.latency
-            if isinstance(stage, VectorBuffer):
-                total += stage.replay_cycles - 1
-        return total
+            offers = stage.schedule(offers)
+        return offers[0]
 
     def elaborate(self, platform):
         m = Module()

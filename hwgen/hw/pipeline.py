@@ -83,6 +83,15 @@ class CreditQueue(wiring.Component):
         return m
 
 
+def offers_after(arrivals: list[int], last_beats: range, latency: int) -> list[int]:
+    """The timing model every unit states as ``schedule(arrivals)``: given the cycles
+    at which one image's input beats are offered to a unit (alone in the pipeline,
+    its output always taken), the cycles at which its output beats are offered. Here,
+    for units whose every output beat comes ``latency`` cycles after the input beat
+    that completes it (``last_beats``, the indices of those input beats)."""
+    return [arrivals[beat] + latency for beat in last_beats]
+
+
 def _pick(up: Value, down: Value, more: Value, same: Value, fewer: Value) -> Value:
     """``more`` if only ``up``, ``fewer`` if only ``down``, else ``same``."""
     return Mux(up, Mux(down, same, more), Mux(down, fewer, same))

@@ -130,6 +130,28 @@ class SlidingWindowUnit(wiring.Component):
         first beat: the row is counted, the read issued, its stages, the output queue."""
         return 1 + self.read_stages + QUEUE_LATENCY
 
+    def schedule(self, arrivals: list[int]) -> list[int]:
+        """Output offer cycles from input offer cycles (see :func:`~.pipeline.offers_after`).
+
+        The writer takes a beat a cycle. A beat's read is issued, one a cycle, from the
+        cycle after the last row its output row needs is written, and offered
+        ``read_stages + QUEUE_LATENCY`` cycles after its issue. (The ring holds every
+        row an output row needs, so for one image it never holds the writer back
+        from a row the reader waits for.)"""
+        row_words = self._shape[1] * self.beats_per_pixel
+        taken, written = -1, []   # cycles: the last beat taken, each row's last beat
+        for beat, arrival in enumerate(arrivals):
+            taken = max(arrival, taken + 1)
+            if (beat + 1) % row_words == 0:
+                written.append(taken)
+        beats_per_row = self.out_beats // self._out_h
+        issued, offers = -1, []
+        for first, need, _ in self.row_table():
+            for _ in range(beats_per_row):
+                issued = max(issued + 1, written[first + need] + 1)
+                offers.append(issued + self.read_stages + QUEUE_LATENCY)
+        return offers
+
     @property
     def in_block_ram(self) -> bool:
         """Line buffers of a block RAM's size or more go into block RAM, smaller ones into LUT RAM."""

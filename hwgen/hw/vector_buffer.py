@@ -83,6 +83,22 @@ class VectorBuffer(wiring.Component):
         """Cycles from a vector's last input beat to its first output beat."""
         return 1
 
+    def schedule(self, arrivals: list[int]) -> list[int]:
+        """Output offer cycles from input offer cycles (see :func:`~.pipeline.offers_after`).
+
+        A vector's beats are taken one a cycle once its bank is free (the vector
+        two before it sent); its replay starts the cycle after its last beat and
+        after the previous vector's replay, and sends a beat every cycle."""
+        offers, sent, taken = [], [], -1
+        for v in range(len(arrivals) // self.in_beats):
+            bank_free = sent[v - 2] + 1 if v >= 2 else 0
+            for arrival in arrivals[v * self.in_beats:(v + 1) * self.in_beats]:
+                taken = max(arrival, taken + 1, bank_free)
+            start = max(taken + 1, sent[-1] + 1 if sent else 0)
+            offers += range(start, start + self.replay_cycles)
+            sent.append(offers[-1])
+        return offers
+
     @property
     def memory_shape(self) -> tuple[int, int, int, int]:
         """The banks' memory: (word width, words per bank, write ports, read ports);
