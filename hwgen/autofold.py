@@ -2,13 +2,12 @@
 # (Candidate networks are built for their estimates and cycle counts, never elaborated.)
 """Auto-folding: PE and SIMD per layer for a target pace or a LUT budget (after FINN's SetFolding).
 
-Every layer gets the fewest lanes (PE x SIMD) that keep its busy cycles per
-image at or under the target, so no layer is faster than the slowest one
-needs; among equal lane counts, wider SIMD (fewer accumulators). Only
-divisors are used, so no lane computes padding. Of the input widths per
-beat that keep up, the one with the cheapest estimated design wins (a
-narrow input stream into a wide SIMD costs the buffer a read port per
-element). Designs are estimated by ``Network.resources``; a LUT budget is
+Every layer gets about the fewest lanes (PE x SIMD) that keep its busy
+cycles per image at or under the target, so no layer is faster than the
+slowest one needs: the fewest, or up to twice as many where the whole
+design's estimate is lower for it (a narrow PE into the next layer's wide
+SIMD costs the buffer between them a read port per element). Only divisors
+are used, so no lane computes padding. Designs are estimated by ``Network.resources``; a LUT budget is
 met by searching the pace.
 """
 from dataclasses import dataclass
@@ -27,6 +26,10 @@ class FoldingChoice:
     resources: Resources
 
 
+# How many times a layer's fewest lanes the auto-folder also tries, for a cheaper design.
+LANE_SLACK = 2
+
+
 def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
@@ -39,29 +42,49 @@ def _vectors_per_image(graph: Graph, node) -> int:
 
 def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: str = "auto",
                   block_rams: int = LFE5U_85F.dp16kd) -> tuple[Folding, Network]:
-    """The cheapest folding whose every layer is busy at most ``cycles`` per image, and its network."""
-    folds = []
+    """The cheapest folding found whose every layer is busy at most ``cycles`` per image,
+    and its network.
+
+    Each layer starts at its fewest lanes; then, one layer (or the input width) at a
+    time, any of its other foldings that meet the pace with at most
+    ``LANE_SLACK`` times those lanes is taken where it makes the whole design
+    cheaper: a layer's PE is the next buffer's write width, and a buffer written a
+    few elements a beat and read many needs a read port per element."""
+    options = []
     for node in graph.nodes:
         if not isinstance(node, MATRIX_NODES):
             continue
         vectors = _vectors_per_image(graph, node)
-        options = [(pe * simd, -simd, pe, simd) for pe in _divisors(node.out_features)
-                   for simd in _divisors(node.in_features)
-                   if vectors * (node.out_features // pe) * (node.in_features // simd) <= cycles]
-        if not options:
+        fast = sorted((pe * simd, -simd, pe, simd) for pe in _divisors(node.out_features)
+                      for simd in _divisors(node.in_features)
+                      if vectors * (node.out_features // pe) * (node.in_features // simd) <= cycles)
+        if not fast:
             raise HwgenError(f"{node.name}: even fully parallel it needs {vectors} cycles per image, "
                              f"more than the {cycles} asked for")
-        _, _, pe, simd = min(options)
-        folds.append(LayerFold(pe, simd))
-    networks = [Network(graph, Folding(tuple(folds), per_beat), logits=logits, shift_lanes=shift_lanes,
-                        block_rams=block_rams)
-                for per_beat in _divisors(graph.input.image_shape[2])]
-    fast = [net for net in networks if net.cycles_per_image <= cycles]
+        options.append([LayerFold(pe, simd) for lanes, _, pe, simd in fast if lanes <= LANE_SLACK * fast[0][0]])
+    per_beats = _divisors(graph.input.image_shape[2])
+
+    def network(folds, per_beat):
+        return Network(graph, Folding(tuple(folds), per_beat), logits=logits, shift_lanes=shift_lanes,
+                       block_rams=block_rams)
+
+    folds = [layer[0] for layer in options]
+    fast = [net for net in (network(folds, per_beat) for per_beat in per_beats) if net.cycles_per_image <= cycles]
     if not fast:
-        floor = min(net.cycles_per_image for net in networks)
+        floor = min(network(folds, per_beat).cycles_per_image for per_beat in per_beats)
         raise HwgenError(f"the image stream needs at least {floor} cycles per image (input beats or "
                          f"sliding windows), more than the {cycles} asked for")
     best = min(fast, key=lambda net: net.resources.lut4)
+    improved = True
+    while improved:
+        improved = False
+        current = list(best.folding.layers)
+        trials = [network(current[:k] + [fold] + current[k + 1:], best.folding.input_per_beat)
+                  for k, layer in enumerate(options) for fold in layer if fold != current[k]]
+        trials += [network(current, per_beat) for per_beat in per_beats]
+        for trial in trials:
+            if trial.cycles_per_image <= cycles and trial.resources.lut4 < best.resources.lut4:
+                best, improved = trial, True
     return best.folding, best
 
 

@@ -79,7 +79,7 @@ MODELS = {spec.name: spec for spec in (
     ModelSpec("digits-bnn", "digits", (128, 64),
               "binarized MLP on 8x8 digits; integer pixels into binary weights",
               epochs=60, batch_size=64, learning_rate=3e-3,
-              # What `hwgen verilog --target-fps 3125000` picks for 32 cycles per image at
+              # What `hwgen verilog --target-fps 3125000` picked (7ec2b4e) for 32 cycles per image at
               # 100 MHz: 7,877 LUT4 placed against 9,588 at 16x16,16x32,10x16 (BENCHMARKS.md).
               folding=("4x64", "2x128", "5x4"), input_per_beat=8),
     ModelSpec("mnist-mlp-bnn", "mnist", (1024, 512),
