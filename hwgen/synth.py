@@ -173,7 +173,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
 
     Writes ``synth.json`` (Fmax, the critical path, resources used of those
     available, which tools ran, the Verilog's digest) and the tools' warnings
-    and errors, ``yosys.log`` and ``nextpnr.log``, into ``folder``. A missed
+    and errors, ``yosys.log`` and ``nextpnr.log``, and Yosys's counts per unit,
+    ``yosys-stat.txt``, into ``folder``. A missed
     ``target_mhz`` is no error: Fmax says what was reached. A design that
     does not fit the device is.
     """
@@ -194,6 +195,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         work = Path(scratch)
         shutil.copyfile(folder / VERILOG_FILE, work / VERILOG_FILE)
         yosys_s = _run(yosys, work, yosys_log, "yosys synth_ecp5")
+        shutil.copyfile(work / STAT_FILE, folder / STAT_FILE)   # per unit, kept if placement fails
         stages = unit_resources((work / STAT_FILE).read_text())
         netlist, absorbed = absorb_output_registers(json.loads((work / "netlist.json").read_text()))
         netlist, carry_outs = cut_unused_carry_outs(netlist)

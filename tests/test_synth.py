@@ -34,6 +34,7 @@ def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
     assert json.loads((tmp_path / synth.SYNTH_FILE).read_text()) == result
     assert result["verilog_sha256"] == synth.verilog_digest(tmp_path)
     assert (tmp_path / "nextpnr.log").is_file()
+    assert synth.unit_resources((tmp_path / synth.STAT_FILE).read_text()) == result["yosys_units"]
     assert result["critical_path"]["total_ns"] > 0 and result["speed_grade"] == 6
     assert set(result["tools"]) == set(result["wall_s"]) == {"yosys", "nextpnr"}
     # Yosys's count per unit beside hwgen's estimate: DP16KD exact, LUT4 within 25% in all
