@@ -28,6 +28,8 @@ class FoldingChoice:
 
 # How many times a layer's fewest lanes the auto-folder also tries, for a cheaper design.
 LANE_SLACK = 2
+# The widest input stream the auto-folder gives a design (the output and control need pins too).
+MAX_INPUT_BITS = 256
 
 
 def _divisors(n: int) -> list[int]:
@@ -62,7 +64,9 @@ def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: 
             raise HwgenError(f"{node.name}: even fully parallel it needs {vectors} cycles per image, "
                              f"more than the {cycles} asked for")
         options.append([LayerFold(pe, simd) for lanes, _, pe, simd in fast if lanes <= LANE_SLACK * fast[0][0]])
-    per_beats = _divisors(graph.input.image_shape[2])
+    # A standalone design's stream ports are pins: the LFE5U-85F's CABGA381 has 365.
+    per_beats = [d for d in _divisors(graph.input.image_shape[2])
+                 if d * graph.input.dtype.width <= MAX_INPUT_BITS] or [1]
 
     def network(folds, per_beat):
         return Network(graph, Folding(tuple(folds), per_beat), logits=logits, shift_lanes=shift_lanes,

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from hwgen.autofold import LANE_SLACK, choose, fold_for_pace
+from hwgen.autofold import LANE_SLACK, MAX_INPUT_BITS, choose, fold_for_pace
 from hwgen.cli import main
 from hwgen.errors import HwgenError
 from hwgen.folding import Folding, LayerFold
@@ -44,8 +44,10 @@ def test_every_layer_meets_the_pace_with_few_lanes_and_the_design_is_cheapest(se
         assert fold.pe * fold.simd <= LANE_SLACK * _fewest_lanes(graph, node, target)[0]
     # No dearer than every layer at its fewest lanes, at any input width that keeps up.
     fewest = tuple(LayerFold(*_fewest_lanes(graph, node, target)[2:]) for node in layers)
-    plain = [Network(graph, Folding(fewest, per_beat)) for per_beat in range(1, graph.input.image_shape[2] + 1)
-             if graph.input.image_shape[2] % per_beat == 0]
+    channels, width = graph.input.image_shape[2], graph.input.dtype.width
+    assert folding.input_per_beat == 1 or folding.input_per_beat * width <= MAX_INPUT_BITS
+    plain = [Network(graph, Folding(fewest, per_beat)) for per_beat in range(1, channels + 1)
+             if channels % per_beat == 0 and (per_beat == 1 or per_beat * width <= MAX_INPUT_BITS)]
     assert network.resources.lut4 <= min(n.resources.lut4 for n in plain if n.cycles_per_image <= target)
 
 
