@@ -7,6 +7,8 @@ output has room reserved for the result that beat will make; results that
 cannot leave at once wait there. ``ready`` therefore comes from registers
 inside the unit and never runs combinationally from one unit to the next.
 """
+from collections.abc import Sequence
+
 from amaranth.hdl import Const, Module, Mux, Signal, Value
 from amaranth.lib import fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -83,7 +85,7 @@ class CreditQueue(wiring.Component):
         return m
 
 
-def offers_after(arrivals: list[int], last_beats: range, latency: int) -> list[int]:
+def offers_after(arrivals: list[int], last_beats: Sequence[int], latency: int) -> list[int]:
     """The timing model every unit states as ``schedule(arrivals)``: given the cycles
     at which one image's input beats are offered to a unit (alone in the pipeline,
     its output always taken), the cycles at which its output beats are offered. Here,
