@@ -39,7 +39,7 @@ def _step(argv: list[str]) -> float:
 
 
 def run() -> int:
-    from train.zoo import MODELS
+    from hwgen.train.zoo import MODELS
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: the whole zoo)")
@@ -72,7 +72,7 @@ def _commit() -> str:
 
 def _synthesize(model: str, args) -> dict:
     """Train, export, generate, simulate and synthesize one model; its summary row."""
-    from train.zoo import MODELS
+    from hwgen.train.zoo import MODELS
 
     out = Path("runs/synth") / model
     common = ["--model", model, "--out", str(out)]

@@ -17,20 +17,20 @@ class LayerFold:
 
 @dataclass(frozen=True)
 class Folding:
-    """One ``LayerFold`` per dense layer (binary or shift), in graph order, and input elements per beat."""
+    """One ``LayerFold`` per matrix layer (conv or dense), in graph order, and input elements per beat."""
 
     layers: tuple[LayerFold, ...]
     input_per_beat: int
 
     @classmethod
     def parse(cls, layers: str | list[str] | tuple[str, ...], input_per_beat: int) -> "Folding":
-        """From ``"64x16,32x64,10x32"`` (PE x SIMD per dense layer)."""
+        """From ``"64x16,32x64,10x32"`` (PE x SIMD per conv and dense layer)."""
         items = layers.split(",") if isinstance(layers, str) else list(layers)
         folds = []
         for item in items:
             match = re.fullmatch(r"\s*(\d+)\s*x\s*(\d+)\s*", item)
-            if not match:
-                raise HwgenError(f"folding {item!r}: expected PExSIMD, such as 16x32")
+            if not match or int(match[1]) < 1 or int(match[2]) < 1:
+                raise HwgenError(f"folding {item!r}: expected PExSIMD (both at least 1), such as 16x32")
             folds.append(LayerFold(int(match[1]), int(match[2])))
         return cls(tuple(folds), input_per_beat)
 

@@ -2,7 +2,7 @@
 
 The runner writes it as ``job.json`` plus ``job.npz`` in the build folder and
 names it with a plusarg; the testbench writes ``results.json`` beside it. The
-images themselves go to the harness as a beat file (``sim.harness``).
+images themselves go to the harness as a beat file (``hwgen.sim.harness``).
 """
 import json
 from dataclasses import asdict, dataclass

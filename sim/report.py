@@ -35,9 +35,11 @@ def choose_clock(given_mhz: float | None, synth: dict | None) -> tuple[float, st
 
 def build_report(*, model: str, dataset: str, labels: np.ndarray, torch_pred: np.ndarray,
                  golden_pred: np.ndarray, sim: dict, meta: dict, software_us: dict,
-                 clock_mhz: float, clock_note: str, synth: dict | None = None) -> dict:
-    """``sim`` is what ``hwgen sim`` wrote, ``synth`` what ``hwgen synth`` did (if it ran);
-    predictions cover the whole test set."""
+                 clock_mhz: float, clock_note: str, synth: dict | None = None,
+                 training: dict | None = None) -> dict:
+    """``sim`` is what ``hwgen sim`` wrote, ``synth`` what ``hwgen synth`` did (if it ran),
+    ``training`` what ``hwgen train`` recorded (None for a model trained in the user's
+    own script); predictions cover the whole test set."""
     n = sim["images"]
     rtl = np.array(sim["outputs"], dtype=np.int64)
     measured = sim["cycles_per_image"]
@@ -76,6 +78,8 @@ def build_report(*, model: str, dataset: str, labels: np.ndarray, torch_pred: np
         "hardware_latency_us": sim["latency"] / clock_mhz,
         "hardware_images_per_s": clock_mhz * 1e6 / measured,
         "simulator": sim["simulator"],
+        "training": None if training is None else {
+            key: training[key] for key in ("epochs", "seed", "kept_seed", "test_accuracy", "float_baseline")},
     }
 
 
@@ -96,7 +100,8 @@ def render_markdown(report: dict) -> str:
         f"| whole test set ({report['test_set_accuracy']['images']}) | "
         f"{report['test_set_accuracy']['torch']:.2%} | {report['test_set_accuracy']['golden']:.2%} | |",
         "",
-        f"Folding (PExSIMD per dense layer): `{report['folding']}`, "
+        *_training_rows(report["training"]),
+        f"Folding (PExSIMD per conv and dense layer): `{report['folding']}`, "
         f"{report['input_per_beat']} input elements per beat.",
         "",
         "| cycles | measured | analytic |",
@@ -152,6 +157,23 @@ def render_markdown(report: dict) -> str:
                             f"{counted['dp16kd']} |")
             rows.append("")
     return "\n".join(rows)
+
+
+def _training_rows(training: dict | None) -> list[str]:
+    """Accuracy over the training runs, the float baseline, and the plots."""
+    if training is None:
+        return ["Trained outside `hwgen train` (no train.json): no training curves.", ""]
+    def line(label: str, stats: dict) -> str:
+        return (f"| {label} | {stats['runs']} | {stats['max']:.2%} | {stats['mean']:.2%} | "
+                f"{stats['std']:.2%} |")
+    rows = [f"Training: {training['epochs']} epochs at most, seeds from {training['seed']}; the model "
+            f"in hardware is seed {training['kept_seed']}'s. Test accuracy in torch eval:", "",
+            "| model | runs | max | mean | std |", "|---|---|---|---|---|",
+            line("quantized", training["test_accuracy"])]
+    if training["float_baseline"] is not None:
+        rows.append(line("float twin (same layer plan)", training["float_baseline"]))
+    return rows + ["", "![loss and accuracy per epoch](training.png)", "",
+                   "![first-layer weights, one image per output](weights.png)", ""]
 
 
 def write_report(folder: Path, report: dict) -> None:

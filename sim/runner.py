@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from hwgen.errors import HwgenError
+from hwgen.files import write_text
 from hwgen.verilog import META_FILE, VERILOG_FILE
 
 from .harness import HARNESS_TOP, write_beats, write_harness
@@ -107,7 +108,7 @@ def simulate(verilog_dir: Path, images: np.ndarray, expected: np.ndarray, passes
     """Run ``passes`` of ``images`` through the Verilog in ``verilog_dir``.
 
     ``expected`` holds what the design must send, a row per image
-    (``sim.job.expected_outputs``); the testbench scores every field and the results come back for the caller to report. The
+    (``hwgen.sim.job.expected_outputs``); the testbench scores every field and the results come back for the caller to report. The
     simulator's output goes to ``build.log`` and ``sim.log`` in the build
     folder; ``progress`` shows a bar of the images simulated.
     """
@@ -135,14 +136,17 @@ def simulate(verilog_dir: Path, images: np.ndarray, expected: np.ndarray, passes
         beats_path = write_beats(build, images[:count], meta)
         harness = write_harness(build, meta, count)
         runner = get_runner(simulator)
-        with _verilator_make_fix():
-            runner.build(sources=[verilog_dir / VERILOG_FILE, harness], hdl_toplevel=HARNESS_TOP,
-                         build_dir=build, build_args=BUILD_ARGS[simulator], timescale=("1ns", "1ps"),
-                         log_file=build / "build.log")
+        try:
+            with _verilator_make_fix():
+                runner.build(sources=[verilog_dir / VERILOG_FILE, harness], hdl_toplevel=HARNESS_TOP,
+                             build_dir=build, build_args=BUILD_ARGS[simulator], timescale=("1ns", "1ps"),
+                             log_file=build / "build.log")
+        except RuntimeError:  # cocotb_tools: a command of the build failed
+            raise _build_error(simulator, build / "build.log", Path(verilog_dir)) from None
         sim_log = build / "sim.log"
         sim_log.unlink(missing_ok=True)
         with progress_bar(sim_log, sum(p.images for p in passes), progress):
-            runner.test(test_module="sim.testbench", hdl_toplevel=HARNESS_TOP, test_dir=build,
+            runner.test(test_module="hwgen.sim.testbench", hdl_toplevel=HARNESS_TOP, test_dir=build,
                         plusargs=[f"+hwgen_job={job_path}", f"+hwgen_beats={beats_path}"],
                         timescale=("1ns", "1ps"), log_file=sim_log)
         if not results_path.is_file():
@@ -151,3 +155,17 @@ def simulate(verilog_dir: Path, images: np.ndarray, expected: np.ndarray, passes
     return [PassResult(r["images"], r["stall"], np.array(r["outputs"], dtype=np.int64),
                        np.array(r["in_cycles"]), np.array(r["out_cycles"]), r["mismatches"])
             for r in document["passes"]]
+
+
+BUILD_LOG = "sim-build.log"
+
+
+def _build_error(simulator: str, log: Path, keep_in: Path) -> HwgenError:
+    """The simulator's first error line; its whole log kept beside the Verilog,
+    since the build folder goes away."""
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    kept = keep_in / BUILD_LOG
+    write_text(kept, text)
+    errors = [line.strip() for line in text.splitlines() if "error" in line.lower()]
+    first = errors[0] if errors else "no error line in its log"
+    return HwgenError(f"{simulator} could not build {VERILOG_FILE}: {first} (whole log: {kept})")

@@ -1,4 +1,4 @@
-"""cocotb test for a generated network, run on the harness of ``sim.harness``.
+"""cocotb test for a generated network, run on the harness of ``hwgen.sim.harness``.
 
 The harness streams the images and records every transfer; this test
 configures each pass, waits for it to finish, reads the outputs and their
@@ -10,8 +10,8 @@ import cocotb
 import numpy as np
 from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
 
-from sim.harness import stall_threshold
-from sim.job import Job, unpack_fields
+from hwgen.sim.harness import stall_threshold
+from hwgen.sim.job import Job, unpack_fields
 
 RESET_CYCLES = 3
 

@@ -7,8 +7,8 @@ import pytest
 from hwgen.folding import Folding
 from hwgen.ir import Bipolar, Integer
 from hwgen.verilog import emit
-from sim.job import Pass, expected_outputs
-from sim.runner import simulate
+from hwgen.sim.job import Pass, expected_outputs
+from hwgen.sim.runner import simulate
 
 from .graphs import random_conv_graph, random_graph, random_inputs, random_shift_graph
 

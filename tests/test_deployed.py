@@ -4,7 +4,7 @@ import pytest
 
 from hwgen import golden
 from hwgen.ir import Argmax, Dense, Graph, Input, Integer
-from train.deployed import DeployedNet, exact_dtype
+from hwgen.train.deployed import DeployedNet, exact_dtype
 
 from .graphs import random_inputs, random_network
 

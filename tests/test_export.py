@@ -6,12 +6,12 @@ import torch
 
 from hwgen import golden
 from hwgen.ir import Input, Integer
-from train.export import export_graph
-from train.fit import to_tensor
-from train.lowering import GraphBuilder
-from train.models import BinarizedNet
-from train.quantizers import sign, sign_ste
-from train.zoo import get_spec
+from hwgen.train.export import export_graph
+from hwgen.train.fit import to_tensor
+from hwgen.train.lowering import GraphBuilder
+from hwgen.train.models import BinarizedNet
+from hwgen.train.quantizers import sign, sign_ste
+from hwgen.train.zoo import get_spec
 
 
 def test_sign_of_zero_is_plus_one():

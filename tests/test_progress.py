@@ -1,6 +1,6 @@
 """The simulation progress bar's reading of the harness's progress lines."""
-from sim.harness import PROGRESS_LINE, progress_every
-from sim.progress import ImageCounter, _complete_lines
+from hwgen.sim.harness import PROGRESS_LINE, progress_every
+from hwgen.sim.progress import ImageCounter, _complete_lines
 
 
 def _line(images: int) -> str:

@@ -6,8 +6,8 @@ import pytest
 
 from hwgen.hw.network import Network
 from hwgen.verilog import emit
-from sim.job import Pass, expected_outputs, unpack_fields
-from sim.runner import simulate
+from hwgen.sim.job import Pass, expected_outputs, unpack_fields
+from hwgen.sim.runner import simulate
 
 from .graphs import random_inputs, random_network
 from .streams import pack, run_stream

@@ -8,12 +8,12 @@ import torch
 
 from hwgen import golden
 from hwgen.errors import HwgenError
-from train.datasets import load_digits
-from train.export import export_graph
-from train.fit import predict
-from train.models import ShiftNet
-from train.quantizers import deepshift_ps, deepshift_q, exponent_range, quantize_fixed, stochastic_round
-from train.zoo import get_spec
+from hwgen.train.datasets import load_digits
+from hwgen.train.export import export_graph
+from hwgen.train.fit import predict
+from hwgen.train.models import ShiftNet
+from hwgen.train.quantizers import deepshift_ps, deepshift_q, exponent_range, quantize_fixed, stochastic_round
+from hwgen.train.zoo import get_spec
 
 
 def test_exponent_range_of_weight_bits():

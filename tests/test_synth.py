@@ -9,7 +9,7 @@ from hwgen.errors import HwgenError
 from hwgen.folding import Folding
 from hwgen.ir import Integer
 from hwgen.verilog import emit
-from sim.report import choose_clock, render_markdown
+from hwgen.sim.report import choose_clock, render_markdown
 
 from .graphs import random_graph, random_shift_graph
 
@@ -65,7 +65,7 @@ def test_synthesis_needs_verilog(tmp_path):
 
 def test_report_shows_synthesis():
     report = {
-        "model": "m", "dataset": "d", "images": 1, "simulator": "verilator", "mismatches": 0,
+        "model": "m", "dataset": "d", "training": None, "images": 1, "simulator": "verilator", "mismatches": 0,
         "stall_pass": {"images": 1}, "folding": "1x1", "input_per_beat": 1,
         "accuracy": {"torch": 1.0, "golden": 1.0, "rtl": 1.0},
         "test_set_accuracy": {"images": 1, "torch": 1.0, "golden": 1.0},

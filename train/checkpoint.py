@@ -1,4 +1,4 @@
-"""Checkpoints: the trained weights together with the model's config."""
+"""Checkpoints: the trained weights together with the model file they were trained from."""
 from pathlib import Path
 
 import torch
@@ -7,22 +7,19 @@ from torch import nn
 from hwgen.errors import HwgenError
 from hwgen.files import atomic_path
 
+from .model_file import parse_model_text
 from .models import build_model
-from .zoo import ModelSpec, get_spec
+from .zoo import ModelSpec
 
 FORMAT_NAME = "hwgen-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
-# Config fields that shape the model: a checkpoint must agree with the zoo on them.
-SHAPING_FIELDS = ("hidden", "family", "weight_bits", "act_bits", "act_frac", "convs")
-
-
-def save_checkpoint(path: Path, spec: ModelSpec, model: nn.Module, *, in_features: int,
+def save_checkpoint(path: Path, model_text: str, model_dir: Path, model: nn.Module, *, in_features: int,
                     classes: int, pixel_bits: int, image: tuple[int, int], seed: int, epochs: int) -> None:
     payload = {
         "format": FORMAT_NAME, "version": FORMAT_VERSION,
-        "config": spec.config(), "in_features": in_features, "classes": classes,
+        "model_file": model_text, "model_dir": str(model_dir), "in_features": in_features, "classes": classes,
         "pixel_bits": pixel_bits, "image": tuple(image), "seed": seed, "epochs": epochs, "state_dict": model.state_dict(),
     }
     with atomic_path(path) as tmp:
@@ -44,17 +41,11 @@ def load_checkpoint(path: Path) -> tuple[ModelSpec, nn.Module, dict]:
     if payload.get("version") != FORMAT_VERSION:
         raise HwgenError(f"{path}: checkpoint version {payload.get('version')!r}; "
                          f"this hwgen reads version {FORMAT_VERSION}")
-    missing = {"config", "in_features", "classes", "pixel_bits", "image", "seed", "epochs",
+    missing = {"model_file", "model_dir", "in_features", "classes", "pixel_bits", "image", "seed", "epochs",
                "state_dict"} - set(payload)
     if missing:
         raise HwgenError(f"{path}: checkpoint lacks {', '.join(sorted(missing))}; train again")
-    config = payload["config"]
-    spec = get_spec(config.get("name"))
-    for field in SHAPING_FIELDS:
-        saved, defined = config.get(field), getattr(spec, field)
-        if _tuples(saved) != defined:
-            raise HwgenError(f"{path}: checkpoint of {spec.name!r} has {field} {saved!r}, but the "
-                             f"model is now defined with {defined!r}; train again")
+    spec = parse_model_text(f"{path} (its model file)", payload["model_file"], Path(payload["model_dir"]))
     model = build_model(spec, payload["in_features"], payload["classes"], payload["pixel_bits"],
                         tuple(payload["image"]))
     try:
@@ -65,7 +56,3 @@ def load_checkpoint(path: Path) -> tuple[ModelSpec, nn.Module, dict]:
     model.eval()
     return spec, model, {k: payload[k] for k in ("in_features", "classes", "pixel_bits", "image", "seed", "epochs")}
 
-
-def _tuples(value):
-    """Lists (as a config may hold them after a round trip) as tuples, nested."""
-    return tuple(_tuples(v) for v in value) if isinstance(value, (list, tuple)) else value

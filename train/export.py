@@ -1,5 +1,5 @@
 """Lowering a trained model to the integer graph; binarized networks here, shift
-networks in ``train.shift_export``.
+networks in ``hwgen.train.shift_export``.
 
 Batch norm followed by sign becomes one integer threshold per channel. The
 threshold is found by evaluating the model's own batch norm at integer

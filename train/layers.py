@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .quantizers import sign_ste
+from .quantizers import sign, sign_ste
 
 
 class LatentSigns:
@@ -15,6 +15,9 @@ class LatentSigns:
     def clamp_latent_(self) -> None:
         # Latent weights beyond ±1 get no gradient (cancelled STE) and would freeze there.
         self.weight.clamp_(-1.0, 1.0)
+
+    def quantized_weight(self) -> torch.Tensor:
+        return sign(self.weight)
 
 
 class BinaryLinear(LatentSigns, nn.Linear):

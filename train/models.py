@@ -1,11 +1,12 @@
 """Torch modules for the models of the zoo: binarized and shift networks, MLPs and CNNs."""
+import numpy as np
 import torch
 from torch import nn
 
 from .datasets import BIPOLAR_DATASETS
 from .layers import BinaryConv2d, BinaryLinear, BipolarInput, PositiveScale, SignActivation, ToImage
 from .shift_layers import FixedPointReLU, InputScale, ShiftConv2d, ShiftLinear
-from .zoo import ModelSpec
+from .zoo import Conv, ModelSpec
 
 
 class BinarizedNet(nn.Sequential):
@@ -26,14 +27,15 @@ class BinarizedNet(nn.Sequential):
         if spec.convs:
             layers.append(ToImage(*image))
             channels, (height, side), pad_value = 1, image, -1.0 if bipolar else 0.0
-            for out_channels, kernel, padding, pool in spec.convs:
-                layers += [BinaryConv2d(channels, out_channels, kernel, padding=padding, pad_value=pad_value),
-                           nn.BatchNorm2d(out_channels)]
-                height, side = (_conv_output(n, kernel, padding, pool) for n in (height, side))
-                if pool:
+            for conv in spec.convs:
+                layers += [BinaryConv2d(channels, conv.channels, conv.kernel, stride=conv.stride,
+                                        padding=conv.padding, pad_value=pad_value),
+                           nn.BatchNorm2d(conv.channels)]
+                height, side = (_conv_output(n, conv) for n in (height, side))
+                if conv.pool:
                     layers.append(nn.MaxPool2d(2))
                 layers.append(SignActivation())
-                channels, pad_value = out_channels, -1.0
+                channels, pad_value = conv.channels, -1.0
             layers.append(nn.Flatten())
             width = channels * height * side
         dropout = [nn.Dropout(spec.dropout)] if spec.dropout else []
@@ -65,13 +67,14 @@ class ShiftNet(nn.Sequential):
         if spec.convs:
             layers.append(ToImage(*image))
             channels, (height, side) = 1, image
-            for out_channels, kernel, padding, pool in spec.convs:
-                layers += [ShiftConv2d(channels, out_channels, kernel, padding=padding, in_frac=frac, **options),
+            for conv in spec.convs:
+                layers += [ShiftConv2d(channels, conv.channels, conv.kernel, stride=conv.stride,
+                                       padding=conv.padding, in_frac=frac, **options),
                            FixedPointReLU(spec.act_bits, spec.act_frac)]
-                height, side = (_conv_output(n, kernel, padding, pool) for n in (height, side))
-                if pool:
+                height, side = (_conv_output(n, conv) for n in (height, side))
+                if conv.pool:
                     layers.append(nn.MaxPool2d(2))
-                channels, frac = out_channels, spec.act_frac
+                channels, frac = conv.channels, spec.act_frac
             layers += [nn.Flatten(), *self._dropout(spec)]
             width = channels * height * side
         for size in spec.hidden:
@@ -90,14 +93,58 @@ class ShiftNet(nn.Sequential):
     exact_dtype = torch.float64
 
 
-def _conv_output(size: int, kernel: int, padding: int, pool: bool) -> int:
-    """An image side after a stride-1 convolution and, with ``pool``, a 2x2 max-pool."""
-    size = size + 2 * padding - kernel + 1
-    return size // 2 if pool else size
+def _conv_output(size: int, conv: Conv) -> int:
+    """An image side after a convolution and, with its pool, a 2x2 max-pool."""
+    size = (size + 2 * conv.padding - conv.kernel) // conv.stride + 1
+    return size // 2 if conv.pool else size
+
+
+class FloatTwin(nn.Sequential):
+    """The same layer plan in full precision, the baseline a quantized model is
+    measured against: inputs scaled to [0, 1], float convs and dense layers
+    with batch norm and ReLU, the same pools and dropout."""
+
+    def __init__(self, spec: ModelSpec, in_features: int, classes: int, image: tuple[int, int],
+                 pixel_bits: int):
+        layers, width = [InputScale(pixel_bits)], in_features
+        if spec.convs:
+            layers.append(ToImage(*image))
+            channels, (height, side) = 1, image
+            for conv in spec.convs:
+                layers += [nn.Conv2d(channels, conv.channels, conv.kernel, stride=conv.stride,
+                                     padding=conv.padding), nn.BatchNorm2d(conv.channels), nn.ReLU()]
+                height, side = (_conv_output(n, conv) for n in (height, side))
+                if conv.pool:
+                    layers.append(nn.MaxPool2d(2))
+                channels = conv.channels
+            layers.append(nn.Flatten())
+            width = channels * height * side
+        dropout = [nn.Dropout(spec.dropout)] if spec.dropout else []
+        for size in spec.hidden:
+            layers += [*dropout, nn.Linear(width, size), nn.BatchNorm1d(size), nn.ReLU()]
+            width = size
+        layers += [*dropout, nn.Linear(width, classes)]
+        super().__init__(*layers)
+
+    exact_dtype = torch.float32
 
 
 def build_model(spec: ModelSpec, in_features: int, classes: int, pixel_bits: int,
-                image: tuple[int, int]) -> nn.Module:
+                image: tuple[int, int], *, float_twin: bool = False) -> nn.Module:
+    if float_twin:
+        return FloatTwin(spec, in_features, classes, image, pixel_bits)
     if spec.family == "bnn":
         return BinarizedNet(spec, in_features, classes, image)
     return ShiftNet(spec, in_features, classes, image, pixel_bits)
+
+
+@torch.no_grad()
+def first_layer_weights(model: nn.Module, image: tuple[int, int]) -> np.ndarray:
+    """The first layer's weights as the hardware (or the float twin) uses them,
+    one image per output: (outputs, height, width); a conv's first input channel."""
+    layer = next(m for m in model.modules() if hasattr(m, "quantized_weight") or isinstance(m, (nn.Linear, nn.Conv2d)))
+    weight = (layer.quantized_weight() if hasattr(layer, "quantized_weight") else layer.weight).float().numpy()
+    if weight.ndim == 4:
+        return weight[:, 0]
+    height, width = image if weight.shape[1] == image[0] * image[1] else (1, weight.shape[1])
+    return weight.reshape(len(weight), height, width)

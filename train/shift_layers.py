@@ -2,7 +2,7 @@
 
 Everything a layer computes is a dyadic rational with bounded precision,
 so evaluated in float64 the forward pass is exact and equals the integer
-graph the exporter writes (``train.shift_export``).
+graph the exporter writes (``hwgen.train.shift_export``).
 """
 import math
 

@@ -1,0 +1,187 @@
+"""Model files: a network, its data, training and hardware in a small TOML file.
+
+Every key is checked; a mistake is one error naming the file, the key and
+what is allowed. The README documents each key; ``models/`` holds the zoo's.
+"""
+import math
+import re
+import tomllib
+from pathlib import Path
+
+from hwgen.errors import HwgenError
+
+from .datasets import FEATURE_SETS
+from .zoo import Conv, ModelSpec
+
+DATA_SETS = ("digits", "mnist", "mnist-binary", "mini-mnist", *FEATURE_SETS)
+WEIGHTS = {"binary": "bnn", "shift-ps": "shift-ps", "shift-q": "shift-q"}
+ACTIVATIONS = {"bnn": "sign", "shift-ps": "relu-fixed", "shift-q": "relu-fixed"}
+DEFAULT_PATIENCE_VALIDATION = 0.1
+_FOLD = re.compile(r"[1-9][0-9]*x[1-9][0-9]*")
+
+
+class _Table:
+    """One table of the file: typed reads that name the key on error, and a check for unknown keys."""
+
+    def __init__(self, path: Path, where: str, table):
+        if not isinstance(table, dict):
+            raise HwgenError(f"{path}: {where} must be a table")
+        self.path, self.where, self.table, self.read = path, where, table, set()
+
+    def _fail(self, key: str, allowed: str):
+        shown = f"{self.where}.{key}" if self.where else key
+        raise HwgenError(f"{self.path}: {shown} = {self.table[key]!r}: {allowed}")
+
+    def get(self, key: str, kind, default=None, *, allowed: str = "", check=lambda value: True):
+        self.read.add(key)
+        if key not in self.table:
+            if default is None:
+                shown = f"{self.where}.{key}" if self.where else key
+                raise HwgenError(f"{self.path}: {shown} is missing ({allowed or kind.__name__})")
+            return default
+        value = self.table[key]
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)) or not check(value):
+            self._fail(key, allowed or f"must be {kind.__name__}")
+        return value
+
+    def count(self, key: str, default=None, *, low: int = 1, high: int = 1 << 20) -> int:
+        return self.get(key, int, default, allowed=f"an integer from {low} to {high}",
+                        check=lambda v: low <= v <= high)
+
+    def fraction(self, key: str, default: float, *, high: float = 1.0) -> float:
+        return self.get(key, float, default, allowed=f"a number from 0 up to (not including) {high}",
+                        check=lambda v: 0 <= v < high)
+
+    def choice(self, key: str, options, default=None) -> str:
+        return self.get(key, str, default, allowed="one of " + " | ".join(options),
+                        check=lambda v: v in options)
+
+    def done(self) -> None:
+        unknown = sorted(set(self.table) - self.read)
+        if unknown:
+            shown = f"{self.where}.{unknown[0]}" if self.where else unknown[0]
+            raise HwgenError(f"{self.path}: unknown key {shown}; the README lists the keys of a model file")
+
+
+def read_model_file(path: Path) -> ModelSpec:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as error:
+        raise HwgenError(f"{path}: cannot read the model file ({error})") from None
+    return parse_model_text(path, text, path.parent.resolve())
+
+
+def parse_model_text(path: Path | str, text: str, base: Path) -> ModelSpec:
+    """The spec a model file's text describes; ``path`` names it in errors, a
+    data file's relative path starts from ``base`` (the file's folder)."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise HwgenError(f"{path}: not valid TOML ({error})") from None
+    return parse_model(Path(path), document, Path(base))
+
+
+def parse_model(path: Path, document: dict, base: Path) -> ModelSpec:
+    top = _Table(path, "", document)
+    name = top.get("name", str, allowed="lower-case letters, digits and dashes",
+                   check=lambda v: re.fullmatch(r"[a-z0-9][a-z0-9-]*", v) is not None)
+    description = top.get("description", str, "")
+    data = _data(path, top, base)
+    layers = top.get("layer", list, allowed="one [[layer]] table per layer, the last one giving the logits",
+                     check=lambda v: len(v) >= 1)
+    plan = _layers(path, layers)
+    train = _Table(path, "train", top.get("train", dict, {}))
+    hardware = _Table(path, "hardware", top.get("hardware", dict, {}))
+    top.done()
+    patience = train.count("early_stop_patience", 0, low=0)
+    spec = ModelSpec(
+        name=name, description=description, **data, **plan,
+        epochs=train.count("epochs", 10),
+        batch_size=train.count("batch_size", 64),
+        learning_rate=train.get("learning_rate", float, 1e-3, allowed="a positive number",
+                                check=lambda v: 0 < v < math.inf),
+        weight_decay=train.fraction("weight_decay", 0.0),
+        early_stop_patience=patience,
+        validation=train.fraction("validation", DEFAULT_PATIENCE_VALIDATION if patience else 0.0, high=0.9),
+        runs=train.count("runs", 1, high=100),
+        dropout=train.fraction("dropout", 0.0),
+        folding=_folding(hardware),
+        input_per_beat=hardware.count("input_per_beat", 1),
+        max_luts=hardware.count("max_luts", 20_000, low=100, high=10**7),
+    )
+    train.done()
+    hardware.done()
+    if spec.early_stop_patience and not spec.validation:
+        raise HwgenError(f"{path}: train.early_stop_patience needs train.validation above 0 "
+                         f"(the share of the training split it watches)")
+    return spec
+
+
+def _data(path: Path, top: _Table, base: Path) -> dict:
+    data = _Table(path, "data", top.get("data", dict, allowed="a [data] table with set = ..."))
+    dataset = data.choice("set", DATA_SETS)
+    own_file, features = dataset in ("csv", "npz"), dataset in FEATURE_SETS
+    fields = {
+        "dataset": dataset,
+        # Images keep their own bits unless asked for fewer; features are quantized to these bits.
+        "input_bits": data.count("input_bits", 8 if features else 0, low=1 if features else 0, high=8),
+        "data_path": str((base / data.get("path", str, allowed="the data file, relative to the model file"))
+                         ) if own_file else "",
+        "label_column": data.get("label", str, "") if dataset == "csv" else "",
+        "test_fraction": data.fraction("test_fraction", 0.2, high=0.9) if features else 0.2,
+    }
+    data.done()
+    return fields
+
+
+def _layers(path: Path, layers: list) -> dict:
+    convs, dense, kinds, acts = [], [], set(), set()
+    for index, raw in enumerate(layers):
+        layer = _Table(path, f"layer[{index}]", raw)
+        last = index == len(layers) - 1
+        kind = layer.choice("weights", tuple(WEIGHTS), "binary")
+        family = WEIGHTS[kind]
+        kinds.add((family, layer.count("weight_bits", 5, low=2, high=8) if family != "bnn" else 0,
+                   layer.get("stochastic", bool, False) if family != "bnn" else False))
+        if "conv" in raw:
+            if dense:
+                raise HwgenError(f"{path}: layer[{index}] is a conv after a dense layer; convs come first")
+            if last:
+                raise HwgenError(f"{path}: layer[{index}]: the last layer must be dense (it gives the logits)")
+            convs.append(Conv(channels=layer.count("conv"), kernel=layer.count("kernel", 3, high=15),
+                              padding=layer.count("padding", 0, low=0, high=7),
+                              pool=layer.get("pool", int, 0, allowed="0 (none) or 2 (2x2 max-pool)",
+                                             check=lambda v: v in (0, 2)) == 2,
+                              stride=layer.count("stride", 1, high=15)))
+        else:
+            dense.append(layer.count("dense"))
+        if last:
+            if "activation" in raw:
+                raise HwgenError(f"{path}: layer[{index}].activation: the last layer has none (it gives "
+                                 f"the integer logits)")
+        else:
+            activation = layer.choice("activation", (ACTIVATIONS[family],), ACTIVATIONS[family])
+            acts.add((activation, layer.count("bits", 8, high=16), layer.count("frac", 4, low=0, high=16))
+                     if activation == "relu-fixed" else (activation, 0, 0))
+        layer.done()
+    if len(kinds) > 1 or len(acts) > 1:
+        raise HwgenError(f"{path}: every layer must have the same weights (and weight_bits, stochastic) and "
+                         f"activation for now; mixing kinds is not supported yet")
+    (family, weight_bits, stochastic), = kinds
+    _, act_bits, act_frac = acts.pop() if acts else (None, 8, 4)
+    if act_frac > act_bits:
+        raise HwgenError(f"{path}: layer frac = {act_frac} is more than bits = {act_bits}")
+    return {"convs": tuple(convs), "hidden": tuple(dense[:-1]), "classes": dense[-1], "family": family,
+            "weight_bits": weight_bits, "stochastic": stochastic,
+            "act_bits": act_bits if family != "bnn" else 0, "act_frac": act_frac if family != "bnn" else 0}
+
+
+def _folding(hardware: _Table) -> tuple[str, ...]:
+    folding = hardware.get("folding", (str, list), "auto",
+                           allowed='"auto" or a list of "PExSIMD" strings, one per conv and dense layer',
+                           check=lambda v: v == "auto" or (isinstance(v, list) and v and all(
+                               isinstance(f, str) and _FOLD.fullmatch(f) for f in v)))
+    return () if folding == "auto" else tuple(folding)
