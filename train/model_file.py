@@ -147,10 +147,10 @@ def _layers(path: Path, layers: list) -> dict:
         kinds.add((family, layer.count("weight_bits", 5, low=2, high=8) if family != "bnn" else 0,
                    layer.get("stochastic", bool, False) if family != "bnn" else False))
         if "conv" in raw:
-            if dense:
-                raise HwgenError(f"{path}: layer[{index}] is a conv after a dense layer; convs come first")
             if last:
                 raise HwgenError(f"{path}: layer[{index}]: the last layer must be dense (it gives the logits)")
+            if dense:
+                raise HwgenError(f"{path}: layer[{index}] is a conv after a dense layer; convs come first")
             convs.append(Conv(channels=layer.count("conv"), kernel=layer.count("kernel", 3, high=15),
                               padding=layer.count("padding", 0, low=0, high=7),
                               pool=layer.get("pool", int, 0, allowed="0 (none) or 2 (2x2 max-pool)",
