@@ -165,6 +165,16 @@ def _check_plan(source: Path, spec, data) -> None:
                          f"has {data.classes} classes")
     if spec.convs and data.image[0] == 1:
         raise HwgenError(f"{source}: conv layers need images; data set {spec.dataset} holds feature vectors")
+    height, width = data.image
+    for index, conv in enumerate(spec.convs):
+        height, width = ((n + 2 * conv.padding - conv.kernel) // conv.stride + 1 for n in (height, width))
+        if min(height, width) < 1:
+            raise HwgenError(f"{source}: layer[{index}]: a {conv.kernel}x{conv.kernel} kernel does not fit the "
+                             f"image it gets; use a smaller kernel, padding or fewer layers")
+        if conv.pool and (height % 2 or width % 2):
+            raise HwgenError(f"{source}: layer[{index}]: pool = 2 needs an even image side, and this conv "
+                             f"gives {height}x{width}; change its kernel, stride or padding")
+        height, width = (height // 2, width // 2) if conv.pool else (height, width)
     if spec.folding and len(spec.folding) != layers:
         raise HwgenError(f"{source}: hardware.folding has {len(spec.folding)} entries for {layers} layers")
 
@@ -369,7 +379,8 @@ def report(run: RunFolder, options: Options) -> None:
     synth_results = _current_synth(run)
     clock_mhz, clock_note = choose_clock(options.clock_mhz, synth_results)
     training = json.loads((run / TRAINING).read_text()) if _is_current(run, TRAINING) else None
-    result = build_report(model=spec.name, dataset=spec.dataset, labels=labels,
+    dataset = spec.dataset if spec.dataset != "python" else "the data of its own training script"
+    result = build_report(model=spec.name, dataset=dataset, labels=labels,
                           torch_pred=predictions["torch"], golden_pred=predictions["golden"],
                           sim=sim_results, meta=meta, software_us=software, clock_mhz=clock_mhz,
                           clock_note=clock_note, synth=synth_results, training=training)

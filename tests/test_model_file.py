@@ -1,6 +1,7 @@
 """Model files: the zoo's parse, and every mistake is one line naming the file, the key and what is allowed."""
 import pytest
 
+from hwgen.cli import main
 from hwgen.errors import HwgenError
 from hwgen.train.model_file import read_model_file
 from hwgen.train.zoo import Conv, get_spec, model_path, zoo_files
@@ -106,3 +107,20 @@ def test_a_conv_after_a_dense_layer(tmp_path):
     text = GOOD.replace("[[layer]]\ndense = 3", "[[layer]]\nconv = 4\nactivation = \"sign\"\n[[layer]]\ndense = 3")
     with pytest.raises(HwgenError, match=r"layer\[1\] is a conv after a dense layer; convs come first"):
         read_model_file(_write(tmp_path, text))
+
+
+@pytest.mark.parametrize("layers, message", [
+    ("conv = 4\nkernel = 2\npool = 2", "layer[0]: pool = 2 needs an even image side, and this conv gives 7x7"),
+    ("conv = 4\nkernel = 9", "layer[0]: a 9x9 kernel does not fit the image it gets"),
+])
+def test_a_plan_that_does_not_fit_the_images(tmp_path, capsys, layers, message):
+    text = f'name = "odd"\n[data]\nset = "digits"\n[[layer]]\n{layers}\n[[layer]]\ndense = 10\n'
+    assert main(["train", "--model", str(_write(tmp_path, text)), "--out", str(tmp_path / "run")]) == 1
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_last_layer_gives_the_classes(tmp_path, capsys):
+    text = GOOD.replace("dense = 3", "dense = 4")
+    assert main(["train", "--model", str(_write(tmp_path, text)), "--out", str(tmp_path / "run")]) == 1
+    assert "the last layer has dense = 4, but data set vertebral has 3 classes" in capsys.readouterr().err

@@ -143,6 +143,9 @@ def load_dataset(spec: ModelSpec, data_dir: Path | None) -> Dataset:
         data = _features_dataset(name, *read_csv(Path(spec.data_path), spec.label_column), spec)
     elif name == "npz":
         data = _features_dataset(name, *read_npz(Path(spec.data_path)), spec)
+    elif name == "python":
+        raise HwgenError(f"model {spec.name!r} was built and trained in a Python script (data.set = \"python\"); "
+                         f"hwgen can only run its hardware steps: verilog, sim, synth, report")
     else:
         raise HwgenError(f"unknown data set {name!r}")
     return data if name in FEATURE_SETS else _fewer_bits(data, spec.input_bits)

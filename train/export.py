@@ -18,13 +18,14 @@ from hwgen.ir import Argmax, Bipolar, Dense, Graph, Integer, Threshold
 
 from .layers import BinaryConv2d, BinaryLinear, BipolarInput, PositiveScale, SignActivation
 from .lowering import GraphBuilder
-from .models import ShiftNet
+from .models import is_shift_network
 from .shift_export import export_shift_graph
 
 
 def export_graph(model: nn.Module, in_features: int, pixel_bits: int) -> Graph:
-    """The integer graph of a trained zoo model (binarized or shift)."""
-    if isinstance(model, ShiftNet):
+    """The integer graph of a trained model (binarized or shift): a zoo model, or
+    an ``nn.Sequential`` of the same layers built in the user's own script."""
+    if is_shift_network(model):
         return export_shift_graph(model, in_features, pixel_bits)
     return export_binarized_graph(model, in_features, pixel_bits)
 

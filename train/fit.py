@@ -10,7 +10,7 @@ from torch import nn
 from tqdm import tqdm
 
 from .datasets import SPLIT_SEED, Dataset, Split
-from .models import build_model
+from .models import build_model, exact_dtype
 from .zoo import ModelSpec
 
 
@@ -21,13 +21,14 @@ def to_tensor(images: np.ndarray, dtype: torch.dtype = torch.float32) -> torch.T
 
 def exact_eval(model: nn.Module) -> nn.Module:
     """``model`` in eval mode and in the dtype whose results the integer graph reproduces."""
-    return model.eval().to(model.exact_dtype)
+    return model.eval().to(exact_dtype(model))
 
 
 @torch.no_grad()
 def predict(model: nn.Module, images: np.ndarray, batch_size: int = 1000) -> np.ndarray:
     model = exact_eval(model)
-    outputs = [model(to_tensor(images[i:i + batch_size], model.exact_dtype)).argmax(dim=1)
+    dtype = exact_dtype(model)
+    outputs = [model(to_tensor(images[i:i + batch_size], dtype)).argmax(dim=1)
                for i in range(0, len(images), batch_size)]
     return torch.cat(outputs).numpy().astype(np.int64)
 

@@ -13,7 +13,9 @@ from hwgen.errors import HwgenError
 from .datasets import FEATURE_SETS
 from .zoo import Conv, ModelSpec
 
-DATA_SETS = ("digits", "mnist", "mnist-binary", "mini-mnist", *FEATURE_SETS)
+# "python": a network built and trained in the user's own script (``export_run``); its
+# file has no layers and names no data, and only the hardware steps read it.
+DATA_SETS = ("digits", "mnist", "mnist-binary", "mini-mnist", *FEATURE_SETS, "python")
 WEIGHTS = {"binary": "bnn", "shift-ps": "shift-ps", "shift-q": "shift-q"}
 ACTIVATIONS = {"bnn": "sign", "shift-ps": "relu-fixed", "shift-q": "relu-fixed"}
 DEFAULT_PATIENCE_VALIDATION = 0.1
@@ -90,9 +92,13 @@ def parse_model(path: Path, document: dict, base: Path) -> ModelSpec:
                    check=lambda v: re.fullmatch(r"[a-z0-9][a-z0-9-]*", v) is not None)
     description = top.get("description", str, "")
     data = _data(path, top, base)
-    layers = top.get("layer", list, allowed="one [[layer]] table per layer, the last one giving the logits",
-                     check=lambda v: len(v) >= 1)
-    plan = _layers(path, layers)
+    if data["dataset"] == "python":
+        if "layer" in document:
+            raise HwgenError(f"{path}: a model built in Python (data.set = \"python\") has no [[layer]] tables")
+        plan = {"convs": (), "hidden": (), "classes": 0}
+    else:
+        plan = _layers(path, top.get("layer", list, allowed="one [[layer]] table per layer, the last one "
+                                     "giving the logits", check=lambda v: len(v) >= 1))
     train = _Table(path, "train", top.get("train", dict, {}))
     hardware = _Table(path, "hardware", top.get("hardware", dict, {}))
     top.done()

@@ -45,10 +45,6 @@ class BinarizedNet(nn.Sequential):
         layers += [*dropout, BinaryLinear(width, classes), PositiveScale(1.0 / width ** 0.5)]
         super().__init__(*layers)
 
-    # Evaluation dtype whose results the integer graph reproduces: the
-    # thresholds are derived from this model's own float32 batch norm.
-    exact_dtype = torch.float32
-
 
 class ShiftNet(nn.Sequential):
     """Shift convolutions and shift linear layers, each followed by a fixed-point ReLU.
@@ -88,10 +84,6 @@ class ShiftNet(nn.Sequential):
     def _dropout(spec: ModelSpec) -> list[nn.Module]:
         return [nn.Dropout(spec.dropout)] if spec.dropout else []
 
-    # In float64 every sum of the forward pass is exact (all values are dyadic
-    # and the integer accumulators stay below 2**53), so eval equals the graph.
-    exact_dtype = torch.float64
-
 
 def _conv_output(size: int, conv: Conv) -> int:
     """An image side after a convolution and, with its pool, a 2x2 max-pool."""
@@ -126,7 +118,18 @@ class FloatTwin(nn.Sequential):
         layers += [*dropout, nn.Linear(width, classes)]
         super().__init__(*layers)
 
-    exact_dtype = torch.float32
+
+def is_shift_network(model: nn.Module) -> bool:
+    """Shift networks start by reading integer inputs as fixed point; binarized ones do not."""
+    return isinstance(next(iter(model)), InputScale) and not isinstance(model, FloatTwin)
+
+
+def exact_dtype(model: nn.Module) -> torch.dtype:
+    """The evaluation dtype whose results the integer graph reproduces. Shift
+    networks: float64, where every sum of the forward pass is exact (all values
+    are dyadic and the integer accumulators stay below 2**53). Binarized ones:
+    float32, since their thresholds come from their own float32 batch norm."""
+    return torch.float64 if is_shift_network(model) else torch.float32
 
 
 def build_model(spec: ModelSpec, in_features: int, classes: int, pixel_bits: int,
