@@ -15,6 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from . import artifacts
+from .artifacts import SIM_RESULTS as SIM_SCHEMA
+from .artifacts import SYNTH_RESULTS, VERILOG_META
 from .errors import HwgenError
 from .files import atomic_path, write_text
 from .run_folder import RunFolder
@@ -28,7 +31,6 @@ TESTSET = "testset.npz"
 PREDICTIONS = "predictions.npz"
 VERILOG = ["hwgen_top.v", "hwgen_top.json"]
 SIM_RESULTS = "sim.json"
-SIM_VERSION = 1
 STALL_IMAGES = 100
 STALL_PROBABILITY = 0.3
 TIMED_IMAGES = 2000   # software timings are per-image medians; more images only cost minutes
@@ -284,7 +286,7 @@ def _current_synth(run: RunFolder) -> dict | None:
     except HwgenError as error:
         print(f"note: {error}; until then its Fmax and resources are not used", file=sys.stderr)
         return None
-    return json.loads((run / SYNTH_FILE).read_text())
+    return artifacts.load(run / SYNTH_FILE, SYNTH_RESULTS)
 
 
 def synth(run: RunFolder, options: Options) -> None:
@@ -320,7 +322,7 @@ def sim(run: RunFolder, options: Options) -> None:
     if not 2 <= count <= len(images):
         raise HwgenError(f"--test-images must lie in [2, {len(images)}], not {count}")
     images = images[:count]
-    meta = json.loads((run / META_FILE).read_text())
+    meta = artifacts.load(run / META_FILE, VERILOG_META)
     logits = len(meta["output_fields"]) > 1
     expected = expected_outputs(graph, images, logits)
     stall_images = min(count, STALL_IMAGES)
@@ -330,7 +332,6 @@ def sim(run: RunFolder, options: Options) -> None:
                                [Pass(count, 0.0), Pass(stall_images, STALL_PROBABILITY, seed=1)],
                                simulator=options.simulator, progress=True)
     results = {
-        "version": SIM_VERSION,
         "simulator": options.simulator,
         "images": count,
         "outputs": steady.classes.tolist(),
@@ -341,7 +342,7 @@ def sim(run: RunFolder, options: Options) -> None:
         "stall_pass": {"images": stalled.images, "stall": stalled.stall,
                        "mismatches": stalled.mismatches},
     }
-    write_text(run / SIM_RESULTS, json.dumps(results, indent=1) + "\n")
+    artifacts.save(run / SIM_RESULTS, SIM_SCHEMA, results)
     run.record([SIM_RESULTS], [*VERILOG, *GRAPH, TESTSET])
     scored = "class index and every logit" if logits else "class index"
     print(f"{count} images ({scored} scored): {results['mismatches']} mismatches against the golden model; "
@@ -364,8 +365,8 @@ def report(run: RunFolder, options: Options) -> None:
     graph = load_graph(run.path)
     images, labels = load_testset(run)
     predictions = load_npz(run / PREDICTIONS)
-    sim_results = json.loads((run / SIM_RESULTS).read_text())
-    meta = json.loads((run / META_FILE).read_text())
+    sim_results = artifacts.load(run / SIM_RESULTS, SIM_SCHEMA)
+    meta = artifacts.load(run / META_FILE, VERILOG_META)
     timed = images[:min(sim_results["images"], TIMED_IMAGES)]
     model = DeployedNet(graph)
     if not np.array_equal(model.classify(timed), predictions["golden"][:len(timed)]):

@@ -11,6 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import artifacts
+from .artifacts import SYNTH_RESULTS, VERILOG_META
 from .errors import HwgenError
 from .files import write_text
 from .netlist_passes import absorb_output_registers, carry_chains, cut_unused_carry_outs
@@ -186,7 +188,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
                          f"{', '.join(map(str, SPEED_GRADES))}")
     if not (folder / VERILOG_FILE).is_file() or not (folder / META_FILE).is_file():
         raise HwgenError(f"{folder}: no generated Verilog; run `hwgen verilog` first")
-    top = json.loads((folder / META_FILE).read_text())["top"]
+    top = artifacts.load(folder / META_FILE, VERILOG_META)["top"]
     yosys, yosys_kind = yosys_command(yosys_script(top))
     nextpnr, nextpnr_kind = nextpnr_command()
     yosys_log, nextpnr_log = folder / "yosys.log", folder / "nextpnr.log"
@@ -224,5 +226,4 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         "wall_s": {"yosys": yosys_s, "nextpnr": nextpnr_s},
         "verilog_sha256": verilog_digest(folder),
     }
-    write_text(folder / SYNTH_FILE, json.dumps(result, indent=1) + "\n")
-    return result
+    return artifacts.save(folder / SYNTH_FILE, SYNTH_RESULTS, result)

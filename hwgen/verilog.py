@@ -1,10 +1,11 @@
 """Verilog emission and the metadata a testbench needs to drive the design."""
-import json
 from dataclasses import asdict
 from pathlib import Path
 
 from amaranth.back import verilog
 
+from . import artifacts
+from .artifacts import VERILOG_META
 from .files import write_text
 from .folding import Folding
 from .hw.axi_stream import AXI_STREAM_PORTS, AxiStreamTop, byte_width
@@ -63,7 +64,5 @@ def emit(graph: Graph, folding: Folding, folder: Path, *, logits: bool = False,
     network = Network(graph, folding, logits=logits, shift_lanes=shift_lanes, block_rams=block_rams)
     top = AxiStreamTop(network) if axi_stream else network
     text = verilog.convert(top, name=TOP_NAME, emit_src=False)
-    meta = describe(network, axi_stream)
     write_text(Path(folder) / VERILOG_FILE, text)
-    write_text(Path(folder) / META_FILE, json.dumps(meta, indent=1) + "\n")
-    return meta
+    return artifacts.save(Path(folder) / META_FILE, VERILOG_META, describe(network, axi_stream))

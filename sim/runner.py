@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from hwgen import artifacts
+from hwgen.artifacts import VERILOG_META
 from hwgen.errors import HwgenError
 from hwgen.files import write_text
 from hwgen.verilog import META_FILE, VERILOG_FILE
@@ -119,7 +121,7 @@ def simulate(verilog_dir: Path, images: np.ndarray, expected: np.ndarray, passes
     meta_path = verilog_dir / META_FILE
     if not meta_path.is_file() or not (verilog_dir / VERILOG_FILE).is_file():
         raise HwgenError(f"{verilog_dir}: no generated Verilog; run `hwgen verilog` first")
-    meta = json.loads(meta_path.read_text())
+    meta = artifacts.load(meta_path, VERILOG_META)
     if images.shape[1] != meta["input_size"]:
         raise HwgenError(f"images have {images.shape[1]} elements, the design takes {meta['input_size']}")
     with tempfile.TemporaryDirectory(prefix=f"hwgen-{simulator}-") as scratch:

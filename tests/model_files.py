@@ -1,5 +1,5 @@
 """Seeded random model files, as a user might write them: random depth, widths, conv and
-pool plans, weight kinds, activations, input bits and foldings; and one run of each
+pool plans, weight kinds, activations and their estimators, input bits and foldings; and one run of each
 through train (1 epoch) → export → verilog → sim."""
 import json
 from pathlib import Path
@@ -24,8 +24,10 @@ def random_model_file(seed: int) -> str:
     bits = int(rng.integers(1, (DIGITS_BITS if images else 8) + 1))
     act_bits = int(rng.integers(3, 9))
     layer_keys = [f'weights = "{weights}"'] + ([f"weight_bits = {int(rng.integers(3, 6))}"] if shift else [])
+    estimator = str(rng.choice(["ste", "reste", "approx-sign", "swish-sign"]))
+    binarize = "stochastic" if rng.random() < 0.25 else "deterministic"
     activation = (['activation = "relu-fixed"', f"bits = {act_bits}", f"frac = {int(rng.integers(0, act_bits + 1))}"]
-                  if shift else ['activation = "sign"'])
+                  if shift else ['activation = "sign"', f'estimator = "{estimator}"', f'binarize = "{binarize}"'])
     layers, folds = [], []
     channels, side = 1, DIGITS_SIDE
     for _ in range(int(rng.integers(0, 3)) if images else 0):

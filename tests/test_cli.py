@@ -287,3 +287,23 @@ def test_mnist_with_a_corrupt_deflate_block(tmp_path, capsys):
     path.write_bytes(bytes(raw))
     _fails_with(capsys, ["train", "--model", "mnist-tfc-w1a1", "--data-dir", str(data), "--out",
                          str(tmp_path / "run")], "train-images-idx3-ubyte.gz: cannot read")
+
+
+def test_a_full_disk_leaves_the_good_files(run_dir, tmp_path, capsys, monkeypatch):
+    """The disk fills up while `hwgen verilog` writes: one line, and the folder as it was,
+    without half-written or temporary files. (ENOSPC is injected: no small file system
+    can be mounted here.)"""
+    import errno
+    import pathlib
+    out = _fresh_copy(run_dir, tmp_path)
+    write_text = pathlib.Path.write_text
+
+    def full(path, *args, **kwargs):
+        if path.parent == out:
+            write_text(path, "half of it")
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return write_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "write_text", full)
+    _fails_with(capsys, ["verilog", "--out", str(out), "--folding", "16x16,16x32,10x16"],
+                "No space left on device; nothing half-written was left", out)

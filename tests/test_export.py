@@ -10,7 +10,8 @@ from hwgen.train.export import export_graph
 from hwgen.train.fit import to_tensor
 from hwgen.train.lowering import GraphBuilder
 from hwgen.train.models import BinarizedNet
-from hwgen.train.quantizers import sign, sign_ste
+from hwgen.train.quantizers import sign
+from hwgen.train.sign_estimators import sign_ste
 from hwgen.train.zoo import get_spec
 
 

@@ -48,9 +48,8 @@ padding = 1
 pool = 2
 activation = "sign"
 [[layer]]
-conv = 8
+conv = 16
 kernel = 3
-padding = 1
 pool = 2
 activation = "sign"
 [[layer]]
@@ -63,7 +62,7 @@ epochs = 3
 batch_size = 50
 learning_rate = 0.01
 [hardware]
-folding = ["8x9", "8x72", "8x49", "10x32"]
+folding = ["8x9", "8x72", "8x64", "10x32"]
 """
 
 CSV_SHIFT = """

@@ -15,5 +15,6 @@ def test_random_model_file(tmp_path, seed):
 def test_the_files_cover_the_kinds():
     texts = [random_model_file(seed) for seed in range(100)]
     for kind in ('"binary"', '"shift-ps"', '"shift-q"', "conv =", "pool = 2", "stride = 2", "padding = 1",
-                 'set = "digits"', 'set = "vertebral"', '"relu-fixed"', '"sign"'):
+                 'set = "digits"', 'set = "vertebral"', '"relu-fixed"', '"sign"', '"reste"', '"approx-sign"',
+                 '"swish-sign"', 'binarize = "stochastic"'):
         assert any(kind in text for text in texts), kind

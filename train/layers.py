@@ -5,7 +5,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .quantizers import sign, sign_ste
+from .quantizers import sign
+from .sign_estimators import estimated_sign, sign_ste
+from .zoo import SignSpec
 
 
 class LatentSigns:
@@ -66,14 +68,15 @@ class ToImage(nn.Module):
 
 
 class SignActivation(nn.Module):
-    """sign(x) with a straight-through gradient where |x| <= ``cancel_at``."""
+    """sign(x) in eval; in training, the gradient of ``spec``'s estimator (by default
+    straight through where |x| <= 1) and, where ``spec`` asks, stochastic binarization."""
 
-    def __init__(self, cancel_at: float = 1.0):
+    def __init__(self, spec: SignSpec = SignSpec()):
         super().__init__()
-        self.cancel_at = cancel_at
+        self.spec = spec
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return sign_ste(x, self.cancel_at)
+        return estimated_sign(x, self.spec, self.training)
 
 
 class PositiveScale(nn.Module):

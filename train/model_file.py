@@ -11,13 +11,14 @@ from pathlib import Path
 from hwgen.errors import HwgenError
 
 from .datasets import FEATURE_SETS
-from .zoo import Conv, ModelSpec
+from .zoo import Conv, ModelSpec, SignSpec
 
 # "python": a network built and trained in the user's own script (``export_run``); its
 # file has no layers and names no data, and only the hardware steps read it.
 DATA_SETS = ("digits", "mnist", "mnist-binary", "mini-mnist", *FEATURE_SETS, "python")
 WEIGHTS = {"binary": "bnn", "shift-ps": "shift-ps", "shift-q": "shift-q"}
 ACTIVATIONS = {"bnn": "sign", "shift-ps": "relu-fixed", "shift-q": "relu-fixed"}
+ESTIMATORS = ("ste", "reste", "approx-sign", "swish-sign")   # hwgen.train.sign_estimators
 DEFAULT_PATIENCE_VALIDATION = 0.1
 _FOLD = re.compile(r"[1-9][0-9]*x[1-9][0-9]*")
 
@@ -170,19 +171,34 @@ def _layers(path: Path, layers: list) -> dict:
                                  f"the integer logits)")
         else:
             activation = layer.choice("activation", (ACTIVATIONS[family],), ACTIVATIONS[family])
-            acts.add((activation, layer.count("bits", 8, high=16), layer.count("frac", 4, low=0, high=16))
-                     if activation == "relu-fixed" else (activation, 0, 0))
+            acts.add((activation, layer.count("bits", 8, high=16), layer.count("frac", 4, low=0, high=16), None)
+                     if activation == "relu-fixed" else (activation, 0, 0, _sign(layer)))
         layer.done()
     if len(kinds) > 1 or len(acts) > 1:
         raise HwgenError(f"{path}: every layer must have the same weights (and weight_bits, stochastic) and "
                          f"activation for now; mixing kinds is not supported yet")
     (family, weight_bits, stochastic), = kinds
-    _, act_bits, act_frac = acts.pop() if acts else (None, 8, 4)
+    _, act_bits, act_frac, sign = acts.pop() if acts else (None, 8, 4, None)
     if act_frac > act_bits:
         raise HwgenError(f"{path}: layer frac = {act_frac} is more than bits = {act_bits}")
     return {"convs": tuple(convs), "hidden": tuple(dense[:-1]), "classes": dense[-1], "family": family,
+            "sign": sign or SignSpec(),
             "weight_bits": weight_bits, "stochastic": stochastic,
             "act_bits": act_bits if family != "bnn" else 0, "act_frac": act_frac if family != "bnn" else 0}
+
+
+def _sign(layer: _Table) -> SignSpec:
+    """A sign activation's estimator, its parameters, and deterministic or stochastic binarization."""
+    default = SignSpec()
+    positive = dict(kind=float, check=lambda v: 0 < v < math.inf, allowed="a positive number")
+    return SignSpec(
+        estimator=layer.choice("estimator", ESTIMATORS, default.estimator),
+        cancel_at=layer.get("cancel_at", default=default.cancel_at, **positive),
+        reste_o=layer.get("reste_o", float, default.reste_o, allowed="a number from 1 up",
+                          check=lambda v: 1 <= v < math.inf),
+        reste_t=layer.get("reste_t", default=default.reste_t, **positive),
+        swish_beta=layer.get("swish_beta", default=default.swish_beta, **positive),
+        stochastic=layer.choice("binarize", ("deterministic", "stochastic"), "deterministic") == "stochastic")
 
 
 def _folding(hardware: _Table) -> tuple[str, ...]:

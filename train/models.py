@@ -34,13 +34,13 @@ class BinarizedNet(nn.Sequential):
                 height, side = (_conv_output(n, conv) for n in (height, side))
                 if conv.pool:
                     layers.append(nn.MaxPool2d(2))
-                layers.append(SignActivation())
+                layers.append(SignActivation(spec.sign))
                 channels, pad_value = conv.channels, -1.0
             layers.append(nn.Flatten())
             width = channels * height * side
         dropout = [nn.Dropout(spec.dropout)] if spec.dropout else []
         for size in spec.hidden:
-            layers += [*dropout, BinaryLinear(width, size), nn.BatchNorm1d(size), SignActivation()]
+            layers += [*dropout, BinaryLinear(width, size), nn.BatchNorm1d(size), SignActivation(spec.sign)]
             width = size
         layers += [*dropout, BinaryLinear(width, classes), PositiveScale(1.0 / width ** 0.5)]
         super().__init__(*layers)

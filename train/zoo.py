@@ -22,6 +22,18 @@ class Conv:
 
 
 @dataclass(frozen=True)
+class SignSpec:
+    """A sign activation's training: the gradient estimator (``hwgen.train.sign_estimators``
+    defines each) and its parameters, and whether it binarizes stochastically in training."""
+    estimator: str = "ste"      # ste | reste | approx-sign | swish-sign
+    cancel_at: float = 1.0      # ste: no gradient beyond |x| > t
+    reste_o: float = 3.0        # reste: the root o >= 1
+    reste_t: float = 1.5        # reste: no gradient beyond |x| > t
+    swish_beta: float = 5.0     # swish-sign: β
+    stochastic: bool = False    # +1 with probability hard_sigmoid(x) in training
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     name: str
     dataset: str
@@ -42,6 +54,8 @@ class ModelSpec:
     act_bits: int = 0
     act_frac: int = 0
     convs: tuple[Conv, ...] = ()
+    # Binarized networks: how the sign activations train.
+    sign: SignSpec = SignSpec()
     # Dropout after the flatten and the hidden dense layers (shift nets),
     # before each dense layer (binarized nets).
     dropout: float = 0.0
