@@ -65,7 +65,7 @@ def test_sliding_window_line_buffers_keep_the_pace(shape, kernel, stride, paddin
     run_stream(dut, [0] * (images * dut.in_beats), images * dut.out_beats, stall=0.0, stamps=stamps)
     firsts = np.array(stamps[::dut.out_beats])
     assert dut.ring_rows < 2 * shape[0]
-    assert list(np.diff(firsts[2:])) == [dut.cycles_per_vector] * (images - 3)
+    assert list(np.diff(firsts[2:])) == [dut.cycles_per_image] * (images - 3)
 
 
 @pytest.mark.parametrize("shape, kernel, stride, padding", [((3, 3, 1), 3, 1, 0), ((4, 3, 1), 3, 1, 1)])

@@ -43,7 +43,7 @@ class MaxPoolUnit(wiring.Component):
         })
 
     @property
-    def cycles_per_vector(self) -> int:
+    def cycles_per_image(self) -> int:
         """Input beats per image (every input beat takes a cycle)."""
         height, width, channels = self._shape
         return height * width * channels // self._per_beat

@@ -79,7 +79,7 @@ class Network(wiring.Component):
         })
 
     def _build_stages(self, rom_in_block_ram: dict[str, bool]):
-        """The stages in stream order, each with the vectors it handles per image, and
+        """The stages in stream order, each with the cycles it is busy per image, and
         the matrix-vector units by layer name; ``rom_in_block_ram`` by layer name (absent: LUTs)."""
         graph, stages, units = self._graph, [], {}
         per_beat = self._folding.input_per_beat
@@ -97,15 +97,15 @@ class Network(wiring.Component):
                 buffer = VectorBuffer(element_width=in_type.width, size=node.in_features,
                                       in_per_beat=per_beat, out_per_beat=fold.simd,
                                       repeats=mvu.neuron_folds)
-                stages += [(buffer, pixels), (mvu, pixels)]
+                stages += [_per_vector(buffer, pixels), _per_vector(mvu, pixels)]
                 per_beat = fold.pe
             elif isinstance(node, Threshold):
-                stages.append((ThresholdUnit(node.thresholds, node.descending,
-                                             acc_width=in_type.width, pe=per_beat), pixels))
+                stages.append(_per_vector(ThresholdUnit(node.thresholds, node.descending,
+                                                        acc_width=in_type.width, pe=per_beat), pixels))
             elif isinstance(node, Requantize):
-                stages.append((RequantizeUnit(node.bias, shift=node.shift, rounding=node.rounding,
-                                              low=node.low, high=node.high, acc_width=in_type.width,
-                                              out_type=node.out_type, pe=per_beat), pixels))
+                stages.append(_per_vector(RequantizeUnit(node.bias, shift=node.shift, rounding=node.rounding,
+                                                         low=node.low, high=node.high, acc_width=in_type.width,
+                                                         out_type=node.out_type, pe=per_beat), pixels))
             elif isinstance(node, Window):
                 # A layer that takes a whole window a beat gets one window a cycle.
                 consumer = next(n for n in graph.nodes if getattr(n, "input", None) == node.name)
@@ -114,19 +114,19 @@ class Network(wiring.Component):
                                             kernel=node.kernel, stride=node.stride,
                                             padding=node.padding, per_beat=per_beat,
                                             whole_windows=whole)
-                stages.append((windows, 1))
+                stages.append((windows, windows.cycles_per_image))
                 per_beat = windows.out_per_beat
             elif isinstance(node, MaxPool):
-                stages.append((MaxPoolUnit(in_type=in_type, shape=in_shape, kernel=node.kernel,
-                                           per_beat=per_beat), 1))
+                pool = MaxPoolUnit(in_type=in_type, shape=in_shape, kernel=node.kernel, per_beat=per_beat)
+                stages.append((pool, pool.cycles_per_image))
             elif isinstance(node, Flatten):
                 continue
             elif isinstance(node, Argmax):
                 if not in_type.signed:
                     raise ValueError(f"{node.name}: the argmax unit compares signed values, "
                                      f"but {node.input!r} is {in_type}")
-                stages.append((ArgmaxUnit(classes=graph.sizes[node.input], acc_width=in_type.width,
-                                          pe=per_beat, logits=self._logits), 1))
+                stages.append(_per_vector(ArgmaxUnit(classes=graph.sizes[node.input], acc_width=in_type.width,
+                                                     pe=per_beat, logits=self._logits), 1))
         return stages, units
 
     def _weights(self, node):
@@ -177,13 +177,13 @@ class Network(wiring.Component):
     @property
     def layer_cycles(self) -> dict[str, int]:
         """Cycles each dense layer's unit is busy per image."""
-        vectors = dict((id(stage), n) for stage, n in self._stages)
-        return {name: unit.cycles_per_vector * vectors[id(unit)] for name, unit in self._matrix_units.items()}
+        busy = dict((id(stage), cycles) for stage, cycles in self._stages)
+        return {name: busy[id(unit)] for name, unit in self._matrix_units.items()}
 
     @property
     def cycles_per_image(self) -> int:
         """Steady-state cycles between images: the slowest stage sets the pace."""
-        return max(self.input_beats, *(s.cycles_per_vector * n for s, n in self._stages))
+        return max(self.input_beats, *(cycles for _, cycles in self._stages))
 
     @property
     def latency(self) -> int:
@@ -211,3 +211,8 @@ class Network(wiring.Component):
             wiring.connect(m, upstream.o, downstream.i)
         wiring.connect(m, stages[-1].o, wiring.flipped(self.o))
         return m
+
+
+def _per_vector(unit, vectors: int):
+    """A stage that handles ``vectors`` vectors an image, and the cycles it is busy per image."""
+    return unit, unit.cycles_per_vector * vectors

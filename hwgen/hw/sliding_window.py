@@ -101,7 +101,7 @@ class SlidingWindowUnit(wiring.Component):
         return self._out_h * self._out_w * per_window
 
     @property
-    def cycles_per_vector(self) -> int:
+    def cycles_per_image(self) -> int:
         """Cycles per image at full rate: writing and reading overlap, the longer one sets the pace."""
         return max(self.in_beats, self.out_beats)
 
