@@ -211,9 +211,10 @@ def read_npz(path: Path) -> tuple[np.ndarray, np.ndarray, tuple[int, int] | None
     """``x`` (rows of features, or images (n, height, width)) and integer labels ``y``."""
     try:
         with np.load(path, allow_pickle=False) as npz:
+            missing = {"x", "y"} - set(npz.files)
+            if missing:
+                raise HwgenError(f"{path}: no array {min(missing)!r} (an npz data file holds x and y)")
             x, y = npz["x"], npz["y"]
-    except KeyError as error:
-        raise HwgenError(f"{path}: no array {error} (an npz data file holds x and y)") from None
     except (OSError, ValueError, EOFError) as error:
         raise HwgenError(f"{path}: cannot read the npz file ({error})") from None
     if x.ndim not in (2, 3) or y.shape != (len(x),) or not np.issubdtype(y.dtype, np.integer):
