@@ -12,8 +12,11 @@ class ChannelUnit(wiring.Component):
     """Maps ``pe`` signed input lanes to ``pe`` output lanes with per-channel constants.
 
     Beat ``nf`` of a vector carries channels ``nf * pe .. nf * pe + pe - 1``;
-    a fold counter tracks which. Stage 0 registers the beat together with
-    each lane's constants for its channel; subclasses define the lane's logic
+    a fold counter tracks which. Stages 0 and 1 carry the beat while each
+    lane's constants for its channel are read and registered again (a deep
+    table is a block RAM, whose data comes late after the clock unless its
+    own output register holds it: ``hwgen synth`` moves the second register
+    there); subclasses define the lane's logic
     (``lane``), the constants it needs (``tables``) and the registers inside
     it (``lane_stages``). Results leave through a credit queue.
     """
@@ -35,11 +38,12 @@ class ChannelUnit(wiring.Component):
         return self._channels // self._pe
 
     lane_stages = 0
+    READ_STAGES = 2
 
     @property
     def latency(self) -> int:
         """Cycles from an input beat to its output beat."""
-        return 1 + self.lane_stages + QUEUE_LATENCY
+        return self.READ_STAGES + self.lane_stages + QUEUE_LATENCY
 
     def schedule(self, arrivals: list[int]) -> list[int]:
         """Output offer cycles from input offer cycles (see :func:`~.pipeline.offers_after`)."""
@@ -54,11 +58,12 @@ class ChannelUnit(wiring.Component):
         """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): lanes, their tables, the queue."""
         folds, total = self.cycles_per_vector, Resources(lut4=CONTROL_LUTS)
         for p in range(self._pe):
-            total += self.lane_cost() + Resources(ff=self._in_width)
+            total += self.lane_cost() + Resources(ff=self.READ_STAGES * self._in_width)
             for values, width in self.tables():
                 column = np.asarray(values).reshape(folds, self._pe)[:, p]
-                total += rom(varying_bits(column[:, None], width), folds, False)
-        return total + credit_queue(self._pe * self._out_width, queue_depth(1 + self.lane_stages))
+                bits = varying_bits(column[:, None], width)
+                total += rom(bits, folds, False) + Resources(ff=bits)
+        return total + credit_queue(self._pe * self._out_width, queue_depth(self.READ_STAGES + self.lane_stages))
 
     def tables(self) -> list[tuple[np.ndarray, int]]:
         """The per-channel constants a lane needs, each as (values per channel, bit width)."""
@@ -72,7 +77,7 @@ class ChannelUnit(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         pe, folds = self._pe, self.cycles_per_vector
-        to_queue = 1 + self.lane_stages
+        to_queue = self.READ_STAGES + self.lane_stages
         m.submodules.queue = queue = CreditQueue(width=pe * self._out_width, latency=to_queue)
         wiring.connect(m, queue.o, wiring.flipped(self.o))
         accept = self.i.valid & self.i.ready
@@ -83,13 +88,15 @@ class ChannelUnit(wiring.Component):
 
         outputs = []
         for p in range(pe):
-            value = Signal(self._in_width, name=f"in{p}")
-            m.d.sync += value.eq(self.i.payload.word_select(p, self._in_width))
+            beat = Signal(self._in_width, name=f"in{p}")
+            value = Signal(self._in_width, name=f"in{p}_read")
+            m.d.sync += [beat.eq(self.i.payload.word_select(p, self._in_width)), value.eq(beat)]
             entries = []
             for k, (values, width) in enumerate(self.tables()):
                 column = np.asarray(values).reshape(folds, pe)[:, p]
+                read = Signal(width, name=f"table{k}_{p}_read")
                 entry = Signal(width, name=f"table{k}_{p}")
-                m.d.sync += entry.eq(lookup(column, fold, width))
+                m.d.sync += [read.eq(lookup(column, fold, width)), entry.eq(read)]
                 entries.append(entry)
             output = Signal(self._out_width, name=f"out{p}")
             m.d.comb += output.eq(self.lane(m, value.as_signed(), entries, name=f"lane{p}_"))
