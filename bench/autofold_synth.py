@@ -32,10 +32,8 @@ def run() -> int:
     rows = []
     for fps in (float(f) for f in args.fps.split(",")):
         work = summary.parent / f"{args.model}-{fps:.0f}"
-        work.mkdir(exist_ok=True)
-        for name in ("graph.json", "arrays.npz", "checkpoint.pt"):
-            if (args.out / name).exists():
-                shutil.copy(args.out / name, work / name)
+        # The whole run folder, so that its records (provenance.json) still vouch for the graph.
+        shutil.copytree(args.out, work, dirs_exist_ok=True)
         common = ["--model", args.model, "--out", str(work)]
         if main(["verilog", *common, "--target-fps", f"{fps:g}", "--clock-mhz", f"{args.clock_mhz:g}"]):
             return 1

@@ -33,9 +33,8 @@ def unit_counts(model: str, run: Path, lanes: str, yosys_flags: str, folding: st
     """(Yosys's counts per unit, hwgen_top.json) for the run's graph generated with ``lanes``."""
     with tempfile.TemporaryDirectory(prefix="shift-lanes-") as scratch:
         work = Path(scratch)
-        for name in ("graph.json", "arrays.npz", "checkpoint.pt"):
-            if (run / name).exists():
-                shutil.copy(run / name, work / name)
+        # The whole run folder, so that its records (provenance.json) still vouch for the graph.
+        shutil.copytree(run, work, dirs_exist_ok=True)
         argv = ["verilog", "--model", model, "--out", str(work), "--shift-lanes", lanes,
                 "--block-rams", str(block_rams)]
         if main(argv + (["--folding", folding] if folding else [])):

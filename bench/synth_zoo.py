@@ -39,10 +39,10 @@ def _step(argv: list[str]) -> float:
 
 
 def run() -> int:
-    from hwgen.train.zoo import MODELS
+    from hwgen.train.zoo import zoo_files
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", default=",".join(MODELS), help="comma-separated (default: the whole zoo)")
+    parser.add_argument("--models", default=",".join(zoo_files()), help="comma-separated (default: the whole zoo)")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--max-luts", type=int, default=60000,
                         help="auto-folding budget for models whose folding does not fit (default: 60000)")
@@ -72,11 +72,11 @@ def _commit() -> str:
 
 def _synthesize(model: str, args) -> dict:
     """Train, export, generate, simulate and synthesize one model; its summary row."""
-    from hwgen.train.zoo import MODELS
+    from hwgen.train.zoo import get_spec
 
     out = Path("runs/synth") / model
     common = ["--model", model, "--out", str(out)]
-    data = [] if MODELS[model].dataset == "digits" else ["--data-dir", str(MNIST)]
+    data = [] if get_spec(model).dataset == "digits" else ["--data-dir", str(MNIST)]
     walls = {"train": _step(["train", *common, *data, "--epochs", str(args.epochs)]),
              "export": _step(["export", *common, *data])}
     walls["verilog"] = _step(["verilog", *common])
