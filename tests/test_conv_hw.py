@@ -40,7 +40,7 @@ def test_sliding_window_matches_golden(stall, shape, kernel, stride, padding, pe
     x = rng.integers(lo, hi + 1, (3, size))
     expected = golden.run(graph, x)
     dut = SlidingWindowUnit(element_width=in_type.width, shape=shape, kernel=kernel, stride=stride,
-                            padding=padding, per_beat=per_beat, whole_windows=whole_windows)
+                            padding=padding, in_per_beat=per_beat, whole_windows=whole_windows)
     got = run_stream(dut, _beats(x, per_beat, in_type.width), 3 * dut.out_beats, stall=stall)
     signed = isinstance(in_type, Integer)
     assert dut.whole_rows == (per_beat == shape[2])
@@ -59,7 +59,7 @@ def test_sliding_window_matches_golden(stall, shape, kernel, stride, padding, pe
 def test_sliding_window_line_buffers_keep_the_pace(shape, kernel, stride, padding, per_beat, whole_windows):
     """The ring of rows lets images follow each other at the modelled pace, no gaps."""
     dut = SlidingWindowUnit(element_width=2, shape=shape, kernel=kernel, stride=stride,
-                            padding=padding, per_beat=per_beat, whole_windows=whole_windows)
+                            padding=padding, in_per_beat=per_beat, whole_windows=whole_windows)
     images = 6
     stamps = []
     run_stream(dut, [0] * (images * dut.in_beats), images * dut.out_beats, stall=0.0, stamps=stamps)
@@ -78,7 +78,7 @@ def test_sliding_window_reads_a_released_row_before_it_is_overwritten(shape, ker
     graph = Graph((Input("x", size, Integer(3, signed=True), shape), Window("win", "x", kernel, stride, padding)))
     x = rng.integers(-4, 4, (12, size))
     dut = SlidingWindowUnit(element_width=3, shape=shape, kernel=kernel, stride=stride, padding=padding,
-                            per_beat=1, whole_windows=True)
+                            in_per_beat=1, whole_windows=True)
     got = run_stream(dut, _beats(x, 1, 3), 12 * dut.out_beats, stall=0.0, hold=300)
     assert np.array_equal(_unbeats(got, dut.out_per_beat, 3, True, 12), golden.run(graph, x))
 

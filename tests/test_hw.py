@@ -87,7 +87,7 @@ def test_threshold_unit_matches_golden(stall, pe):
     acc = rng.integers(-8, 8, (20, 6))
     thresholds = rng.integers(-8, 9, 6)
     descending = rng.integers(0, 2, 6).astype(bool)
-    dut = ThresholdUnit(thresholds, descending, acc_width=5, pe=pe)
+    dut = ThresholdUnit(thresholds, descending, acc_width=5, per_beat=pe)
     got = run_stream(dut, beats(acc, pe, 5), 20 * 6 // pe, stall=stall)
     bits = np.array([unpack(p, 1, pe, signed=False) for p in got]).reshape(20, 6)
     assert np.array_equal(bits, np.where(descending, acc <= thresholds, acc >= thresholds))
@@ -98,7 +98,7 @@ def test_threshold_unit_matches_golden(stall, pe):
 def test_argmax_unit_takes_first_maximum(stall, pe):
     rng = np.random.default_rng(pe)
     logits = rng.integers(-3, 3, (30, 10))  # narrow range: many ties
-    dut = ArgmaxUnit(classes=10, acc_width=4, pe=pe)
+    dut = ArgmaxUnit(classes=10, acc_width=4, per_beat=pe)
     got = run_stream(dut, beats(logits, pe, 4), 30, stall=stall)
     assert got == list(np.argmax(logits, axis=1))
 
@@ -222,7 +222,7 @@ def test_requantize_unit_matches_golden(stall, pe, relu, out_type):
     graph = Graph((Input("x", 6, Integer(8, signed=True, frac=shift + out_type.frac)), node))
     expected = golden.run(graph, acc)
     dut = RequantizeUnit(bias, shift=shift, rounding=node.rounding, low=node.low, high=node.high,
-                         acc_width=8, out_type=out_type, pe=pe)
+                         acc_width=8, out_type=out_type, per_beat=pe)
     got = run_stream(dut, beats(acc, pe, 8), 20 * 6 // pe, stall=stall)
     lanes = np.array([unpack(p, out_type.bits, pe, signed=out_type.signed) for p in got]).reshape(20, 6)
     assert np.array_equal(lanes, expected)

@@ -9,7 +9,7 @@ from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, less_than, offers_aft
 
 
 class ArgmaxUnit(wiring.Component):
-    """Index of the largest of ``classes`` signed logits arriving ``pe`` per beat.
+    """Index of the largest of ``classes`` signed logits arriving ``per_beat`` per beat.
 
     On a tie the lowest index wins, as ``numpy.argmax`` does: a lane beats
     an earlier one only when strictly larger, and a later beat replaces the
@@ -28,21 +28,21 @@ class ArgmaxUnit(wiring.Component):
     classes : int
     acc_width : int
         Width of the signed logit lanes.
-    pe : int
+    per_beat : int
         Lanes per beat; divides ``classes``.
     logits : bool
         Whether the output beat carries the logits after the index.
     """
 
-    def __init__(self, *, classes: int, acc_width: int, pe: int, logits: bool = False):
-        if not isinstance(pe, int) or pe < 1 or classes % pe:
-            raise ValueError(f"pe ({pe!r}) must be a positive divisor of the {classes} classes")
+    def __init__(self, *, classes: int, acc_width: int, per_beat: int, logits: bool = False):
+        if not isinstance(per_beat, int) or per_beat < 1 or classes % per_beat:
+            raise ValueError(f"per_beat ({per_beat!r}) must be a positive divisor of the {classes} classes")
         self._classes = classes
         self._acc_width = acc_width
-        self._pe = pe
+        self._per_beat = per_beat
         self._logits = logits
         super().__init__({
-            "i": In(stream.Signature(pe * acc_width)),
+            "i": In(stream.Signature(per_beat * acc_width)),
             "o": Out(stream.Signature(sum(width for width, _ in self.output_fields))),
         })
 
@@ -57,13 +57,13 @@ class ArgmaxUnit(wiring.Component):
 
     @property
     def cycles_per_vector(self) -> int:
-        return self._classes // self._pe
+        return self._classes // self._per_beat
 
     @property
     def reduce_levels(self) -> int:
         """Registered stages that reduce a beat's lanes to one: all pairs compared, then
         the winner selected (none for a single lane)."""
-        return 0 if self._pe == 1 else 2
+        return 0 if self._per_beat == 1 else 2
 
     @property
     def latency(self) -> int:
@@ -82,15 +82,15 @@ class ArgmaxUnit(wiring.Component):
         """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): a comparator per pair of
         lanes, an AND-OR select of one lane's value and index, the compare with the
         running best and its muxes, registers, the queue."""
-        acc, index, pe = self._acc_width, self.index_width, self._pe
-        pairs = pe * (pe - 1) // 2
+        acc, index, per_beat = self._acc_width, self.index_width, self._per_beat
+        pairs = per_beat * (per_beat - 1) // 2
         best = Resources(lut4=carry_luts(acc) + acc + index, ff=acc + index)
-        select = Resources(lut4=pairs * carry_luts(acc) + (pe - 1) * (acc + index),
-                           ff=pairs + pe * acc + acc + index) if pe > 1 else Resources()
+        select = Resources(lut4=pairs * carry_luts(acc) + (per_beat - 1) * (acc + index),
+                           ff=pairs + per_beat * acc + acc + index) if per_beat > 1 else Resources()
         logits = Resources(ff=(1 + self.reduce_levels) * self._classes * acc * self._logits)
         queue = credit_queue(len(self.o.payload), queue_depth(self.latency - QUEUE_LATENCY, self.cycles_per_vector))
         return (best + select + logits + queue
-                + Resources(lut4=CONTROL_LUTS, ff=pe * acc + len(self.o.payload)))
+                + Resources(lut4=CONTROL_LUTS, ff=per_beat * acc + len(self.o.payload)))
 
     def elaborate(self, platform):
         m = Module()
@@ -109,9 +109,9 @@ class ArgmaxUnit(wiring.Component):
 
         beat = Signal.like(self.i.payload, name="beat")
         base = Signal(self.index_width, name="base")   # the index of the beat's lane 0
-        m.d.sync += [beat.eq(self.i.payload), base.eq(fold * self._pe)]
-        values = [beat.word_select(p, self._acc_width).as_signed() for p in range(self._pe)]
-        beat_value, beat_index = self._select(m, values, base) if self._pe > 1 else (values[0], base)
+        m.d.sync += [beat.eq(self.i.payload), base.eq(fold * self._per_beat)]
+        values = [beat.word_select(p, self._acc_width).as_signed() for p in range(self._per_beat)]
+        beat_value, beat_index = self._select(m, values, base) if self._per_beat > 1 else (values[0], base)
 
         valid = delayed(m, accept, at_compare, "valid")
         first = delayed(m, fold == 0, at_compare, "first")
@@ -138,17 +138,17 @@ class ArgmaxUnit(wiring.Component):
 
     def _select(self, m: Module, values: list, base: Value) -> tuple[Value, Value]:
         """The first largest of ``values`` and its index (``base`` + lane), two stages on."""
-        pe = self._pe
-        beats = {(i, j): Signal(name=f"beats_{j}_{i}") for i in range(pe) for j in range(i + 1, pe)}
+        per_beat = self._per_beat
+        beats = {(i, j): Signal(name=f"beats_{j}_{i}") for i in range(per_beat) for j in range(i + 1, per_beat)}
         m.d.sync += [beaten.eq(less_than(values[i], values[j])) for (i, j), beaten in beats.items()]
         held = register(m, values, "held")
         held_base = register(m, [base], "held_base")[0]
-        wins = [Cat(*(beats[i, k] for i in range(k)), *(~beats[k, j] for j in range(k + 1, pe))).all()
-                for k in range(pe)]
+        wins = [Cat(*(beats[i, k] for i in range(k)), *(~beats[k, j] for j in range(k + 1, per_beat))).all()
+                for k in range(per_beat)]
         value, index = Signal(signed(self._acc_width), name="beat_value"), Signal(self.index_width, name="beat_index")
         m.d.sync += [
             value.eq(_one_hot_pick(wins, held)),
-            index.eq(_one_hot_pick(wins, [held_base + k for k in range(pe)])[:self.index_width]),
+            index.eq(_one_hot_pick(wins, [held_base + k for k in range(per_beat)])[:self.index_width]),
         ]
         return value, index
 

@@ -1,4 +1,4 @@
-"""Per-channel units: one beat of ``pe`` lanes in, one out, through a short pipeline."""
+"""Per-channel units: one beat of ``per_beat`` lanes in, one out, through a short pipeline."""
 import numpy as np
 from amaranth.hdl import Cat, Module, Mux, Signal, Value
 from amaranth.lib import stream, wiring
@@ -9,9 +9,9 @@ from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, lookup, offers_after,
 
 
 class ChannelUnit(wiring.Component):
-    """Maps ``pe`` signed input lanes to ``pe`` output lanes with per-channel constants.
+    """Maps ``per_beat`` signed input lanes to ``per_beat`` output lanes with per-channel constants.
 
-    Beat ``nf`` of a vector carries channels ``nf * pe .. nf * pe + pe - 1``;
+    Beat ``nf`` of a vector carries channels ``nf * per_beat .. nf * per_beat + per_beat - 1``;
     a fold counter tracks which. Stages 0 and 1 carry the beat while each
     lane's constants for its channel are read and registered again (a deep
     table is a block RAM, whose data comes late after the clock unless its
@@ -21,21 +21,21 @@ class ChannelUnit(wiring.Component):
     it (``lane_stages``). Results leave through a credit queue.
     """
 
-    def __init__(self, *, channels: int, pe: int, in_width: int, out_width: int):
-        if not isinstance(pe, int) or pe < 1 or channels % pe:
-            raise ValueError(f"pe ({pe!r}) must be a positive divisor of the {channels} channels")
+    def __init__(self, *, channels: int, per_beat: int, in_width: int, out_width: int):
+        if not isinstance(per_beat, int) or per_beat < 1 or channels % per_beat:
+            raise ValueError(f"per_beat ({per_beat!r}) must be a positive divisor of the {channels} channels")
         self._channels = channels
-        self._pe = pe
+        self._per_beat = per_beat
         self._in_width = in_width
         self._out_width = out_width
         super().__init__({
-            "i": In(stream.Signature(pe * in_width)),
-            "o": Out(stream.Signature(pe * out_width)),
+            "i": In(stream.Signature(per_beat * in_width)),
+            "o": Out(stream.Signature(per_beat * out_width)),
         })
 
     @property
     def cycles_per_vector(self) -> int:
-        return self._channels // self._pe
+        return self._channels // self._per_beat
 
     lane_stages = 0
     READ_STAGES = 2
@@ -57,13 +57,13 @@ class ChannelUnit(wiring.Component):
     def resources(self) -> Resources:
         """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): lanes, their tables, the queue."""
         folds, total = self.cycles_per_vector, Resources(lut4=CONTROL_LUTS)
-        for p in range(self._pe):
+        for p in range(self._per_beat):
             total += self.lane_cost() + Resources(ff=self.READ_STAGES * self._in_width)
             for values, width in self.tables():
-                column = np.asarray(values).reshape(folds, self._pe)[:, p]
+                column = np.asarray(values).reshape(folds, self._per_beat)[:, p]
                 bits = varying_bits(column[:, None], width)
                 total += rom(bits, folds, False) + Resources(ff=bits)
-        return total + credit_queue(self._pe * self._out_width, queue_depth(self.READ_STAGES + self.lane_stages))
+        return total + credit_queue(self._per_beat * self._out_width, queue_depth(self.READ_STAGES + self.lane_stages))
 
     def tables(self) -> list[tuple[np.ndarray, int]]:
         """The per-channel constants a lane needs, each as (values per channel, bit width)."""
@@ -76,9 +76,9 @@ class ChannelUnit(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        pe, folds = self._pe, self.cycles_per_vector
+        per_beat, folds = self._per_beat, self.cycles_per_vector
         to_queue = self.READ_STAGES + self.lane_stages
-        m.submodules.queue = queue = CreditQueue(width=pe * self._out_width, latency=to_queue)
+        m.submodules.queue = queue = CreditQueue(width=per_beat * self._out_width, latency=to_queue)
         wiring.connect(m, queue.o, wiring.flipped(self.o))
         accept = self.i.valid & self.i.ready
         m.d.comb += [self.i.ready.eq(queue.free), queue.reserve.eq(accept)]
@@ -87,13 +87,13 @@ class ChannelUnit(wiring.Component):
             m.d.sync += fold.eq(Mux(fold == folds - 1, 0, fold + 1))
 
         outputs = []
-        for p in range(pe):
+        for p in range(per_beat):
             beat = Signal(self._in_width, name=f"in{p}")
             value = Signal(self._in_width, name=f"in{p}_read")
             m.d.sync += [beat.eq(self.i.payload.word_select(p, self._in_width)), value.eq(beat)]
             entries = []
             for k, (values, width) in enumerate(self.tables()):
-                column = np.asarray(values).reshape(folds, pe)[:, p]
+                column = np.asarray(values).reshape(folds, per_beat)[:, p]
                 read = Signal(width, name=f"table{k}_{p}_read")
                 entry = Signal(width, name=f"table{k}_{p}")
                 m.d.sync += [read.eq(lookup(column, fold, width)), entry.eq(read)]

@@ -101,18 +101,18 @@ class Network(wiring.Component):
                 per_beat = fold.pe
             elif isinstance(node, Threshold):
                 stages.append(_per_vector(ThresholdUnit(node.thresholds, node.descending,
-                                                        acc_width=in_type.width, pe=per_beat), pixels))
+                                                        acc_width=in_type.width, per_beat=per_beat), pixels))
             elif isinstance(node, Requantize):
                 stages.append(_per_vector(RequantizeUnit(node.bias, shift=node.shift, rounding=node.rounding,
                                                          low=node.low, high=node.high, acc_width=in_type.width,
-                                                         out_type=node.out_type, pe=per_beat), pixels))
+                                                         out_type=node.out_type, per_beat=per_beat), pixels))
             elif isinstance(node, Window):
                 # A layer that takes a whole window a beat gets one window a cycle.
                 consumer = next(n for n in graph.nodes if getattr(n, "input", None) == node.name)
                 whole = self._folds[consumer.name].simd >= node.kernel ** 2 * in_shape[2]
                 windows = SlidingWindowUnit(element_width=in_type.width, shape=in_shape,
                                             kernel=node.kernel, stride=node.stride,
-                                            padding=node.padding, per_beat=per_beat,
+                                            padding=node.padding, in_per_beat=per_beat,
                                             whole_windows=whole)
                 stages.append((windows, windows.cycles_per_image))
                 per_beat = windows.out_per_beat
@@ -126,7 +126,7 @@ class Network(wiring.Component):
                     raise ValueError(f"{node.name}: the argmax unit compares signed values, "
                                      f"but {node.input!r} is {in_type}")
                 stages.append(_per_vector(ArgmaxUnit(classes=graph.sizes[node.input], acc_width=in_type.width,
-                                                     pe=per_beat, logits=self._logits), 1))
+                                                     per_beat=per_beat, logits=self._logits), 1))
         return stages, units
 
     def _weights(self, node):

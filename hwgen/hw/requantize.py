@@ -8,7 +8,7 @@ from .cost import Resources, carry_luts
 
 
 class RequantizeUnit(ChannelUnit):
-    """The IR's ``Requantize`` on ``pe`` lanes per beat: ``clamp((x + bias + r) >> shift, lo, hi)``.
+    """The IR's ``Requantize`` on ``per_beat`` lanes per beat: ``clamp((x + bias + r) >> shift, lo, hi)``.
 
     The shift is a constant, so it is wiring; adding the bias and the
     rounding constant, then comparing against the two bounds, are the only
@@ -22,20 +22,20 @@ class RequantizeUnit(ChannelUnit):
     acc_width : int
         Width of the signed input lanes.
     out_type : :class:`~hwgen.ir.Integer`
-    pe : int
+    per_beat : int
         Lanes per beat; divides ``channels``.
     """
 
     lane_stages = 1
 
     def __init__(self, bias: np.ndarray, *, shift: int, rounding: int, low: int, high: int,
-                 acc_width: int, out_type: Integer, pe: int):
+                 acc_width: int, out_type: Integer, per_beat: int):
         self._bias = np.asarray(bias, dtype=np.int64)
         self._shift = shift
         self._rounding = rounding
         self._low = low
         self._high = high
-        super().__init__(channels=len(self._bias), pe=pe, in_width=acc_width, out_width=out_type.bits)
+        super().__init__(channels=len(self._bias), per_beat=per_beat, in_width=acc_width, out_width=out_type.bits)
 
     def tables(self):
         bias_width = Integer.for_range(min(0, int(self._bias.min())), max(0, int(self._bias.max()))).bits + 1

@@ -12,17 +12,17 @@ from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, less_than, lookup, qu
 class SlidingWindowUnit(wiring.Component):
     """Turns a raster-order HWC image into the windows of a convolution (after FINN's SWG).
 
-    The image arrives ``per_beat`` channels to a beat and is kept in line
+    The image arrives ``in_per_beat`` channels to a beat and is kept in line
     buffers: a ring of ``ring_rows`` image rows in one memory. A row's slot
     is reused once no window still to come needs the row, so the next
     image's first rows are written while the last windows of this one are
     read. Windows leave in the ``Window`` op's order (output pixels in
     raster order; within a window ``ky``, ``kx``, then channels),
-    ``per_beat`` channels to a beat; positions outside the image read as the
+    ``in_per_beat`` channels to a beat; positions outside the image read as the
     pad value, all-zero bits (0 for integers, -1 for bipolar). Addresses come
     from counters, so any kernel, stride and padding work.
 
-    When a beat holds a whole pixel (``per_beat == channels``, as for a
+    When a beat holds a whole pixel (``in_per_beat == channels``, as for a
     one-channel input image), an output beat holds a whole window row
     instead: ``kernel`` pixels read through ``kernel`` read ports, so the
     window stream is ``kernel`` times shorter; with ``whole_windows`` it
@@ -34,34 +34,34 @@ class SlidingWindowUnit(wiring.Component):
     element_width : int
     shape : (height, width, channels)
     kernel, stride, padding : int
-    per_beat : int
+    in_per_beat : int
         Channels per input beat; divides ``channels``. Output beats carry
-        ``per_beat`` elements, or ``kernel * channels`` in whole-row mode.
+        ``in_per_beat`` elements, or ``kernel * channels`` in whole-row mode.
     whole_windows : bool
         Where a beat holds a whole pixel, send a whole window a beat.
     """
 
     def __init__(self, *, element_width: int, shape: tuple[int, int, int], kernel: int, stride: int,
-                 padding: int, per_beat: int, whole_windows: bool = False):
+                 padding: int, in_per_beat: int, whole_windows: bool = False):
         height, width, channels = shape
-        if not isinstance(per_beat, int) or per_beat < 1 or channels % per_beat:
-            raise ValueError(f"per_beat ({per_beat!r}) must be a positive divisor of the {channels} channels")
+        if not isinstance(in_per_beat, int) or in_per_beat < 1 or channels % in_per_beat:
+            raise ValueError(f"in_per_beat ({in_per_beat!r}) must be a positive divisor of the {channels} channels")
         self._element_width = element_width
         self._shape = shape
         self._kernel, self._stride, self._padding = kernel, stride, padding
-        self._per_beat = per_beat
-        self._whole_windows = whole_windows and per_beat == channels
+        self._in_per_beat = in_per_beat
+        self._whole_windows = whole_windows and in_per_beat == channels
         self._out_h = (height + 2 * padding - kernel) // stride + 1
         self._out_w = (width + 2 * padding - kernel) // stride + 1
         super().__init__({
-            "i": In(stream.Signature(per_beat * element_width)),
+            "i": In(stream.Signature(in_per_beat * element_width)),
             "o": Out(stream.Signature(self.out_per_beat * element_width)),
         })
 
     @property
     def whole_rows(self) -> bool:
         """Whether each output beat is a whole window row (a beat holds a whole pixel)."""
-        return self._per_beat == self._shape[2]
+        return self._in_per_beat == self._shape[2]
 
     @property
     def rows_per_beat(self) -> int:
@@ -71,12 +71,12 @@ class SlidingWindowUnit(wiring.Component):
     @property
     def out_per_beat(self) -> int:
         if self.whole_rows:
-            return self.rows_per_beat * self._kernel * self._per_beat
-        return self._per_beat
+            return self.rows_per_beat * self._kernel * self._in_per_beat
+        return self._in_per_beat
 
     @property
     def beats_per_pixel(self) -> int:
-        return self._shape[2] // self._per_beat
+        return self._shape[2] // self._in_per_beat
 
     @property
     def ring_rows(self) -> int:

@@ -8,7 +8,7 @@ from .pipeline import less_than
 
 
 class ThresholdUnit(ChannelUnit):
-    """Compares ``pe`` accumulator lanes per beat with their channels' thresholds.
+    """Compares ``per_beat`` accumulator lanes per beat with their channels' thresholds.
 
     Output bit ``p`` is 1 (+1) when ``acc >= t`` for an ascending channel or
     ``acc <= t`` for a descending one, the IR's ``Threshold`` semantics.
@@ -19,14 +19,14 @@ class ThresholdUnit(ChannelUnit):
     descending : numpy bool array, shape ``(channels,)``
     acc_width : int
         Width of the signed input lanes.
-    pe : int
+    per_beat : int
         Lanes per beat; divides ``channels``.
     """
 
-    def __init__(self, thresholds: np.ndarray, descending: np.ndarray, *, acc_width: int, pe: int):
+    def __init__(self, thresholds: np.ndarray, descending: np.ndarray, *, acc_width: int, per_beat: int):
         self._thresholds = np.asarray(thresholds, dtype=np.int64)
         self._descending = np.asarray(descending, dtype=bool)
-        super().__init__(channels=len(self._thresholds), pe=pe, in_width=acc_width, out_width=1)
+        super().__init__(channels=len(self._thresholds), per_beat=per_beat, in_width=acc_width, out_width=1)
 
     def tables(self):
         # One compare serves both directions: acc <= t is acc < t + 1. Thresholds may
