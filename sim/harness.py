@@ -62,6 +62,10 @@ module {HARNESS_TOP};
   localparam BEATS_PER_IMAGE = {meta['input_beats']};
   localparam BEATS = IMAGES * BEATS_PER_IMAGE;
   localparam PROGRESS_EVERY = {progress_every(images)};
+  // The source waits this long after reset, so that the first image meets a settled
+  // pipeline, as the analytic latency assumes: windows of padding alone (a padded
+  // image's top rows) are made before any image arrives.
+  localparam SETTLE = {meta['latency'] + meta['cycles_per_image']};
 
   reg clk {public} = 1'b0;
   always #{PERIOD_NS // 2} clk = ~clk;
@@ -145,7 +149,7 @@ module {HARNESS_TOP};
         beat_in_image <= beat_in_image == BEATS_PER_IMAGE - 1 ? 0 : beat_in_image + 1;
       end
       if (source_free) begin
-        in_valid <= next_beat < images_to_send * BEATS_PER_IMAGE && in_draw[15:0] >= stall_below;
+        in_valid <= cycle >= SETTLE && next_beat < images_to_send * BEATS_PER_IMAGE && in_draw[15:0] >= stall_below;
         in_payload <= beats[next_beat < BEATS ? next_beat : 0];
       end
       out_ready <= out_draw[15:0] >= stall_below;

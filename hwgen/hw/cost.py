@@ -85,12 +85,14 @@ BLOCK_RAM_BITS = 18 * 1024
 BLOCK_RAM_WIDTHS = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
 
 
+def block_ram_width(depth: int) -> int:
+    """The widest word of one DP16KD ``depth`` words deep (1 beyond 16K words)."""
+    return next((widest for max_depth, widest in BLOCK_RAM_WIDTHS if depth <= max_depth), 1)
+
+
 def block_rams(width: int, depth: int) -> int:
     """DP16KD blocks for a ``width``-bit, ``depth``-word memory."""
-    for max_depth, widest in BLOCK_RAM_WIDTHS:
-        if depth <= max_depth:
-            return math.ceil(width / widest)
-    return width * math.ceil(depth / 16384)
+    return math.ceil(width / block_ram_width(depth)) * math.ceil(depth / 16384)
 
 
 def lut_ram(width: int, depth: int) -> Resources:

@@ -1,12 +1,12 @@
 """The folded matrix-vector unit (after FINN's MVU), for binary and shift weights."""
 import numpy as np
-from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import Bipolar, ElementType, Integer
 from ..packing import pack
-from .cost import CONTROL_LUTS, Resources, adder_tree, carry_luts, credit_queue, rom, varying_bits
+from .cost import CONTROL_LUTS, Resources, adder_tree, block_ram_width, carry_luts, credit_queue, rom, varying_bits
 from .pipeline import (QUEUE_LATENCY, CreditQueue, adder_tree_plan, delayed, offers_after,
                        pipelined_adder_tree, queue_depth)
 from .weights import BinaryWeights, IntegerWeights, ShiftWeights
@@ -161,6 +161,26 @@ class MatrixVectorUnit(wiring.Component):
         (code 0 beyond the last column)."""
         return [pack(word, self._weights.code_width) for word in self.codes_by_word()]
 
+    def _read_rom(self, m: Module, address: Value) -> Value:
+        """The weight word at ``address``, read synchronously. In block RAM the ROM is
+        cut into slices of the widest word one DP16KD holds at this depth: each slice
+        is then one block (none stacked in depth behind a mux), so that the register
+        after it can become the block's own (see :mod:`~hwgen.netlist_passes`)."""
+        width, depth, words = self._pe * self._simd * self._weights.code_width, self.cycles_per_vector, \
+            self.weight_words()
+        step = block_ram_width(depth) if self._rom_in_block_ram else width
+        style = "block" if self._rom_in_block_ram else "logic"   # Yosys's memory_libmap reads it
+        data = []
+        for index, low in enumerate(range(0, width, step)):
+            bits = min(step, width - low)
+            rom = memory.Memory(shape=bits, depth=depth, init=[(w >> low) & ((1 << bits) - 1) for w in words],
+                                attrs={"rom_style": style})
+            m.submodules[f"rom{index}"] = rom
+            port = rom.read_port()
+            m.d.comb += port.addr.eq(address)
+            data.append(port.data)
+        return Cat(*data)
+
     def elaborate(self, platform):
         m = Module()
         pe, simd, depth = self._pe, self._simd, self.cycles_per_vector
@@ -193,12 +213,7 @@ class MatrixVectorUnit(wiring.Component):
         if self.fully_parallel:
             codes = [[int(c) for c in row] for row in self._weights.codes]
         else:
-            style = "block" if self._rom_in_block_ram else "logic"   # Yosys's memory_libmap reads it
-            m.submodules.rom = rom = memory.Memory(shape=pe * simd * code_width, depth=depth,
-                                                   init=self.weight_words(), attrs={"rom_style": style})
-            port = rom.read_port()
-            m.d.comb += port.addr.eq(word_index)
-            word = delayed(m, port.data, self.input_stages - 1, "weights", reset_less=True)
+            word = delayed(m, self._read_rom(m, word_index), self.input_stages - 1, "weights", reset_less=True)
             codes = [[word.word_select(p * simd + s, code_width) for s in range(simd)]
                      for p in range(pe)]
         inputs = [beat.word_select(s, self._in_type.width) for s in range(simd)]

@@ -187,7 +187,10 @@ class Network(wiring.Component):
 
     @property
     def latency(self) -> int:
-        """Cycles from an image's first input beat to its class index, pipeline empty.
+        """Cycles from an image's first input beat to its class index, the pipeline
+        settled: empty, but for what needs no image (windows of padding alone, at
+        a padded image's top, are made before it arrives; the simulation harness
+        waits for them after reset).
 
         The input beats are offered one a cycle; each stage's ``schedule`` turns
         the cycles at which one image's beats reach it into those at which its

@@ -7,6 +7,7 @@ output has room reserved for the result that beat will make; results that
 cannot leave at once wait there. ``ready`` therefore comes from registers
 inside the unit and never runs combinationally from one unit to the next.
 """
+import math
 from collections.abc import Sequence
 
 from amaranth.hdl import Const, Module, Mux, Signal, Value
@@ -83,6 +84,12 @@ class CreditQueue(wiring.Component):
             self.free.eq(_pick(self.reserve, left, pending < self._depth - 1, pending < self._depth, 1)),
         ]
         return m
+
+
+# When a unit offers a beat that needs nothing of the image: a window of padding
+# alone at the top of a padded image is issued as soon as the pipeline is empty,
+# before the image's first beat (timing models take it as minus infinity).
+BEFORE_THE_IMAGE = -math.inf
 
 
 def offers_after(arrivals: list[int], last_beats: Sequence[int], latency: int) -> list[int]:

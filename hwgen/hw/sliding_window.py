@@ -6,7 +6,7 @@ from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .cost import BLOCK_RAM_BITS, CONTROL_LUTS, Resources, block_rams, credit_queue, lut_ram
-from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, less_than, lookup, queue_depth
+from .pipeline import BEFORE_THE_IMAGE, QUEUE_LATENCY, CreditQueue, delayed, less_than, lookup, queue_depth
 
 
 class SlidingWindowUnit(wiring.Component):
@@ -139,16 +139,18 @@ class SlidingWindowUnit(wiring.Component):
         row an output row needs, so for one image it never holds the writer back
         from a row the reader waits for.)"""
         row_words = self._shape[1] * self.beats_per_pixel
-        taken, written = -1, []   # cycles: the last beat taken, each row's last beat
+        taken, written = BEFORE_THE_IMAGE, []   # cycles: the last beat taken, each row's last beat
         for beat, arrival in enumerate(arrivals):
             taken = max(arrival, taken + 1)
             if (beat + 1) % row_words == 0:
                 written.append(taken)
         beats_per_row = self.out_beats // self._out_h
-        issued, offers = -1, []
+        issued, offers = BEFORE_THE_IMAGE, []
         for first, need, _ in self.row_table():
+            # A row of windows over top padding alone (its last row, first + need, is -1) waits for nothing.
+            ready = written[first + need] + 1 if first + need >= 0 else BEFORE_THE_IMAGE
             for _ in range(beats_per_row):
-                issued = max(issued + 1, written[first + need] + 1)
+                issued = max(issued + 1, ready)
                 offers.append(issued + self.read_stages + QUEUE_LATENCY)
         return offers
 

@@ -6,6 +6,7 @@ from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .cost import CONTROL_LUTS, Resources, lut_ram
+from .pipeline import BEFORE_THE_IMAGE
 
 
 class VectorBuffer(wiring.Component):
@@ -89,13 +90,13 @@ class VectorBuffer(wiring.Component):
         A vector's beats are taken one a cycle once its bank is free (the vector
         two before it sent); its replay starts the cycle after its last beat and
         after the previous vector's replay, and sends a beat every cycle."""
-        offers, sent, taken = [], [], -1
+        offers, sent, taken = [], [], BEFORE_THE_IMAGE
         for v in range(len(arrivals) // self.in_beats):
-            bank_free = sent[v - 2] + 1 if v >= 2 else 0
+            bank_free = sent[v - 2] + 1 if v >= 2 else BEFORE_THE_IMAGE
             for arrival in arrivals[v * self.in_beats:(v + 1) * self.in_beats]:
                 taken = max(arrival, taken + 1, bank_free)
-            start = max(taken + 1, sent[-1] + 1 if sent else 0)
-            offers += range(start, start + self.replay_cycles)
+            start = max(taken + 1, sent[-1] + 1 if sent else BEFORE_THE_IMAGE)
+            offers += [start + k for k in range(self.replay_cycles)]
             sent.append(offers[-1])
         return offers
 
