@@ -33,7 +33,8 @@ def run() -> int:
     for fps in (float(f) for f in args.fps.split(",")):
         work = summary.parent / f"{args.model}-{fps:.0f}"
         # The whole run folder, so that its records (provenance.json) still vouch for the graph.
-        shutil.copytree(args.out, work, dirs_exist_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
+        shutil.copytree(args.out, work)
         common = ["--model", args.model, "--out", str(work)]
         if main(["verilog", *common, "--target-fps", f"{fps:g}", "--clock-mhz", f"{args.clock_mhz:g}"]):
             return 1
