@@ -94,8 +94,10 @@ class ChannelUnit(wiring.Component):
             entries = []
             for k, (values, width) in enumerate(self.tables()):
                 column = np.asarray(values).reshape(folds, per_beat)[:, p]
-                read = Signal(width, name=f"table{k}_{p}_read")
-                entry = Signal(width, name=f"table{k}_{p}")
+                # Without reset, so that synthesis can make them a block RAM's read and
+                # output registers; no beat meets them before they hold its channel's entry.
+                read = Signal(width, name=f"table{k}_{p}_read", reset_less=True)
+                entry = Signal(width, name=f"table{k}_{p}", reset_less=True)
                 m.d.sync += [read.eq(lookup(column, fold, width)), entry.eq(read)]
                 entries.append(entry)
             output = Signal(self._out_width, name=f"out{p}")

@@ -1,6 +1,6 @@
 """The folded matrix-vector unit (after FINN's MVU), for binary and shift weights."""
 import numpy as np
-from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -162,24 +162,28 @@ class MatrixVectorUnit(wiring.Component):
         return [pack(word, self._weights.code_width) for word in self.codes_by_word()]
 
     def _read_rom(self, m: Module, address: Value) -> Value:
-        """The weight word at ``address``, read synchronously. In block RAM the ROM is
-        cut into slices of the widest word one DP16KD holds at this depth: each slice
-        is then one block (none stacked in depth behind a mux), so that the register
-        after it can become the block's own (see :mod:`~hwgen.netlist_passes`)."""
+        """The weight word at ``address``, read synchronously. Bits that never vary are
+        constants; the others are in ROM. In block RAM that ROM is cut into slices of the
+        widest word one DP16KD holds at this depth: each slice is one block (none stacked
+        in depth behind a mux), so that the register after it can become the block's
+        own (see :mod:`~hwgen.netlist_passes`)."""
         width, depth, words = self._pe * self._simd * self._weights.code_width, self.cycles_per_vector, \
             self.weight_words()
-        step = block_ram_width(depth) if self._rom_in_block_ram else width
+        columns = [[(w >> b) & 1 for w in words] for b in range(width)]
+        varying = [b for b in range(width) if any(columns[b]) and not all(columns[b])]
+        bits = [Const(columns[b][0], 1) for b in range(width)]
+        step = block_ram_width(depth) if self._rom_in_block_ram else max(len(varying), 1)
         style = "block" if self._rom_in_block_ram else "logic"   # Yosys's memory_libmap reads it
-        data = []
-        for index, low in enumerate(range(0, width, step)):
-            bits = min(step, width - low)
-            rom = memory.Memory(shape=bits, depth=depth, init=[(w >> low) & ((1 << bits) - 1) for w in words],
-                                attrs={"rom_style": style})
+        for index, low in enumerate(range(0, len(varying), step)):
+            chunk = varying[low:low + step]
+            init = [sum(columns[b][word] << k for k, b in enumerate(chunk)) for word in range(depth)]
+            rom = memory.Memory(shape=len(chunk), depth=depth, init=init, attrs={"rom_style": style})
             m.submodules[f"rom{index}"] = rom
             port = rom.read_port()
             m.d.comb += port.addr.eq(address)
-            data.append(port.data)
-        return Cat(*data)
+            for k, b in enumerate(chunk):
+                bits[b] = port.data[k]
+        return Cat(*bits)
 
     def elaborate(self, platform):
         m = Module()
