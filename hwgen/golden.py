@@ -6,7 +6,8 @@ Bipolar tensors are held as bits (uint8 0/1, 1 meaning +1), like the IR.
 """
 import numpy as np
 
-from .ir import Argmax, Bipolar, Dense, Flatten, Graph, Input, MaxPool, Requantize, ShiftDense, Threshold, Window
+from .ir import (Argmax, Bipolar, Dense, Flatten, Graph, Input, IntegerDense, MaxPool, MultiThreshold, Requantize,
+                 ShiftDense, Threshold, Window)
 
 # Bytes of temporary memory one chunk of XNOR-popcount may use.
 _CHUNK_BYTES = 1 << 26
@@ -40,10 +41,15 @@ def run_all(graph: Graph, x: np.ndarray) -> dict[str, np.ndarray]:
             out = binary_dense(pixels, node.weights, in_type)
         elif isinstance(node, ShiftDense):
             out = exact_matmul(pixels, node.scaled_weights())
+        elif isinstance(node, IntegerDense):
+            signed = 2 * pixels.astype(np.int64) - 1 if isinstance(in_type, Bipolar) else pixels
+            out = exact_matmul(signed, node.weights)
         elif isinstance(node, Requantize):
             out = requantize(pixels, node)
         elif isinstance(node, Threshold):
             out = np.where(node.descending, pixels <= node.thresholds, pixels >= node.thresholds).astype(np.uint8)
+        elif isinstance(node, MultiThreshold):
+            out = multi_threshold(pixels, node)
         elif isinstance(node, Window):
             out = window(operand, node, (height, width, channels))
         elif isinstance(node, MaxPool):
@@ -125,6 +131,13 @@ def exact_matmul(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
     if bound >= 1 << 53:
         raise ValueError(f"dense: |accumulator| may reach {bound}, beyond exact float64 range")
     return (x.astype(np.float64) @ weights.astype(np.float64).T).astype(np.int64)
+
+
+def multi_threshold(x: np.ndarray, node: MultiThreshold) -> np.ndarray:
+    """``low + (thresholds reached)``, the ``MultiThreshold`` semantics; x of shape (rows, channels)."""
+    x = x[:, :, None]
+    reached = np.where(node.descending[:, None], x <= node.thresholds, x >= node.thresholds)
+    return node.low + reached.sum(axis=2, dtype=np.int64)
 
 
 def requantize(x: np.ndarray, node: Requantize) -> np.ndarray:

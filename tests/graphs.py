@@ -1,8 +1,8 @@
 """Random integer graphs and a naive reference to check the golden model against."""
 import numpy as np
 
-from hwgen.ir import (Argmax, Bipolar, Dense, Flatten, Graph, Input, Integer, MaxPool, PowerOfTwo, Requantize,
-                      ShiftDense, Threshold, Window)
+from hwgen.ir import (MATRIX_NODES, Argmax, Bipolar, Dense, Flatten, Graph, Input, Integer, IntegerDense, MaxPool,
+                      MultiThreshold, PowerOfTwo, Requantize, ShiftDense, Ternary, Threshold, Window)
 
 
 def random_graph(rng: np.random.Generator, sizes: list[int], in_type=Integer(4, signed=False),
@@ -105,6 +105,9 @@ def naive_reference(graph: Graph, x: np.ndarray) -> np.ndarray:
                 xs = [2 * v - 1 for v in row] if current_bipolar else row
                 out.append([sum(xi * (1 if w else -1) for xi, w in zip(xs, wrow))
                             for wrow in node.weights])
+            elif isinstance(node, IntegerDense):
+                xs = [2 * v - 1 for v in row] if current_bipolar else row
+                out.append([sum(xi * int(w) for xi, w in zip(xs, wrow)) for wrow in node.weights])
             elif isinstance(node, ShiftDense):
                 out.append([sum(xi * int(sg) * 2 ** int(e - node.weight_type.min_exponent)
                                 for xi, sg, e in zip(row, srow, erow))
@@ -117,6 +120,9 @@ def naive_reference(graph: Graph, x: np.ndarray) -> np.ndarray:
             elif isinstance(node, Threshold):
                 out.append([int(v <= t) if d else int(v >= t)
                             for v, t, d in zip(row, node.thresholds, node.descending)])
+            elif isinstance(node, MultiThreshold):
+                out.append([node.low + sum(int(v <= t) if d else int(v >= t) for t in ts)
+                            for v, ts, d in zip(row, node.thresholds, node.descending)])
             elif isinstance(node, Argmax):
                 best = 0
                 for i, v in enumerate(row):
@@ -124,7 +130,8 @@ def naive_reference(graph: Graph, x: np.ndarray) -> np.ndarray:
                         best = i
                 out.append([best])
         values = out
-        current_bipolar = isinstance(node, Threshold)
+        current_bipolar = isinstance(node, Threshold) or (current_bipolar and isinstance(node, (MaxPool, Window,
+                                                                                                 Flatten)))
     return np.array(values, dtype=np.int64)
 
 
@@ -134,12 +141,14 @@ def _divisor(rng: np.random.Generator, n: int) -> int:
 
 def random_network(rng: np.random.Generator) -> tuple[Graph, "Folding"]:
     """A random graph and a random legal folding for it: an MLP or a CNN, with
-    binary weights on integer or bipolar inputs, or shift weights; random
-    sizes, kernels, strides, paddings, pooling, PE (any divisor) and SIMD
-    (any width, so some layers pad)."""
+    binary weights on integer or bipolar inputs, or shift weights, or each
+    layer's weights binary, ternary or n-bit and each activation one or
+    several thresholds; random sizes, kernels, strides, paddings, pooling,
+    PE (any divisor) and SIMD (any width, so some layers pad)."""
     from hwgen.folding import Folding, LayerFold
 
-    shift = bool(rng.integers(2))
+    family = str(rng.choice(["binary", "shift", "mixed"]))
+    shift = family == "shift"
     cnn = bool(rng.integers(2))
     if shift:
         in_type = Integer(int(rng.integers(2, 6)), signed=bool(rng.integers(2)), frac=int(rng.integers(0, 4)))
@@ -158,6 +167,13 @@ def random_network(rng: np.random.Generator) -> tuple[Graph, "Folding"]:
         if shift:
             exponents = rng.integers(weight_type.min_exponent, weight_type.max_exponent + 1, (fan_out, fan_in))
             return ShiftDense(name, nodes[-1].name, rng.integers(-1, 2, (fan_out, fan_in)), exponents, weight_type)
+        kind = str(rng.choice(["binary", "ternary", "integer"])) if family == "mixed" else "binary"
+        if kind == "ternary":
+            return IntegerDense(name, nodes[-1].name, rng.integers(-1, 2, (fan_out, fan_in)), Ternary())
+        if kind == "integer":
+            bits = int(rng.integers(2, 6))
+            return IntegerDense(name, nodes[-1].name, rng.integers(-(1 << bits - 1), 1 << bits - 1,
+                                                                    (fan_out, fan_in)), Integer(bits, True))
         return Dense(name, nodes[-1].name, rng.integers(0, 2, (fan_out, fan_in)))
 
     def activation(name, last):
@@ -173,7 +189,16 @@ def random_network(rng: np.random.Generator) -> tuple[Graph, "Folding"]:
             spread = max(2, (acc.max - acc.min) // 8)
             thresholds = rng.integers(-spread, spread + 1, channels)
             thresholds[0] = acc.min   # a constant channel
-            nodes.append(Threshold(name, nodes[-1].name, thresholds, rng.integers(0, 2, channels).astype(bool)))
+            descending = rng.integers(0, 2, channels).astype(bool)
+            if family == "mixed" and rng.integers(2):
+                levels = int(rng.integers(1, 4))
+                table = np.sort(rng.integers(-spread, spread + 1, (channels, levels)), axis=1)
+                table[0] = [acc.min - 1] * (levels - 1) + [acc.max + 1]   # a level never reached
+                table = np.where(descending[:, None], table[:, ::-1], table)
+                nodes.append(MultiThreshold(name, nodes[-1].name, table, descending,
+                                            -int(rng.integers(0, levels + 1))))
+            else:
+                nodes.append(Threshold(name, nodes[-1].name, thresholds, descending))
 
     if cnn:
         for index in range(int(rng.integers(1, 3))):
@@ -197,6 +222,6 @@ def random_network(rng: np.random.Generator) -> tuple[Graph, "Folding"]:
     nodes.append(Argmax("argmax", nodes[-1].name))
     graph = Graph(tuple(nodes))
     folds = [LayerFold(_divisor(rng, n.out_features), int(rng.integers(1, n.in_features + 1)))
-             for n in graph.nodes if isinstance(n, (Dense, ShiftDense))]
+             for n in graph.nodes if isinstance(n, MATRIX_NODES)]
     channels = shape[2] if cnn else size
     return graph, Folding(tuple(folds), _divisor(rng, channels))

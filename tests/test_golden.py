@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 
 from hwgen import golden
-from hwgen.ir import Bipolar, Dense, Graph, Input, Integer, PowerOfTwo, Requantize, ShiftDense, Threshold
+from hwgen.ir import (Bipolar, Dense, Graph, Input, Integer, IntegerDense, MultiThreshold, PowerOfTwo, Requantize,
+                      ShiftDense, Ternary, Threshold)
 
-from .graphs import naive_reference, random_graph, random_inputs, random_shift_graph
+from .graphs import naive_reference, random_graph, random_inputs, random_network, random_shift_graph
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -86,3 +87,33 @@ def test_shift_dense_zero_weights_and_exponent_range():
         ShiftDense("fc", "x", np.array([[1, 1]]), np.array([[-3, 1]]), wt)
     with pytest.raises(ValueError, match=r"field 'signs': values must be -1, 0 or \+1"):
         ShiftDense("fc", "x", np.array([[2, 1]]), np.array([[0, 1]]), wt)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_mixed_weight_kinds_match_naive_reference(seed):
+    """Random MLPs and CNNs of every family (ternary, n-bit, binary weights; one or several
+    thresholds): MLPs against the naive loops, every node of the CNNs through the golden model."""
+    rng = np.random.default_rng(seed)
+    graph, _ = random_network(rng)
+    x = random_inputs(rng, graph, 9)
+    if not graph.input.shape:
+        assert np.array_equal(golden.run(graph, x), naive_reference(graph, x))
+
+
+def test_multi_threshold_counts_levels_with_ties_reached_in_both_directions():
+    graph = Graph((Input("x", 2, Integer(4, signed=True)),
+                   MultiThreshold("q", "x", np.array([[-2, 0, 3], [3, 0, -2]]), np.array([False, True]), -1)))
+    rows = np.array([[-3, -3], [-2, -2], [0, 0], [2, 2], [3, 3], [7, 7]])
+    # Ascending: levels reached at x >= -2, 0, 3; descending: at x <= 3, 0, -2 (ties reach both ways).
+    assert golden.run(graph, rows).tolist() == [[-1, 2], [0, 2], [1, 1], [1, 0], [2, 0], [2, -1]]
+    assert graph.types["q"] == Integer(3, signed=True)
+
+
+def test_ternary_and_integer_weights_on_bipolar_and_integer_inputs():
+    weights = np.array([[1, 0, -1], [-1, -1, 1]])
+    bipolar = Graph((Input("x", 3, Bipolar()), IntegerDense("fc", "x", weights, Ternary())))
+    assert golden.run(bipolar, np.array([[1, 0, 0]])).tolist() == [[2, -1]]     # x = +1, -1, -1
+    wide = Graph((Input("x", 3, Integer(3, signed=False)), IntegerDense("fc", "x", 5 * weights, Integer(4, True))))
+    assert golden.run(wide, np.array([[7, 1, 2]])).tolist() == [[25, -30]]
+    # The accumulator's type is what these weights can reach: [-70, 35] from inputs in [0, 7].
+    assert wide.types["fc"] == Integer(8, signed=True)

@@ -15,8 +15,8 @@ from hwgen.hw.network import Network
 from hwgen.hw.requantize import RequantizeUnit
 from hwgen.hw.threshold import ThresholdUnit
 from hwgen.hw.vector_buffer import VectorBuffer
-from hwgen.hw.weights import BinaryWeights, ShiftWeights
-from hwgen.ir import Bipolar, Graph, Input, Integer, PowerOfTwo, Requantize, ShiftDense
+from hwgen.hw.weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
+from hwgen.ir import Bipolar, Graph, Input, Integer, MultiThreshold, PowerOfTwo, Requantize, ShiftDense
 
 from .graphs import random_graph, random_inputs, random_shift_graph
 from .streams import pack, run_stream, unpack
@@ -73,6 +73,26 @@ def test_matrix_vector_unit_matches_golden(stall, in_type, mh, mw, pe, simd):
     assert dut.cycles_per_vector == (mh // pe) * -(-mw // simd)
 
 
+@pytest.mark.parametrize("stall", STALLS)
+@pytest.mark.parametrize("in_type", [Bipolar(), Integer(4, signed=False), Integer(3, signed=True)])
+@pytest.mark.parametrize("kind", ["ternary", "int5"])
+@pytest.mark.parametrize("mh, mw, pe, simd", MVU_SHAPES[:3] + [(4, 9, 4, 9)])
+def test_ternary_and_integer_weights_match_golden(stall, in_type, kind, mh, mw, pe, simd):
+    """Add/subtract/skip lanes and multiplier lanes, folded (ROM) and fully parallel (constants)."""
+    rng = np.random.default_rng(mh * 100 + mw)
+    x = rng.integers(*((0, 2) if isinstance(in_type, Bipolar) else (in_type.min, in_type.max + 1)), (4, mw))
+    values = rng.integers(-1, 2, (mh, mw)) if kind == "ternary" else rng.integers(-16, 16, (mh, mw))
+    weights = TernaryWeights(values) if kind == "ternary" else IntegerWeights(values, 5)
+    acc = golden.exact_matmul(2 * x - 1 if isinstance(in_type, Bipolar) else x, values)
+    acc_width = Integer.for_range(-int(np.abs(acc).max()) - 1, int(np.abs(acc).max())).bits + 6
+    dut = MatrixVectorUnit(weights, in_type=in_type, acc_width=acc_width, pe=pe, simd=simd)
+    words = [pack(row[k:k + simd], in_type.width) for row in x
+             for _ in range(dut.neuron_folds) for k in range(0, mw, simd)]
+    got = run_stream(dut, words, len(x) * dut.neuron_folds, stall=stall)
+    lanes = np.array([unpack(p, acc_width, pe, signed=True) for p in got]).reshape(len(x), mh)
+    assert np.array_equal(lanes, acc)
+
+
 def test_matrix_vector_unit_rejects_bad_folding():
     with pytest.raises(ValueError, match=r"pe \(3\) must be a positive divisor of the 4 rows"):
         MatrixVectorUnit(BinaryWeights(np.ones((4, 4))), in_type=Bipolar(), acc_width=4, pe=3, simd=1)
@@ -91,6 +111,22 @@ def test_threshold_unit_matches_golden(stall, pe):
     got = run_stream(dut, beats(acc, pe, 5), 20 * 6 // pe, stall=stall)
     bits = np.array([unpack(p, 1, pe, signed=False) for p in got]).reshape(20, 6)
     assert np.array_equal(bits, np.where(descending, acc <= thresholds, acc >= thresholds))
+
+
+@pytest.mark.parametrize("stall", STALLS)
+@pytest.mark.parametrize("pe, levels, low", [(1, 3, -2), (3, 3, 0), (6, 7, -4), (2, 1, -1)])
+def test_multi_threshold_unit_matches_golden(stall, pe, levels, low):
+    rng = np.random.default_rng(pe + levels)
+    acc = rng.integers(-8, 8, (20, 6))
+    descending = rng.integers(0, 2, 6).astype(bool)
+    table = np.sort(rng.integers(-9, 10, (6, levels)), axis=1)   # with ties and levels out of reach
+    table = np.where(descending[:, None], table[:, ::-1], table)
+    node = MultiThreshold("q", "x", table, descending, low)
+    dut = ThresholdUnit(table, descending, acc_width=5, per_beat=pe, low=low)
+    got = run_stream(dut, beats(acc, pe, 5), 20 * 6 // pe, stall=stall)
+    width = node.out_type.bits
+    levels_out = np.array([unpack(p, width, pe, signed=node.out_type.signed) for p in got]).reshape(20, 6)
+    assert np.array_equal(levels_out, golden.multi_threshold(acc.reshape(-1, 6), node))
 
 
 @pytest.mark.parametrize("stall", STALLS)

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from hwgen.errors import HwgenError
-from hwgen.ir import Argmax, Bipolar, Dense, Graph, Input, Integer, Threshold, load_graph, save_graph
+from hwgen.ir import (Argmax, Bipolar, Dense, Graph, Input, Integer, IntegerDense, MultiThreshold, Ternary, Threshold,
+                      load_graph, save_graph)
 
-from .graphs import random_graph
+from .graphs import random_graph, random_network
 
 
 def test_integer_for_range_is_narrowest():
@@ -36,6 +37,20 @@ def test_round_trip(tmp_path):
     assert loaded.types == graph.types
 
 
+@pytest.mark.parametrize("seed", [0, 15])   # ternary, n-bit and multi-threshold nodes
+def test_round_trip_of_every_node_kind(tmp_path, seed):
+    graph, _ = random_network(np.random.default_rng(seed))
+    assert {"integer_dense", "multi_threshold"} <= {n.op for n in graph.nodes}
+    save_graph(graph, tmp_path)
+    loaded = load_graph(tmp_path)
+    for a, b in zip(graph.nodes, loaded.nodes):
+        assert type(a) is type(b) and a.name == b.name
+        for field in ("weights", "thresholds", "descending", "weight_type", "low"):
+            if hasattr(a, field):
+                assert np.array_equal(getattr(a, field), getattr(b, field))
+    assert loaded.types == graph.types
+
+
 def test_arrays_are_read_only():
     node = Dense("fc", "x", np.ones((2, 2)))
     with pytest.raises(ValueError):
@@ -54,10 +69,29 @@ def test_arrays_are_read_only():
       Threshold("th", "fc", np.array([0, 99]), np.zeros(2))),
      r"node 'th': field 'thresholds': values must lie in \[-4, 4\]"),
     ((Input("x", 2, Bipolar()), Argmax("x", "x")), "node 'x': the name is used twice"),
+    ((Input("x", 2, Bipolar()), MultiThreshold("q", "x", np.zeros((2, 3)), np.zeros(2), 0)),
+     "node 'q': thresholds compare integers"),
+    ((Input("x", 2, Integer(2, signed=False)), MultiThreshold("q", "x", np.array([[0, 1], [1, 5]]), np.zeros(2), 0)),
+     r"node 'q': field 'thresholds': values must lie in \[-1, 4\]"),
+    ((Input("x", 3, Bipolar()), IntegerDense("fc", "x", np.ones((2, 2)), Ternary())),
+     "node 'fc': weights have 2 inputs per row, but 'x' gives 3 elements"),
 ])
 def test_invalid_graphs_name_node_and_field(nodes, message):
     with pytest.raises(ValueError, match=message):
         Graph(nodes)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: IntegerDense("fc", "x", np.array([[2, 0]]), Ternary()), r"values must lie in \[-1, 1\] for Ternary"),
+    (lambda: IntegerDense("fc", "x", np.array([[8]]), Integer(4, True)), r"values must lie in \[-8, 7\]"),
+    (lambda: IntegerDense("fc", "x", np.array([[1]]), Integer(4, False)), "expected ternary or a signed integer"),
+    (lambda: MultiThreshold("q", "x", np.array([[2, 1]]), np.array([False]), 0), "sorted in its direction"),
+    (lambda: MultiThreshold("q", "x", np.array([[1, 2]]), np.array([True]), 0), "sorted in its direction"),
+    (lambda: MultiThreshold("q", "x", np.array([1, 2]), np.array([True]), 0), r"a non-empty \(channels, levels\)"),
+])
+def test_invalid_integer_weights_and_multi_thresholds(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
 
 
 def test_weights_must_be_bits():
@@ -76,7 +110,7 @@ def _saved(tmp_path):
     (lambda d: d["nodes"][1].update(weights="nope"), "field 'weights': array 'nope' is not in arrays.npz"),
     (lambda d: d["nodes"][0].update(size="6"), "node 'input' \\(input\\): field 'size': expected int"),
     (lambda d: d["nodes"][0].update(dtype={"kind": "float"}), "unknown type kind 'float'"),
-    (lambda d: d.update(version=99), "field 'version': this hwgen reads versions 1, 2, the file has 99"),
+    (lambda d: d.update(version=99), "field 'version': this hwgen reads versions 1, 2, 3, the file has 99"),
     (lambda d: d["nodes"][2].update(extra=1), "node 'th0' \\(threshold\\): unknown field\\(s\\) extra"),
 ])
 def test_invalid_graph_files_name_node_and_field(tmp_path, edit, message):

@@ -1,5 +1,5 @@
-"""Seeded random graphs and foldings (MLPs and CNNs; binary and shift weights;
-padded SIMD) through amaranth.sim, every output field scored: the fast tier.
+"""Seeded random graphs and foldings (MLPs and CNNs; binary, shift, ternary and n-bit
+weights; one or several thresholds; padded SIMD) through amaranth.sim, every output field scored: the fast tier.
 A few go through Verilator in the slow tier; ``bench/random_graphs.py`` runs 1,000."""
 import numpy as np
 import pytest
@@ -38,7 +38,7 @@ def test_random_graph_in_amaranth_sim(seed):
     check_in_amaranth(seed)
 
 
-@pytest.mark.parametrize("seed", [0, 2, 3, 4, 5, 7])   # shift graphs, their weights multiplied
+@pytest.mark.parametrize("seed", [1, 6, 9, 12, 16, 19])   # shift graphs, their weights multiplied
 def test_random_shift_graph_on_multipliers(seed):
     check_in_amaranth(seed, shift_lanes="multiplier")
 

@@ -10,7 +10,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from hwgen.ir import Argmax, Bipolar, Dense, Flatten, Graph, MaxPool, Requantize, ShiftDense, Threshold, Window
+from hwgen.ir import (MATRIX_NODES, Argmax, Bipolar, Dense, Flatten, Graph, IntegerDense, MaxPool, MultiThreshold,
+                     Requantize, ShiftDense, Threshold, Window)
 
 
 def exact_dtype(graph: Graph) -> torch.dtype:
@@ -34,10 +35,12 @@ class DeployedNet(nn.Module):
                 self.weights[node.name] = tensor(2 * node.weights.astype(int) - 1).T.contiguous()
             elif isinstance(node, ShiftDense):
                 self.weights[node.name] = tensor(node.scaled_weights()).T.contiguous()
+            elif isinstance(node, IntegerDense):
+                self.weights[node.name] = tensor(node.weights).T.contiguous()
             elif isinstance(node, Window):
                 # Index -1 (padding) picks a pad column appended to the input.
                 self.windows[node.name] = torch.as_tensor(node.source_indices(shape))
-            elif isinstance(node, Threshold):
+            elif isinstance(node, (Threshold, MultiThreshold)):
                 self.offsets[node.name] = tensor(node.thresholds)
                 self.descending[node.name] = torch.tensor(node.descending)
             elif isinstance(node, Requantize):
@@ -56,12 +59,16 @@ class DeployedNet(nn.Module):
         for node in graph.nodes[1:]:
             batch = len(x)
             height, width, channels = graph.shapes[node.input]
-            if isinstance(node, (Dense, ShiftDense)):
+            if isinstance(node, MATRIX_NODES):
                 x = x.reshape(-1, channels) @ self.weights[node.name]
             elif isinstance(node, Threshold):
                 pixels = x.reshape(-1, channels) - self.offsets[node.name]
                 reached = torch.where(self.descending[node.name], pixels <= 0, pixels >= 0)
                 x = reached.to(self.dtype) * 2 - 1
+            elif isinstance(node, MultiThreshold):
+                pixels = x.reshape(-1, channels, 1) - self.offsets[node.name]
+                reached = torch.where(self.descending[node.name][:, None], pixels <= 0, pixels >= 0)
+                x = node.low + reached.to(self.dtype).sum(dim=2)
             elif isinstance(node, Requantize):
                 shifted = torch.floor((x.reshape(-1, channels) + self.offsets[node.name]) / (1 << node.shift))
                 x = shifted.clamp(node.low, node.high)

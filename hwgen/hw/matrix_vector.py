@@ -1,4 +1,4 @@
-"""The folded matrix-vector unit (after FINN's MVU), for binary and shift weights."""
+"""The folded matrix-vector unit (after FINN's MVU), for every weight format."""
 import numpy as np
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
 from amaranth.lib import memory, stream, wiring
@@ -9,7 +9,9 @@ from ..packing import pack
 from .cost import CONTROL_LUTS, Resources, adder_tree, block_ram_width, carry_luts, credit_queue, rom, varying_bits
 from .pipeline import (QUEUE_LATENCY, CreditQueue, adder_tree_plan, delayed, offers_after,
                        pipelined_adder_tree, queue_depth)
-from .weights import BinaryWeights, IntegerWeights, ShiftWeights
+from .weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
+
+WEIGHT_FORMATS = (BinaryWeights, ShiftWeights, TernaryWeights, IntegerWeights)
 
 
 class MatrixVectorUnit(wiring.Component):
@@ -23,7 +25,8 @@ class MatrixVectorUnit(wiring.Component):
     carries the ``pe`` accumulators of one row group as signed
     ``acc_width``-bit lanes. The weight format builds each
     lane's sum: XNOR-popcount or gated adds for ±1 weights, barrel shifts
-    for power-of-two weights, multipliers for integer weights.
+    for power-of-two weights, add/subtract/skip for ternary weights,
+    multipliers for integer weights.
 
     Folded units read one ``pe * simd``-code weight word per cycle from a ROM
     (a synchronous read, then two registers: see ``input_stages``); the fully parallel
@@ -34,7 +37,7 @@ class MatrixVectorUnit(wiring.Component):
 
     Parameters
     ----------
-    weights : :class:`~hwgen.hw.weights.BinaryWeights`, :class:`~hwgen.hw.weights.ShiftWeights` or :class:`~hwgen.hw.weights.IntegerWeights`
+    weights : one of ``WEIGHT_FORMATS`` (:mod:`~hwgen.hw.weights`)
         The ``(mh, mw)`` matrix in its hardware format.
     in_type : :class:`~hwgen.ir.Bipolar` or :class:`~hwgen.ir.Integer`
     acc_width : int
@@ -43,10 +46,11 @@ class MatrixVectorUnit(wiring.Component):
         Rows per output beat, dividing ``mh``, and inputs per input beat, at most ``mw``.
     """
 
-    def __init__(self, weights: BinaryWeights | ShiftWeights | IntegerWeights, *, in_type: ElementType,
-                 acc_width: int, pe: int, simd: int, rom_in_block_ram: bool = False):
-        if not isinstance(weights, (BinaryWeights, ShiftWeights, IntegerWeights)):
-            raise TypeError(f"weights must be BinaryWeights, ShiftWeights or IntegerWeights, not {weights!r}")
+    def __init__(self, weights: BinaryWeights | ShiftWeights | TernaryWeights | IntegerWeights, *,
+                 in_type: ElementType, acc_width: int, pe: int, simd: int, rom_in_block_ram: bool = False):
+        if not isinstance(weights, WEIGHT_FORMATS):
+            raise TypeError(f"weights must be one of {', '.join(f.__name__ for f in WEIGHT_FORMATS)}, "
+                            f"not {weights!r}")
         if weights.codes.ndim != 2:
             raise ValueError(f"weights must be 2-D, not of shape {weights.codes.shape}")
         mh, mw = weights.codes.shape

@@ -7,7 +7,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..folding import Folding
-from ..ir import MATRIX_NODES, Argmax, Dense, Flatten, Graph, MaxPool, Requantize, ShiftDense, Threshold, Window
+from ..ir import (MATRIX_NODES, Argmax, Dense, Flatten, Graph, IntegerDense, MaxPool, MultiThreshold, Requantize,
+                  ShiftDense, Ternary, Threshold, Window)
 from .argmax import ArgmaxUnit
 from .cost import LFE5U_85F, Resources
 from .multiplier_placement import place_multipliers
@@ -18,7 +19,7 @@ from .rom_placement import DEFAULT_BLOCK_RAMS, place_roms
 from .sliding_window import SlidingWindowUnit
 from .threshold import ThresholdUnit
 from .vector_buffer import VectorBuffer
-from .weights import BinaryWeights, IntegerWeights, ShiftWeights
+from .weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
 
 # How shift layers multiply: barrel shifters (LUTs), multipliers (MULT18X18D where folded),
 # or each layer as multiplier_placement.py chooses.
@@ -30,9 +31,9 @@ class Network(wiring.Component):
     """Images in, class indices out: buffers, matrix-vector units, thresholds or
     requantizers, argmax.
 
-    Each dense layer (binary or shift) is a ``VectorBuffer`` feeding a
-    ``MatrixVectorUnit``, followed by a ``ThresholdUnit`` or a
-    ``RequantizeUnit`` where the graph has one. Images stream pixel by pixel
+    Each dense layer (binary, shift, ternary or integer) is a ``VectorBuffer``
+    feeding a ``MatrixVectorUnit``, followed by a ``ThresholdUnit`` (one or
+    several levels) or a ``RequantizeUnit`` where the graph has one. Images stream pixel by pixel
     (HWC); a window becomes a ``SlidingWindowUnit`` whose windows the next
     matrix-vector unit takes as vectors, one per output pixel; max-pool is a
     ``MaxPoolUnit``; flatten is wiring (the stream is already in HWC order).
@@ -99,9 +100,9 @@ class Network(wiring.Component):
                                       repeats=mvu.neuron_folds)
                 stages += [_per_vector(buffer, pixels), _per_vector(mvu, pixels)]
                 per_beat = fold.pe
-            elif isinstance(node, Threshold):
-                stages.append(_per_vector(ThresholdUnit(node.thresholds, node.descending,
-                                                        acc_width=in_type.width, per_beat=per_beat), pixels))
+            elif isinstance(node, (Threshold, MultiThreshold)):
+                stages.append(_per_vector(ThresholdUnit(node.thresholds, node.descending, acc_width=in_type.width,
+                                                        per_beat=per_beat, low=getattr(node, "low", 0)), pixels))
             elif isinstance(node, Requantize):
                 stages.append(_per_vector(RequantizeUnit(node.bias, shift=node.shift, rounding=node.rounding,
                                                          low=node.low, high=node.high, acc_width=in_type.width,
@@ -133,6 +134,10 @@ class Network(wiring.Component):
         """A matrix layer's weights in the hardware format that builds its lanes."""
         if isinstance(node, Dense):
             return BinaryWeights(node.weights)
+        if isinstance(node, IntegerDense):
+            if isinstance(node.weight_type, Ternary):
+                return TernaryWeights(node.weights)
+            return IntegerWeights(node.weights, node.weight_type.bits)
         if node.name in self._multiplied:
             return IntegerWeights(node.scaled_weights(), node.weight_type.max_shift + 2)
         return ShiftWeights(node.signs, node.exponents, node.weight_type)

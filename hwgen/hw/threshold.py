@@ -1,42 +1,80 @@
-"""Per-channel thresholds: signed accumulators in, bipolar bits out."""
+"""Per-channel thresholds: signed accumulators in, bipolar bits or n-bit levels out."""
 import numpy as np
-from amaranth.hdl import Module, Value
+from amaranth.hdl import Module, Signal, Value
 
+from ..ir import Integer
 from .channel_unit import ChannelUnit
-from .cost import Resources, carry_luts
-from .pipeline import less_than
+from .cost import Resources, adder_tree, carry_luts
+from .pipeline import adder_tree_plan, less_than, pipelined_adder_tree
 
 
 class ThresholdUnit(ChannelUnit):
     """Compares ``per_beat`` accumulator lanes per beat with their channels' thresholds.
 
-    Output bit ``p`` is 1 (+1) when ``acc >= t`` for an ascending channel or
-    ``acc <= t`` for a descending one, the IR's ``Threshold`` semantics.
+    With one threshold per channel, output bit ``p`` is 1 (+1) when ``acc >= t``
+    for an ascending channel or ``acc <= t`` for a descending one: the IR's
+    ``Threshold``. With ``levels`` thresholds per channel the output is ``low``
+    plus the number reached: the IR's ``MultiThreshold``, whose compares run in
+    parallel, are registered, then counted in a pipelined adder tree.
 
     Parameters
     ----------
-    thresholds : numpy int array, shape ``(channels,)``
+    thresholds : numpy int array, shape ``(channels,)`` or ``(channels, levels)``
     descending : numpy bool array, shape ``(channels,)``
     acc_width : int
         Width of the signed input lanes.
     per_beat : int
         Lanes per beat; divides ``channels``.
+    low : int
+        The output with no threshold reached (0: a bipolar bit when there is one level).
     """
 
-    def __init__(self, thresholds: np.ndarray, descending: np.ndarray, *, acc_width: int, per_beat: int):
-        self._thresholds = np.asarray(thresholds, dtype=np.int64)
+    def __init__(self, thresholds: np.ndarray, descending: np.ndarray, *, acc_width: int, per_beat: int,
+                 low: int = 0):
+        thresholds = np.asarray(thresholds, dtype=np.int64)
+        self._thresholds = thresholds.reshape(len(thresholds), -1)
         self._descending = np.asarray(descending, dtype=bool)
-        super().__init__(channels=len(self._thresholds), per_beat=per_beat, in_width=acc_width, out_width=1)
+        self._low = low
+        out_width = Integer.for_range(low, low + self.levels).bits
+        super().__init__(channels=len(self._thresholds), per_beat=per_beat, in_width=acc_width,
+                         out_width=out_width)
+
+    @property
+    def levels(self) -> int:
+        return self._thresholds.shape[1]
+
+    @property
+    def count_plan(self) -> list[bool]:
+        """The registers of the count's adder tree (none for one level: the bit is the count)."""
+        return adder_tree_plan(self.levels, levels_done=0, levels_after=int(self._low != 0)) if self.levels > 1 else []
+
+    @property
+    def lane_stages(self) -> int:
+        # Several levels: the compares are registered before they are counted.
+        return 0 if self.levels == 1 else 1 + sum(self.count_plan)
 
     def tables(self):
         # One compare serves both directions: acc <= t is acc < t + 1. Thresholds may
-        # lie one past the accumulator's range (a constant channel), and then one more.
-        bounds = np.where(self._descending, self._thresholds + 1, self._thresholds)
-        return [(bounds, self._in_width + 2), (self._descending, 1)]
+        # lie one past the accumulator's range (a constant level), and then one more.
+        bounds = np.where(self._descending[:, None], self._thresholds + 1, self._thresholds)
+        return [(bounds[:, k], self._in_width + 2) for k in range(self.levels)] + [(self._descending, 1)]
 
     def lane_cost(self) -> Resources:
-        return Resources(lut4=carry_luts(self._in_width + 2) + 1)
+        compares = Resources(lut4=self.levels * (carry_luts(self._in_width + 2) + 1))
+        if self.levels == 1:
+            return compares + Resources(lut4=self._out_width * (self._low != 0))
+        count = adder_tree(self.levels, 1, self.count_plan)
+        return compares + count + Resources(lut4=carry_luts(self._out_width) * (self._low != 0), ff=self.levels)
 
     def lane(self, m: Module, value: Value, entries: list[Value], name: str) -> Value:
-        bound, descending = entries
-        return less_than(value, bound.as_signed()) ^ ~descending
+        *bounds, descending = entries
+        reached = [less_than(value, bound.as_signed()) ^ ~descending for bound in bounds]
+        if self.levels == 1:
+            return (reached[0] + self._low)[:self._out_width] if self._low else reached[0]
+        registered = []
+        for k, bit in enumerate(reached):
+            register = Signal(name=f"{name}reached{k}")
+            m.d.sync += register.eq(bit)
+            registered.append(register)
+        (count,) = pipelined_adder_tree(m, [registered], self.count_plan, name=f"{name}count")
+        return (count + self._low)[:self._out_width]

@@ -14,7 +14,7 @@ terms), which the matrix-vector unit adds in a pipelined tree, and
 the tree knows where its first register goes.
 """
 import numpy as np
-from amaranth.hdl import Const, Mux, Value, signed
+from amaranth.hdl import Cat, Const, Mux, Value, signed
 
 from ..ir import Bipolar, ElementType, PowerOfTwo
 from .barrel_shifter import barrel_shift_left
@@ -158,12 +158,78 @@ class ShiftWeights:
         return total
 
 
+class TernaryWeights:
+    """Ternary weights -1, 0, +1 (TWN): code bit 0 says the weight is non-zero, bit 1
+    that it is negative. A lane adds, subtracts or skips each input; no multiplier.
+
+    Bipolar inputs: the product of a ±1 input (bit ``b``) and a non-zero weight is
+    +1 where ``b`` differs from the sign bit, so a term is the 2-bit signed value
+    ``(nonzero & (b == negative), nonzero)``: one LUT, merged with the first adder.
+    Integer inputs: ``x``, ``-x`` or 0 (a negate, then a pick).
+    """
+
+    code_width = 2
+
+    def __init__(self, values: np.ndarray):
+        values = np.asarray(values, dtype=np.int64)
+        if values.size and (values.min() < -1 or values.max() > 1):
+            raise ValueError("ternary weights must be -1, 0 or +1")
+        self.codes = (values != 0) | (values < 0) << 1
+
+    def zero_code_sum(self, count: int, in_type: ElementType) -> int:
+        return 0
+
+    def term_count(self, simd: int, in_type: ElementType) -> int:
+        return simd
+
+    def term_levels(self, in_type: ElementType, constant: bool) -> int:
+        return 0 if isinstance(in_type, Bipolar) else 1
+
+    def has_common_terms(self, in_type: ElementType) -> bool:
+        return False
+
+    def common_terms(self, inputs: list[Value], in_type: ElementType) -> None:
+        return None
+
+    def terms(self, inputs: list[Value], codes: list, in_type: ElementType, common: None) -> list[Value]:
+        terms = []
+        for x, code in zip(inputs, codes):
+            if isinstance(code, Value):
+                nonzero, negative = code[0], code[1]
+                terms.append(Cat(nonzero, nonzero & ~(x ^ negative)).as_signed() if isinstance(in_type, Bipolar)
+                             else Mux(nonzero, Mux(negative, -x, x), 0))
+            elif not code & 1:
+                terms.append(Const(0, 1))
+            elif isinstance(in_type, Bipolar):
+                terms.append(Cat(Const(1, 1), x if code & 2 else ~x).as_signed())
+            else:
+                terms.append(-x if code & 2 else x)
+        return terms
+
+    def term_cost(self, in_type: ElementType, codes: np.ndarray, simd: int) -> tuple[Resources, int]:
+        """(resources of all terms, bits per term) for ``codes`` of shape (words, terms).
+        Bipolar: a LUT per term whose code varies. Integer: a negate where the weight
+        can be negative, a pick where it can be zero; a term always 0 costs nothing."""
+        nonzero, negative = codes & 1, codes >> 1 & 1
+        used = nonzero.max(axis=0) == 1 if len(codes) else np.zeros(codes.shape[1], dtype=bool)
+        if isinstance(in_type, Bipolar):
+            return Resources(lut4=int((used & _varies(codes)).sum())), 2
+        width = in_type.width + 1
+        negate = np.where(negative.max(axis=0) == 1, carry_luts(width), 0) if len(codes) else 0
+        pick = np.where(_varies(nonzero), width, 0)
+        return Resources(lut4=int(np.where(used, negate + pick, 0).sum())), width
+
+    def finish(self, total: Value, common: None, count: int, in_type: ElementType) -> Value:
+        return total
+
+
 class IntegerWeights:
     """Signed integer weights of ``bits`` bits, multiplied: where the unit is folded,
     Yosys maps each ``x * w`` to a MULT18X18D (one per term while both fit 18
     bits); constant weights become shifts and adds of their set bits. A shift
     layer can run on these too (``sign * 2**shift`` as an integer), trading
-    its barrel shifters for multipliers.
+    its barrel shifters for multipliers. A bipolar input needs no multiplier:
+    its term is ``w`` or ``-w``.
     """
 
     def __init__(self, values: np.ndarray, bits: int):
@@ -177,7 +243,7 @@ class IntegerWeights:
         return 0
 
     def term_levels(self, in_type: ElementType, constant: bool) -> int:
-        # A multiplier is deeper than an adder level: register before the tree.
+        # A multiplier, or a negate, is deeper than an adder level: register before the tree.
         return LEVELS_PER_STAGE
 
     def has_common_terms(self, in_type: ElementType) -> bool:
@@ -190,9 +256,13 @@ class IntegerWeights:
         """(resources of all terms, bits per term) for ``codes`` of shape (words, terms):
         a MULT18X18D per term while both operands fit 18 bits, unless its code is 0 in
         every word. (Yosys maps a multiply by a constant to a MULT18X18D too: on
-        digits-shift's fc3, 29 lanes whose ROM bits never change took one each.)"""
-        width = in_type.width + self.code_width
+        digits-shift's fc3, 29 lanes whose ROM bits never change took one each.)
+        Bipolar inputs: a negate and a pick per term instead."""
         used = (codes != 0).any(axis=0) if len(codes) else np.zeros(0, dtype=bool)
+        if isinstance(in_type, Bipolar):
+            width = self.code_width + 1
+            return Resources(lut4=int(used.sum()) * (carry_luts(width) + width)), width
+        width = in_type.width + self.code_width
         per_term = -(-in_type.width // 18) * -(-self.code_width // 18)
         return Resources(mult18=int(used.sum()) * per_term), width
 
@@ -201,8 +271,11 @@ class IntegerWeights:
 
     def terms(self, inputs: list[Value], codes: list, in_type: ElementType, common: None) -> list[Value]:
         bits = self.code_width
-        return [x * (c.as_signed() if isinstance(c, Value) else Const(_to_signed(c, bits), signed(bits)))
-                for x, c in zip(inputs, codes)]
+        weights = [c.as_signed() if isinstance(c, Value) else Const(_to_signed(c, bits), signed(bits))
+                   for c in codes]
+        if isinstance(in_type, Bipolar):
+            return [Mux(x, w, -w) for x, w in zip(inputs, weights)]
+        return [x * w for x, w in zip(inputs, weights)]
 
     def finish(self, total: Value, common: None, count: int, in_type: ElementType) -> Value:
         return total

@@ -2,12 +2,14 @@
 from dataclasses import dataclass
 from functools import cached_property
 
-from .nodes import Argmax, Dense, Flatten, Input, MaxPool, Node, Requantize, ShiftDense, Threshold, Window
+from .nodes import (MATRIX_NODES, Argmax, Flatten, Input, MaxPool, MultiThreshold, Node, Requantize, Threshold,
+                    Window)
 from .types import Bipolar, ElementType, Integer
 
-FORMAT_VERSION = 2
-# Version 2 added shift_dense, requantize, window, maxpool, flatten, Integer.frac and Input.shape.
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+# Version 2 added shift_dense, requantize, window, maxpool, flatten, Integer.frac and Input.shape;
+# version 3 integer_dense, multi_threshold and the ternary type.
+READABLE_VERSIONS = (1, 2, 3)
 
 Shape = tuple[int, int, int]   # (height, width, channels); a vector is (1, 1, n)
 
@@ -81,7 +83,7 @@ def _infer(node: Node, in_type: ElementType, in_shape: Shape) -> tuple[ElementTy
     where = f"node {node.name!r}"
     height, width, channels = in_shape
     per_pixel = "elements" if height == width == 1 else "channels per pixel"
-    if isinstance(node, (Dense, ShiftDense)):
+    if isinstance(node, MATRIX_NODES):
         if node.in_features != channels:
             raise ValueError(f"{where}: weights have {node.in_features} inputs per row, "
                              f"but {node.input!r} gives {channels} {per_pixel}")
@@ -109,6 +111,17 @@ def _infer(node: Node, in_type: ElementType, in_shape: Shape) -> tuple[ElementTy
             raise ValueError(f"{where}: field 'thresholds': values must lie in [{in_type.min}, "
                              f"{in_type.max + 1}] for input type {in_type}, got [{lo}, {hi}]")
         return Bipolar(), in_shape
+    if isinstance(node, MultiThreshold):
+        if not isinstance(in_type, Integer):
+            raise ValueError(f"{where}: thresholds compare integers, but {node.input!r} is {in_type}")
+        if node.channels != channels:
+            raise ValueError(f"{where}: field 'thresholds': has {node.channels} channels, "
+                             f"but {node.input!r} gives {channels} {per_pixel}")
+        lo, hi = int(node.thresholds.min()), int(node.thresholds.max())
+        if lo < in_type.min - 1 or hi > in_type.max + 1:
+            raise ValueError(f"{where}: field 'thresholds': values must lie in [{in_type.min - 1}, "
+                             f"{in_type.max + 1}] for input type {in_type}, got [{lo}, {hi}]")
+        return node.out_type, in_shape
     if isinstance(node, Window):
         return in_type, node.output_shape(in_shape)
     if isinstance(node, MaxPool):

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from .types import Bipolar, ElementType, Integer, PowerOfTwo
+from .types import Bipolar, ElementType, Integer, PowerOfTwo, Ternary, WeightType
 
 
 def _frozen_array(node, field: str, dtype) -> None:
@@ -170,6 +170,60 @@ class ShiftDense:
 
 
 @dataclass(frozen=True, eq=False)
+class IntegerDense:
+    """Matrix-vector product with small integer weights: ternary or n-bit signed.
+
+    ``acc[j] = sum_i x[i] * weights[j, i]`` with ``x[i]`` the input's integer
+    value (a bipolar input is +1/-1). Every weight lies in ``weight_type``'s
+    range: -1, 0, +1 for ``Ternary`` (TWN), ``[-2**(n-1), 2**(n-1) - 1]`` for
+    an n-bit signed ``Integer``. A layer's float scale (TWN's α, or an n-bit
+    layer's per-output-channel step) is not here: the exporter folds it into
+    the thresholds that follow, or, before the logits, leaves it out (one
+    positive scale for all outputs does not move the argmax). The output is
+    the narrowest signed type that holds every sum these weights can make
+    from inputs in the input type's range: nothing wraps.
+
+    ``weights`` has shape ``(out_features, in_features)``.
+    """
+
+    op: ClassVar[str] = "integer_dense"
+    name: str
+    input: str
+    weights: np.ndarray
+    weight_type: WeightType
+
+    def __post_init__(self):
+        _check_name(self)
+        _frozen_array(self, "weights", np.int64)
+        if not isinstance(self.weight_type, (Ternary, Integer)) or (
+                isinstance(self.weight_type, Integer) and (not self.weight_type.signed or self.weight_type.frac)):
+            raise ValueError(f"node {self.name!r}: field 'weight_type': expected ternary or a signed "
+                             f"integer type without fraction bits, got {self.weight_type!r}")
+        if self.weights.ndim != 2 or 0 in self.weights.shape:
+            raise ValueError(f"node {self.name!r}: field 'weights': expected a non-empty 2-D array, "
+                             f"got shape {self.weights.shape}")
+        lo, hi, wt = int(self.weights.min()), int(self.weights.max()), self.weight_type
+        if lo < wt.min or hi > wt.max:
+            raise ValueError(f"node {self.name!r}: field 'weights': values must lie in [{wt.min}, {wt.max}] "
+                             f"for {wt}, got [{lo}, {hi}]")
+
+    @property
+    def in_features(self) -> int:
+        return self.weights.shape[1]
+
+    @property
+    def out_features(self) -> int:
+        return self.weights.shape[0]
+
+    def output_type(self, in_type: ElementType) -> Integer:
+        # Each product's extremes are at the input's extremes; a row's sum of them bounds the row.
+        low_products = np.minimum(self.weights * in_type.min, self.weights * in_type.max)
+        high_products = np.maximum(self.weights * in_type.min, self.weights * in_type.max)
+        low, high = int(low_products.sum(axis=1).min()), int(high_products.sum(axis=1).max())
+        return Integer.for_range(min(low, -1), high, frac=in_type.frac)
+
+
+@dataclass(frozen=True, eq=False)
 class Requantize:
     """Bias, rounding shift and clamp: an accumulator back to a narrow fixed-point type.
 
@@ -255,6 +309,62 @@ class Threshold:
 
     def output_type(self, in_type: ElementType) -> Bipolar:
         return Bipolar()
+
+
+@dataclass(frozen=True, eq=False)
+class MultiThreshold:
+    """Per-channel multi-level thresholds: integers in, ``low + count`` out.
+
+    ``out[j] = low + #{k : x[j] >= thresholds[j, k]}`` for an ascending
+    channel and ``low + #{k : x[j] <= thresholds[j, k]}`` for a descending
+    one (``descending[j]`` true): inclusive on both sides, the tie rule of
+    ``Threshold``, which is this op with one level read as bipolar. It is how
+    batch norm followed by an n-bit activation folds exactly: level ``k`` of
+    ``2**n - 1`` is reached where the activation first reaches its ``k``-th
+    step. A level that is always reached has a threshold at the input's
+    bound (``min`` ascending, ``max`` descending), one never reached just
+    beyond it (``max + 1``, ``min - 1``). Each channel's thresholds are sorted:
+    ascending for an ascending channel, descending for a descending one, so
+    the levels reached are always the first ``count``.
+
+    ``thresholds`` has shape ``(channels, levels)``; the output is the
+    narrowest type holding ``[low, low + levels]``.
+    """
+
+    op: ClassVar[str] = "multi_threshold"
+    name: str
+    input: str
+    thresholds: np.ndarray
+    descending: np.ndarray
+    low: int
+
+    def __post_init__(self):
+        _check_name(self)
+        _frozen_array(self, "thresholds", np.int64)
+        _frozen_array(self, "descending", np.bool_)
+        if (self.thresholds.ndim != 2 or 0 in self.thresholds.shape or self.descending.ndim != 1
+                or len(self.descending) != len(self.thresholds)):
+            raise ValueError(f"node {self.name!r}: fields 'thresholds' and 'descending': expected a non-empty "
+                             f"(channels, levels) array and one flag per channel, got shapes "
+                             f"{self.thresholds.shape} and {self.descending.shape}")
+        if not isinstance(self.low, int) or isinstance(self.low, bool):
+            raise ValueError(f"node {self.name!r}: field 'low': expected an integer, got {self.low!r}")
+        steps = np.diff(self.thresholds, axis=1)
+        if not np.where(self.descending[:, None], steps <= 0, steps >= 0).all():
+            raise ValueError(f"node {self.name!r}: field 'thresholds': each channel's thresholds must be "
+                             f"sorted in its direction (ascending, or descending where 'descending')")
+
+    @property
+    def channels(self) -> int:
+        return self.thresholds.shape[0]
+
+    @property
+    def levels(self) -> int:
+        return self.thresholds.shape[1]
+
+    @property
+    def out_type(self) -> Integer:
+        return Integer.for_range(self.low, self.low + self.levels)
 
 
 @dataclass(frozen=True, eq=False)
@@ -353,11 +463,12 @@ class Flatten:
         _check_name(self)
 
 
-Node = Input | Dense | ShiftDense | Threshold | Requantize | Window | MaxPool | Flatten | Argmax
-NODE_TYPES = {cls.op: cls for cls in (Input, Dense, ShiftDense, Threshold, Requantize, Window, MaxPool,
-                                      Flatten, Argmax)}
+Node = (Input | Dense | ShiftDense | IntegerDense | Threshold | MultiThreshold | Requantize | Window | MaxPool
+        | Flatten | Argmax)
+NODE_TYPES = {cls.op: cls for cls in (Input, Dense, ShiftDense, IntegerDense, Threshold, MultiThreshold, Requantize,
+                                      Window, MaxPool, Flatten, Argmax)}
 TYPE_FIELDS = ("dtype", "weight_type", "out_type")
-MATRIX_NODES = (Dense, ShiftDense)   # the layers a matrix-vector unit computes
+MATRIX_NODES = (Dense, ShiftDense, IntegerDense)   # the layers a matrix-vector unit computes
 
 
 def array_fields(node_type) -> list[str]:

@@ -111,15 +111,41 @@ class PowerOfTwo:
         return {"kind": "pow2", "min_exponent": self.min_exponent, "max_exponent": self.max_exponent}
 
 
+@dataclass(frozen=True)
+class Ternary:
+    """A ternary weight: -1, 0 or +1 (TWN's levels, the scale α folded away).
+
+    Hardware holds it as a 2-bit code and adds, subtracts or skips: no multiplier.
+    """
+
+    @property
+    def bits(self) -> int:
+        return 2
+
+    @property
+    def min(self) -> int:
+        return -1
+
+    @property
+    def max(self) -> int:
+        return 1
+
+    def to_json(self) -> dict:
+        return {"kind": "ternary"}
+
+
 ElementType = Bipolar | Integer
+WeightType = Ternary | Integer   # the weights of an ``IntegerDense``
 
 
-def type_from_json(data, where: str) -> ElementType | PowerOfTwo:
+def type_from_json(data, where: str) -> ElementType | PowerOfTwo | Ternary:
     """Parse a type written by ``to_json``; ``where`` names the field in errors."""
     if not isinstance(data, dict) or "kind" not in data:
         raise ValueError(f"{where}: expected a type object with a 'kind', got {data!r}")
     if data["kind"] == "bipolar":
         return Bipolar()
+    if data["kind"] == "ternary":
+        return Ternary()
     try:
         if data["kind"] == "int":
             return Integer(data["bits"], data["signed"], data.get("frac", 0))
@@ -129,4 +155,4 @@ def type_from_json(data, where: str) -> ElementType | PowerOfTwo:
         raise ValueError(f"{where}: {data['kind']} type lacks field {missing}") from None
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from None
-    raise ValueError(f"{where}: unknown type kind {data['kind']!r} (expected 'bipolar', 'int' or 'pow2')")
+    raise ValueError(f"{where}: unknown type kind {data['kind']!r} (expected 'bipolar', 'int', 'pow2' or 'ternary')")
