@@ -16,8 +16,13 @@ from .zoo import Conv, ModelSpec, SignSpec
 # "python": a network built and trained in the user's own script (``export_run``); its
 # file has no layers and names no data, and only the hardware steps read it.
 DATA_SETS = ("digits", "mnist", "mnist-binary", "mini-mnist", *FEATURE_SETS, "python")
-WEIGHTS = {"binary": "bnn", "shift-ps": "shift-ps", "shift-q": "shift-q"}
-ACTIVATIONS = {"bnn": "sign", "shift-ps": "relu-fixed", "shift-q": "relu-fixed"}
+# Weights and the family they belong to: binary, ternary and n-bit layers mix freely (batch
+# norm + thresholds between them); shift layers make a DeepShift network.
+INTEGER_WEIGHTS = tuple(f"int{n}" for n in range(2, 17))
+WEIGHTS = {"binary": "bnn", "ternary": "bnn", **{kind: "bnn" for kind in INTEGER_WEIGHTS},
+           "shift-ps": "shift-ps", "shift-q": "shift-q"}
+INTEGER_ACTIVATIONS = tuple(f"int{n}" for n in range(2, 9))
+ACTIVATIONS = {"bnn": ("sign", *INTEGER_ACTIVATIONS), "shift-ps": ("relu-fixed",), "shift-q": ("relu-fixed",)}
 ESTIMATORS = ("ste", "reste", "approx-sign", "swish-sign")   # hwgen.train.sign_estimators
 DEFAULT_PATIENCE_VALIDATION = 0.1
 _FOLD = re.compile(r"[1-9][0-9]*x[1-9][0-9]*")
@@ -145,14 +150,19 @@ def _data(path: Path, top: _Table, base: Path) -> dict:
 
 
 def _layers(path: Path, layers: list) -> dict:
-    convs, dense, kinds, acts = [], [], set(), set()
+    convs, dense, families, weights, activations, signs, shift_kinds, stochastic = [], [], set(), [], [], set(), set(), set()
     for index, raw in enumerate(layers):
         layer = _Table(path, f"layer[{index}]", raw)
         last = index == len(layers) - 1
-        kind = layer.choice("weights", tuple(WEIGHTS), "binary")
+        kind = layer.get("weights", str, "binary", allowed="one of binary | ternary | int2 .. int16 | shift-ps | shift-q",
+                         check=lambda v: v in WEIGHTS)
         family = WEIGHTS[kind]
-        kinds.add((family, layer.count("weight_bits", 5, low=2, high=8) if family != "bnn" else 0,
-                   layer.get("stochastic", bool, False) if family != "bnn" else False))
+        families.add(family)
+        weights.append(kind)
+        if family != "bnn":
+            shift_kinds.add(layer.count("weight_bits", 5, low=2, high=8))
+        if kind != "binary":
+            stochastic.add(layer.get("stochastic", bool, False))
         if "conv" in raw:
             if last:
                 raise HwgenError(f"{path}: layer[{index}]: the last layer must be dense (it gives the logits)")
@@ -170,21 +180,31 @@ def _layers(path: Path, layers: list) -> dict:
                 raise HwgenError(f"{path}: layer[{index}].activation: the last layer has none (it gives "
                                  f"the integer logits)")
         else:
-            activation = layer.choice("activation", (ACTIVATIONS[family],), ACTIVATIONS[family])
-            acts.add((activation, layer.count("bits", 8, high=16), layer.count("frac", 4, low=0, high=16), None)
-                     if activation == "relu-fixed" else (activation, 0, 0, _sign(layer)))
+            activation = layer.get("activation", str, ACTIVATIONS[family][0], check=lambda v: v in ACTIVATIONS[family],
+                                   allowed="sign or int2 .. int8" if family == "bnn" else "relu-fixed")
+            if activation == "relu-fixed":
+                activations.append((layer.count("bits", 8, high=16), layer.count("frac", 4, low=0, high=16)))
+            elif activation == "sign":
+                activations.append("sign")
+                signs.add(_sign(layer))
+            else:
+                activations.append(("u" if layer.get("relu", bool, False) else "") + activation)
         layer.done()
-    if len(kinds) > 1 or len(acts) > 1:
-        raise HwgenError(f"{path}: every layer must have the same weights (and weight_bits, stochastic) and "
-                         f"activation for now; mixing kinds is not supported yet")
-    (family, weight_bits, stochastic), = kinds
-    _, act_bits, act_frac, sign = acts.pop() if acts else (None, 8, 4, None)
+    if len(families) > 1 or len(shift_kinds) > 1 or len(stochastic) > 1 or len(signs) > 1 or (
+            families == {"shift-ps"} or families == {"shift-q"}) and len(set(activations)) > 1:
+        raise HwgenError(f"{path}: shift layers cannot mix with other kinds, and every layer must have the same "
+                         f"weight_bits, stochastic, sign estimator and (shift networks) activation for now")
+    (family,) = families
+    if family == "bnn":
+        return {"convs": tuple(convs), "hidden": tuple(dense[:-1]), "classes": dense[-1], "family": family,
+                "sign": signs.pop() if signs else SignSpec(), "stochastic": stochastic.pop() if stochastic else False,
+                "weights": () if set(weights) == {"binary"} else tuple(weights),
+                "activations": () if set(activations) <= {"sign"} else tuple(activations)}
+    act_bits, act_frac = activations[0] if activations else (8, 4)
     if act_frac > act_bits:
         raise HwgenError(f"{path}: layer frac = {act_frac} is more than bits = {act_bits}")
     return {"convs": tuple(convs), "hidden": tuple(dense[:-1]), "classes": dense[-1], "family": family,
-            "sign": sign or SignSpec(),
-            "weight_bits": weight_bits, "stochastic": stochastic,
-            "act_bits": act_bits if family != "bnn" else 0, "act_frac": act_frac if family != "bnn" else 0}
+            "weight_bits": shift_kinds.pop(), "stochastic": stochastic.pop(), "act_bits": act_bits, "act_frac": act_frac}
 
 
 def _sign(layer: _Table) -> SignSpec:

@@ -4,46 +4,69 @@ import torch
 from torch import nn
 
 from .datasets import BIPOLAR_DATASETS
+from .integer_layers import IntegerActivation, IntegerConv2d, IntegerLinear
 from .layers import BinaryConv2d, BinaryLinear, BipolarInput, PositiveScale, SignActivation, ToImage
 from .shift_layers import FixedPointReLU, InputScale, ShiftConv2d, ShiftLinear
 from .zoo import Conv, ModelSpec
 
 
 class BinarizedNet(nn.Sequential):
-    """Binarized convolutions, then binary linear → batch norm → sign, then logits.
+    """Quantized convolutions, then quantized linear → batch norm → activation, then logits.
 
-    Each conv is binary conv → batch norm (→ 2x2 max-pool) → sign. The first
+    Each layer's weights are binary (±1), ternary or n-bit (``spec.layer_weights``),
+    and each activation sign or n-bit (``spec.layer_activation``): between two
+    layers there is always batch norm, which the export folds into thresholds.
+    Each conv is conv → batch norm (→ 2x2 max-pool) → activation. The first
     layer takes integer pixels as they are (convs pad them with 0), or ±1
-    where the data set is bipolar; every later layer takes ±1 activations
-    (convs pad them with -1). Dropout, where the spec asks, comes before
-    each dense layer. The final
-    layer's integer logits are scaled by a positive scalar for the loss,
-    which does not change the argmax. Without convs this is an MLP.
+    where the data set is bipolar; a later layer takes ±1 activations (convs
+    pad them with -1) or integer ones (padded with 0). Dropout, where the spec
+    asks, comes before each dense layer. The final layer's logits are scaled
+    by a positive scalar for the loss, which does not change the argmax.
+    Without convs this is an MLP.
     """
 
     def __init__(self, spec: ModelSpec, in_features: int, classes: int, image: tuple[int, int]):
         bipolar = spec.dataset in BIPOLAR_DATASETS
-        layers, width = [BipolarInput()] if bipolar else [], in_features
+        layers, width, index = [BipolarInput()] if bipolar else [], in_features, 0
         if spec.convs:
             layers.append(ToImage(*image))
             channels, (height, side), pad_value = 1, image, -1.0 if bipolar else 0.0
-            for conv in spec.convs:
-                layers += [BinaryConv2d(channels, conv.channels, conv.kernel, stride=conv.stride,
-                                        padding=conv.padding, pad_value=pad_value),
-                           nn.BatchNorm2d(conv.channels)]
+            for index, conv in enumerate(spec.convs):
+                layers += [_conv(spec, index, channels, conv, pad_value), nn.BatchNorm2d(conv.channels)]
                 height, side = (_conv_output(n, conv) for n in (height, side))
                 if conv.pool:
                     layers.append(nn.MaxPool2d(2))
-                layers.append(SignActivation(spec.sign))
-                channels, pad_value = conv.channels, -1.0
+                layers.append(_activation(spec, index))
+                channels, pad_value = conv.channels, -1.0 if spec.layer_activation(index) == "sign" else 0.0
             layers.append(nn.Flatten())
-            width = channels * height * side
+            width, index = channels * height * side, len(spec.convs)
         dropout = [nn.Dropout(spec.dropout)] if spec.dropout else []
         for size in spec.hidden:
-            layers += [*dropout, BinaryLinear(width, size), nn.BatchNorm1d(size), SignActivation(spec.sign)]
-            width = size
-        layers += [*dropout, BinaryLinear(width, classes), PositiveScale(1.0 / width ** 0.5)]
+            layers += [*dropout, _linear(spec, index, width, size), nn.BatchNorm1d(size), _activation(spec, index)]
+            width, index = size, index + 1
+        layers += [*dropout, _linear(spec, index, width, classes, last=True), PositiveScale(1.0 / width ** 0.5)]
         super().__init__(*layers)
+
+
+def _linear(spec: ModelSpec, index: int, width: int, size: int, last: bool = False) -> nn.Module:
+    kind = spec.layer_weights(index)
+    if kind == "binary":
+        return BinaryLinear(width, size)
+    return IntegerLinear(width, size, kind, per_channel=not last, stochastic=spec.stochastic)
+
+
+def _conv(spec: ModelSpec, index: int, channels: int, conv: Conv, pad_value: float) -> nn.Module:
+    kind, shape = spec.layer_weights(index), dict(stride=conv.stride, padding=conv.padding, pad_value=pad_value)
+    if kind == "binary":
+        return BinaryConv2d(channels, conv.channels, conv.kernel, **shape)
+    return IntegerConv2d(channels, conv.channels, conv.kernel, kind, stochastic=spec.stochastic, **shape)
+
+
+def _activation(spec: ModelSpec, index: int) -> nn.Module:
+    kind = spec.layer_activation(index)
+    if kind == "sign":
+        return SignActivation(spec.sign)
+    return IntegerActivation(int(kind.removeprefix("u")[3:]), relu=kind.startswith("u"))
 
 
 class ShiftNet(nn.Sequential):

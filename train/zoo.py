@@ -56,6 +56,11 @@ class ModelSpec:
     convs: tuple[Conv, ...] = ()
     # Binarized networks: how the sign activations train.
     sign: SignSpec = SignSpec()
+    # Binarized-family networks (batch norm + thresholds between layers): each matrix
+    # layer's weights, "binary", "ternary" or "int<n>" (empty: all binary), and each
+    # activation but the logits', "sign", "int<n>" (signed) or "uint<n>" (ReLU) (empty: all sign).
+    weights: tuple[str, ...] = ()
+    activations: tuple[str, ...] = ()
     # Dropout after the flatten and the hidden dense layers (shift nets),
     # before each dense layer (binarized nets).
     dropout: float = 0.0
@@ -78,6 +83,14 @@ class ModelSpec:
 
     def config(self) -> dict:
         return asdict(self)
+
+    def layer_weights(self, index: int) -> str:
+        """Matrix layer ``index``'s weights (convs first, then the dense layers)."""
+        return self.weights[index] if self.weights else "binary"
+
+    def layer_activation(self, index: int) -> str:
+        """The activation after matrix layer ``index`` (not the last)."""
+        return self.activations[index] if self.activations else "sign"
 
 
 ZOO = resources.files("hwgen.zoo")

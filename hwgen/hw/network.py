@@ -2,6 +2,7 @@
 # (The first of the two builds below only measures the weight ROMs; and a network
 # built for its estimates alone, as the auto-folder does, is never elaborated.)
 """The whole network as one streaming component, built from the integer graph."""
+import numpy as np
 from amaranth.hdl import Module
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -135,7 +136,8 @@ class Network(wiring.Component):
         if isinstance(node, Dense):
             return BinaryWeights(node.weights)
         if isinstance(node, IntegerDense):
-            if isinstance(node.weight_type, Ternary):
+            # n-bit weights that are all -1, 0 or +1 (2-bit, narrow range) need no multiplier either.
+            if isinstance(node.weight_type, Ternary) or np.abs(node.weights).max() <= 1:
                 return TernaryWeights(node.weights)
             return IntegerWeights(node.weights, node.weight_type.bits)
         if node.name in self._multiplied:
