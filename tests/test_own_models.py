@@ -90,6 +90,74 @@ learning_rate = 0.03
 """
 
 
+# Every weight kind of the binarized family in one network, and n-bit activations:
+# int8 weights on 8-bit features, ternary on ±1, int3 (multipliers) on 2-bit levels, stochastic rounding.
+VERTEBRAL_MIXED = """
+name = "vertebral-mixed"
+[data]
+set = "vertebral"
+input_bits = 8
+[[layer]]
+dense = 16
+weights = "int8"
+stochastic = true
+activation = "sign"
+estimator = "reste"
+[[layer]]
+dense = 16
+weights = "ternary"
+stochastic = true
+activation = "int2"
+[[layer]]
+dense = 12
+weights = "int3"
+stochastic = true
+activation = "int3"
+relu = true
+[[layer]]
+dense = 3
+weights = "ternary"
+stochastic = true
+[train]
+epochs = 20
+batch_size = 16
+learning_rate = 0.01
+[hardware]
+folding = ["4x3", "16x16", "3x4", "3x12"]
+input_per_beat = 3
+"""
+
+# A ternary CNN with 2-bit ReLU activations: padding with 0 where the levels are integers, pooling after thresholds.
+DIGITS_TERNARY_CNN = """
+name = "digits-ternary-cnn"
+[data]
+set = "digits"
+[[layer]]
+conv = 8
+kernel = 3
+padding = 1
+pool = 2
+weights = "ternary"
+activation = "int2"
+relu = true
+[[layer]]
+conv = 8
+kernel = 3
+padding = 1
+weights = "int4"
+activation = "sign"
+[[layer]]
+dense = 10
+weights = "ternary"
+[train]
+epochs = 4
+batch_size = 32
+learning_rate = 0.01
+[hardware]
+folding = ["8x9", "4x24", "10x32"]
+"""
+
+
 def _flow(tmp_path, name, text, *extra):
     model = tmp_path / f"{name}.toml"
     model.write_text(text)
@@ -135,3 +203,17 @@ def test_a_shift_mlp_on_a_csv_file(tmp_path):
     (tmp_path / "blobs.csv").write_text("\n".join(lines) + "\n")
     _, report = _flow(tmp_path, "blobs-shift", CSV_SHIFT)
     assert report["images"] == 36 and report["test_set_accuracy"]["torch"] > 0.8
+
+
+def test_ternary_and_n_bit_weights_and_activations_on_vertebral(tmp_path):
+    out, report = _flow(tmp_path, "vertebral-mixed", VERTEBRAL_MIXED)
+    ops = [node["op"] for node in json.loads((out / "graph.json").read_text())["nodes"]]
+    assert ops == ["input", "integer_dense", "threshold", "integer_dense", "multi_threshold", "integer_dense",
+                   "multi_threshold", "integer_dense", "argmax"]
+    assert report["images"] == 62 and report["test_set_accuracy"]["torch"] > 0.6
+
+
+def test_a_ternary_cnn_with_2_bit_activations_on_digits(tmp_path):
+    out, report = _flow(tmp_path, "digits-ternary-cnn", DIGITS_TERNARY_CNN, "--test-images", "60")
+    assert "multi_threshold" in (out / "graph.json").read_text()
+    assert report["test_set_accuracy"]["torch"] > 0.5
