@@ -60,6 +60,7 @@ class Options:
     package: str = "CABGA381"
     target_mhz: float = 200.0
     speed: int = 6
+    seeds: int = 1
 
 
 def default_folder(options: Options) -> Path:
@@ -69,7 +70,7 @@ def default_folder(options: Options) -> Path:
 
 def check_options(options: Options) -> None:
     """The checks that need no file: run before any step writes."""
-    for name in ("epochs", "input_per_beat", "max_luts", "test_images"):
+    for name in ("epochs", "input_per_beat", "max_luts", "test_images", "seeds"):
         value = getattr(options, name)
         if value is not None and value < 1:
             raise HwgenError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
@@ -297,10 +298,12 @@ def synth(run: RunFolder, options: Options) -> None:
     print(f"synthesizing {run / VERILOG_FILE} for {part_name(options.device, options.package)} "
           f"(yosys synth_ecp5, then nextpnr-ecp5)...", flush=True)
     result = synthesize(run.path, device=options.device, package=options.package,
-                        target_mhz=options.target_mhz, speed=options.speed)
+                        target_mhz=options.target_mhz, speed=options.speed, seeds=options.seeds)
     run.record([SYNTH_FILE], VERILOG)
     used = ", ".join(f"{name} {u['used']}/{u['available']}" for name, u in result["utilization"].items())
-    print(f"Fmax {result['fmax_mhz']:.1f} MHz; used {used}; wrote {run / SYNTH_FILE}")
+    seeds = result["fmax_by_seed"]
+    spread = f" (median of {len(seeds)} placements: {', '.join(f'{f:.1f}' for f in seeds)})" if len(seeds) > 1 else ""
+    print(f"Fmax {result['fmax_mhz']:.1f} MHz{spread}; used {used}; wrote {run / SYNTH_FILE}")
     path = result["critical_path"]
     if path:
         print(f"critical path: {path['from']} -> {path['to']}, {path['total_ns']} ns "

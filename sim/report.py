@@ -132,8 +132,11 @@ def render_markdown(report: dict) -> str:
     ]
     synth = report["synth"]
     if synth is not None:
+        seeds = synth.get("fmax_by_seed", [])
+        placements = (f", the median of {len(seeds)} placements (nextpnr seeds 1 to {len(seeds)}: "
+                      f"{', '.join(f'{f:.1f}' for f in seeds)} MHz)" if len(seeds) > 1 else "")
         rows += [f"Synthesis (Yosys synth_ecp5, nextpnr-ecp5) on {synth['device']}: Fmax "
-                 f"{synth['fmax_mhz']:.1f} MHz (target {synth['target_mhz']:g} MHz).", ""]
+                 f"{synth['fmax_mhz']:.1f} MHz{placements} (target {synth['target_mhz']:g} MHz).", ""]
         path = synth.get("critical_path")
         if path:
             rows += [f"Critical path: {path['from']} → {path['to']}, {path['total_ns']} ns "

@@ -15,7 +15,7 @@ from hwgen.hw.network import Network
 from hwgen.hw.requantize import RequantizeUnit
 from hwgen.hw.threshold import ThresholdUnit
 from hwgen.hw.vector_buffer import VectorBuffer
-from hwgen.hw.weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
+from hwgen.hw.weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights, signed_digits
 from hwgen.ir import Bipolar, Graph, Input, Integer, MultiThreshold, PowerOfTwo, Requantize, ShiftDense
 
 from .graphs import random_graph, random_inputs, random_shift_graph
@@ -91,6 +91,28 @@ def test_ternary_and_integer_weights_match_golden(stall, in_type, kind, mh, mw, 
     got = run_stream(dut, words, len(x) * dut.neuron_folds, stall=stall)
     lanes = np.array([unpack(p, acc_width, pe, signed=True) for p in got]).reshape(len(x), mh)
     assert np.array_equal(lanes, acc)
+
+
+@pytest.mark.parametrize("stall", STALLS)
+@pytest.mark.parametrize("in_type", [Integer(4, signed=False), Integer(3, signed=True)])
+def test_constant_n_bit_weights_as_shift_adds_match_golden(stall, in_type):
+    rng = np.random.default_rng(5)
+    values = rng.integers(-128, 128, (4, 9))
+    values[0] = [-128, 127, 0, 85, -85, 1, -1, 64, 0]   # the extremes, alternating digits, zeros
+    x = rng.integers(in_type.min, in_type.max + 1, (6, 9))
+    dut = MatrixVectorUnit(IntegerWeights(values, 8, shift_add=True), in_type=in_type, acc_width=16, pe=4, simd=9)
+    got = run_stream(dut, [pack(row, in_type.width) for row in x], len(x), stall=stall)
+    lanes = np.array([unpack(p, 16, 4, signed=True) for p in got])
+    assert np.array_equal(lanes, golden.exact_matmul(x, values))
+    assert dut.resources.mult18 == 0
+
+
+@pytest.mark.parametrize("value", [0, 1, -1, 3, 7, -7, 85, -128, 127, 32767, -32768, 12345])
+def test_signed_digits_are_canonical(value):
+    digits = signed_digits(value)
+    assert sum(d << k for k, d in digits) == value
+    shifts = [k for k, _ in digits]
+    assert all(b - a >= 2 for a, b in zip(shifts, shifts[1:]))   # no two adjacent: the fewest digits
 
 
 def test_matrix_vector_unit_rejects_bad_folding():

@@ -8,7 +8,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..folding import Folding
-from ..ir import (MATRIX_NODES, Argmax, Dense, Flatten, Graph, IntegerDense, MaxPool, MultiThreshold, Requantize,
+from ..ir import (MATRIX_NODES, Argmax, Dense, Flatten, Graph, Integer, IntegerDense, MaxPool, MultiThreshold, Requantize,
                   ShiftDense, Ternary, Threshold, Window)
 from .argmax import ArgmaxUnit
 from .cost import LFE5U_85F, Resources
@@ -22,8 +22,9 @@ from .threshold import ThresholdUnit
 from .vector_buffer import VectorBuffer
 from .weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
 
-# How shift layers multiply: barrel shifters (LUTs), multipliers (MULT18X18D where folded),
-# or each layer as multiplier_placement.py chooses.
+# How shift layers, and n-bit layers with constant weights (fully parallel, integer
+# inputs), multiply: in LUTs (barrel shifters; shift-adds of signed digits), on
+# multipliers (MULT18X18D), or each layer as multiplier_placement.py chooses.
 SHIFT_LANES = ("auto", "barrel", "multiplier")
 DEFAULT_MULTIPLIERS = LFE5U_85F.mult18
 
@@ -62,15 +63,17 @@ class Network(wiring.Component):
         self._logits = logits
         # Built more than once: earlier builds measure what the placement of
         # multipliers and then of weight ROMs needs.
-        shifts = {node.name for node in graph.nodes if isinstance(node, ShiftDense)}
-        self._multiplied = shifts if shift_lanes == "multiplier" else set()
-        if shift_lanes == "auto" and shifts:
-            _, barrels = self._build_stages({})
-            self._multiplied = shifts
+        choosable = {node.name for node in graph.nodes if self._multiplier_or_luts(node)}
+        self._multiplied = choosable if shift_lanes == "multiplier" else set()
+        if shift_lanes == "auto" and choosable:
+            _, in_luts = self._build_stages({})
+            self._multiplied = choosable
             _, products = self._build_stages({})
+            # Folded n-bit layers have no LUT form here: their multipliers come first.
+            taken = sum(unit.resources.mult18 for name, unit in products.items() if name not in choosable)
             self._multiplied = place_multipliers(
-                {name: (barrels[name].resources.lut4 - products[name].resources.lut4,
-                        products[name].resources.mult18) for name in shifts}, multipliers)
+                {name: (in_luts[name].resources.lut4 - products[name].resources.lut4,
+                        products[name].resources.mult18) for name in choosable}, max(0, multipliers - taken))
         _, units = self._build_stages({})
         in_block = place_roms([unit.rom_shape for unit in units.values()], block_rams)
         self._stages, self._matrix_units = self._build_stages(dict(zip(units, in_block)))
@@ -131,22 +134,39 @@ class Network(wiring.Component):
                                                      per_beat=per_beat, logits=self._logits), 1))
         return stages, units
 
+    def _multiplier_or_luts(self, node) -> bool:
+        """Whether a layer can multiply either on MULT18X18D or in LUTs: shift layers, and
+        n-bit layers whose weights are constants (fully parallel) and inputs integers."""
+        if isinstance(node, ShiftDense):
+            return True
+        if (not isinstance(node, IntegerDense) or self._ternary(node)
+                or not isinstance(self._graph.types[node.input], Integer)):
+            return False
+        fold = self._folds[node.name]
+        return fold.pe == node.out_features and fold.simd >= node.in_features
+
+    @staticmethod
+    def _ternary(node: IntegerDense) -> bool:
+        # n-bit weights that are all -1, 0 or +1 (2-bit, narrow range) need no multiplier either.
+        return isinstance(node.weight_type, Ternary) or np.abs(node.weights).max() <= 1
+
     def _weights(self, node):
         """A matrix layer's weights in the hardware format that builds its lanes."""
         if isinstance(node, Dense):
             return BinaryWeights(node.weights)
         if isinstance(node, IntegerDense):
-            # n-bit weights that are all -1, 0 or +1 (2-bit, narrow range) need no multiplier either.
-            if isinstance(node.weight_type, Ternary) or np.abs(node.weights).max() <= 1:
+            if self._ternary(node):
                 return TernaryWeights(node.weights)
-            return IntegerWeights(node.weights, node.weight_type.bits)
+            return IntegerWeights(node.weights, node.weight_type.bits,
+                                  shift_add=self._multiplier_or_luts(node) and node.name not in self._multiplied)
         if node.name in self._multiplied:
             return IntegerWeights(node.scaled_weights(), node.weight_type.max_shift + 2)
         return ShiftWeights(node.signs, node.exponents, node.weight_type)
 
     @property
     def multiplied(self) -> list[str]:
-        """The shift layers whose lanes multiply (MULT18X18D) rather than barrel shift."""
+        """The layers whose lanes multiply on MULT18X18D rather than in LUTs (barrel shifters,
+        shift-adds)."""
         return sorted(self._multiplied)
 
     @property

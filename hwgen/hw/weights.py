@@ -226,21 +226,31 @@ class TernaryWeights:
 class IntegerWeights:
     """Signed integer weights of ``bits`` bits, multiplied: where the unit is folded,
     Yosys maps each ``x * w`` to a MULT18X18D (one per term while both fit 18
-    bits); constant weights become shifts and adds of their set bits. A shift
-    layer can run on these too (``sign * 2**shift`` as an integer), trading
-    its barrel shifters for multipliers. A bipolar input needs no multiplier:
-    its term is ``w`` or ``-w``.
+    bits). A shift layer can run on these too (``sign * 2**shift`` as an
+    integer), trading its barrel shifters for multipliers. A bipolar input
+    needs no multiplier: its term is ``w`` or ``-w``.
+
+    With ``shift_add`` (constant weights, a fully parallel unit on integer
+    inputs) there is no multiplier either: each weight is written in canonical
+    signed digits (the non-adjacent form: at most ``bits / 2 + 1`` non-zero
+    digits, none adjacent) and each digit ``±2**k`` is a term ``±(x << k)`` of
+    the lane's adder tree; lanes with fewer digits are padded with zeros.
     """
 
-    def __init__(self, values: np.ndarray, bits: int):
+    def __init__(self, values: np.ndarray, bits: int, shift_add: bool = False):
         values = np.asarray(values, dtype=np.int64)
         if values.size and (values.min() < -(1 << bits - 1) or values.max() >= 1 << bits - 1):
             raise ValueError(f"weights must fit {bits} signed bits")
         self.code_width = bits
         self.codes = values & ((1 << bits) - 1)   # two's complement
+        self.shift_add = shift_add
+        self._lane_digits = [sum(len(signed_digits(int(w))) for w in row) for row in values] if shift_add else []
 
     def zero_code_sum(self, count: int, in_type: ElementType) -> int:
         return 0
+
+    def _adds(self, in_type: ElementType) -> bool:
+        return self.shift_add and not isinstance(in_type, Bipolar)
 
     def term_levels(self, in_type: ElementType, constant: bool) -> int:
         # A multiplier, or a negate, is deeper than an adder level: register before the tree.
@@ -257,20 +267,28 @@ class IntegerWeights:
         a MULT18X18D per term while both operands fit 18 bits, unless its code is 0 in
         every word. (Yosys maps a multiply by a constant to a MULT18X18D too: on
         digits-shift's fc3, 29 lanes whose ROM bits never change took one each.)
-        Bipolar inputs: a negate and a pick per term instead."""
+        Bipolar inputs: a negate and a pick per term instead. Shift-adds: a negate
+        per negative digit (the adds are the lane's tree)."""
         used = (codes != 0).any(axis=0) if len(codes) else np.zeros(0, dtype=bool)
         if isinstance(in_type, Bipolar):
             width = self.code_width + 1
             return Resources(lut4=int(used.sum()) * (carry_luts(width) + width)), width
         width = in_type.width + self.code_width
+        if self._adds(in_type):
+            negative = sum(d < 0 for c in codes.reshape(-1) for _, d in signed_digits(_to_signed(int(c), self.code_width)))
+            return Resources(lut4=negative * carry_luts(width)), width
         per_term = -(-in_type.width // 18) * -(-self.code_width // 18)
         return Resources(mult18=int(used.sum()) * per_term), width
 
     def term_count(self, simd: int, in_type: ElementType) -> int:
-        return simd
+        return max(1, *self._lane_digits) if self._adds(in_type) else simd
 
     def terms(self, inputs: list[Value], codes: list, in_type: ElementType, common: None) -> list[Value]:
         bits = self.code_width
+        if self._adds(in_type):
+            digits = [(x << k) if d > 0 else -(x << k)
+                      for x, c in zip(inputs, codes) for k, d in signed_digits(_to_signed(c, bits))]
+            return digits + [Const(0, 1)] * (self.term_count(len(inputs), in_type) - len(digits))
         weights = [c.as_signed() if isinstance(c, Value) else Const(_to_signed(c, bits), signed(bits))
                    for c in codes]
         if isinstance(in_type, Bipolar):
@@ -279,6 +297,20 @@ class IntegerWeights:
 
     def finish(self, total: Value, common: None, count: int, in_type: ElementType) -> Value:
         return total
+
+
+def signed_digits(value: int) -> list[tuple[int, int]]:
+    """``value`` in canonical signed digits (the non-adjacent form): (k, ±1) pairs with
+    ``value == sum(d << k)``, the fewest non-zero digits of any signed-digit form."""
+    digits, k = [], 0
+    while value:
+        if value & 1:
+            digit = 2 - (value & 3)   # +1 where value ≡ 1 (mod 4), -1 where ≡ 3
+            digits.append((k, digit))
+            value -= digit
+        value >>= 1
+        k += 1
+    return digits
 
 
 def _pick(inputs: list[Value], codes: list, pair_sum: Value) -> Value:
