@@ -1,5 +1,5 @@
-"""Benchmark: seeded random graphs and foldings (MLPs and CNNs, binary and shift
-weights, padded SIMD) through amaranth.sim, every output field of every image
+"""Benchmark: seeded random graphs and foldings (MLPs and CNNs; binary, shift, ternary
+and n-bit weights; one or several thresholds; padded SIMD) through amaranth.sim, every output field of every image
 against the golden model, pace and latency against the
 analytic model, steady and with random stalls.
 
@@ -19,8 +19,9 @@ from tests.test_random_graphs import check_in_amaranth  # noqa: E402
 
 def kinds(seed: int) -> list[str]:
     graph, _ = random_network(np.random.default_rng(seed))
+    ops = {n.op for n in graph.nodes}
     return ["cnn" if graph.input.shape else "mlp",
-            "shift" if any(n.op == "shift_dense" for n in graph.nodes) else "binary"]
+            "shift" if "shift_dense" in ops else "mixed" if ops & {"integer_dense", "multi_threshold"} else "binary"]
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ from tests.model_files import check_report, random_model_file, run_model_file  #
 
 def kinds(seed: int) -> list[str]:
     text = random_model_file(seed)
-    return ["cnn" if "conv =" in text else "mlp", text.split('weights = "')[1].split('"')[0]]
+    weights = {line.split('"')[1] for line in text.splitlines() if line.startswith("weights =")}
+    return ["cnn" if "conv =" in text else "mlp", weights.pop() if len(weights) == 1 else "mixed"]
 
 
 def check(seed: int) -> None:

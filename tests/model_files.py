@@ -1,6 +1,7 @@
 """Seeded random model files, as a user might write them: random depth, widths, conv and
 pool plans, weight kinds, activations and their estimators, input bits and foldings; and one run of each
-through train (1 epoch) → export → verilog → sim."""
+through train (1 epoch) → export → verilog → sim. Binarized-family files mix binary,
+ternary and n-bit weights and sign and n-bit activations layer by layer in half the cases."""
 import json
 from pathlib import Path
 
@@ -18,16 +19,34 @@ def _divisor(rng: np.random.Generator, n: int) -> int:
 
 def random_model_file(seed: int) -> str:
     rng = np.random.default_rng(seed)
+    # Each layer's weights and activation in half the binarized files: drawn from a second
+    # generator, so that the first draws the same plans as before these kinds existed.
+    kinds = np.random.default_rng([seed, 11])
     images = bool(rng.integers(2))
     weights = str(rng.choice(["binary", "shift-ps", "shift-q"]))
     shift = weights != "binary"
+    mixed = not shift and kinds.random() < 0.5
+    stochastic = str(kinds.random() < 0.25).lower()
     bits = int(rng.integers(1, (DIGITS_BITS if images else 8) + 1))
     act_bits = int(rng.integers(3, 9))
-    layer_keys = [f'weights = "{weights}"'] + ([f"weight_bits = {int(rng.integers(3, 6))}"] if shift else [])
+    shift_keys = [f'weights = "{weights}"'] + ([f"weight_bits = {int(rng.integers(3, 6))}"] if shift else [])
     estimator = str(rng.choice(["ste", "reste", "approx-sign", "swish-sign"]))
     binarize = "stochastic" if rng.random() < 0.25 else "deterministic"
-    activation = (['activation = "relu-fixed"', f"bits = {act_bits}", f"frac = {int(rng.integers(0, act_bits + 1))}"]
-                  if shift else ['activation = "sign"', f'estimator = "{estimator}"', f'binarize = "{binarize}"'])
+    sign = ['activation = "sign"', f'estimator = "{estimator}"', f'binarize = "{binarize}"']
+    fixed = ['activation = "relu-fixed"', f"bits = {act_bits}", f"frac = {int(rng.integers(0, act_bits + 1))}"]
+
+    def layer_keys() -> list[str]:
+        if not mixed:
+            return shift_keys
+        kind = str(kinds.choice(["binary", "ternary", "int2", "int3", "int4", "int8", "int16"]))
+        return [f'weights = "{kind}"'] + ([f"stochastic = {stochastic}"] if kind != "binary" else [])
+
+    def activation() -> list[str]:
+        if shift:
+            return fixed
+        if mixed and kinds.integers(2):
+            return [f'activation = "int{int(kinds.integers(2, 5))}"', f"relu = {str(bool(kinds.integers(2))).lower()}"]
+        return sign
     layers, folds = [], []
     channels, side = 1, DIGITS_SIDE
     for _ in range(int(rng.integers(0, 3)) if images else 0):
@@ -38,17 +57,17 @@ def random_model_file(seed: int) -> str:
         if conv_side < 2:
             break
         layers.append([f"conv = {out}", f"kernel = {kernel}", f"padding = {padding}", f"stride = {stride}",
-                       f"pool = {pool}", *layer_keys, *activation])
+                       f"pool = {pool}", *layer_keys(), *activation()])
         folds.append(f"{_divisor(rng, out)}x{_divisor(rng, kernel * kernel * channels)}")
         channels, side = out, conv_side // 2 if pool else conv_side
     width = channels * side * side if images else VERTEBRAL_FEATURES
     for _ in range(int(rng.integers(0, 3))):
         out = int(rng.integers(2, 33))
-        layers.append([f"dense = {out}", *layer_keys, *activation])
+        layers.append([f"dense = {out}", *layer_keys(), *activation()])
         folds.append(f"{_divisor(rng, out)}x{int(rng.integers(1, width + 1))}")   # SIMD may pad
         width = out
     classes = 10 if images else 3
-    layers.append([f"dense = {classes}", *layer_keys])
+    layers.append([f"dense = {classes}", *layer_keys()])
     folds.append(f"{_divisor(rng, classes)}x{int(rng.integers(1, width + 1))}")
     convs = any(layer[0].startswith("conv") for layer in layers)
     input_per_beat = 1 if convs else _divisor(rng, DIGITS_SIDE ** 2 if images else VERTEBRAL_FEATURES)

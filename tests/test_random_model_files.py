@@ -9,7 +9,7 @@ pytestmark = pytest.mark.slow
 
 # 1045: convs of kernel 1 and 2 with padding 1, whose top rows of windows hold
 # padding alone (the analytic latency once waited for the image's last row there).
-@pytest.mark.parametrize("seed", [0, 1, 2, 3, 1045])
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 1045, 44, 83])   # 44, 83: CNNs of mixed kinds, n-bit activations
 def test_random_model_file(tmp_path, seed):
     check_report(run_model_file(seed, tmp_path))
 
@@ -18,5 +18,6 @@ def test_the_files_cover_the_kinds():
     texts = [random_model_file(seed) for seed in range(100)]
     for kind in ('"binary"', '"shift-ps"', '"shift-q"', "conv =", "pool = 2", "stride = 2", "padding = 1",
                  'set = "digits"', 'set = "vertebral"', '"relu-fixed"', '"sign"', '"reste"', '"approx-sign"',
-                 '"swish-sign"', 'binarize = "stochastic"'):
+                 '"swish-sign"', 'binarize = "stochastic"', '"ternary"', '"int2"', '"int16"', 'activation = "int3"',
+                 "relu = true", "stochastic = true"):
         assert any(kind in text for text in texts), kind
