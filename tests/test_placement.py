@@ -30,7 +30,8 @@ def test_deepest_roms_go_first_within_the_budget():
     assert place_roms(shapes, budget=0) == [False] * 4
 
 
-@pytest.mark.parametrize("budget, styles", [(208, ["block", "block"]), (0, ["logic", "logic"])])
+# Two weight ROMs and two threshold tables (8 channels at 4 and at 2 a beat).
+@pytest.mark.parametrize("budget, styles", [(208, ["block"] * 4), (0, ["logic"] * 4)])
 def test_rom_style_reaches_the_verilog(budget, styles):
     graph = random_graph(np.random.default_rng(3), [12, 8, 8, 10], Integer(4, signed=False))
     net = Network(graph, Folding.parse("4x6,2x4,10x8", 3), block_rams=budget)

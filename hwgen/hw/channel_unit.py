@@ -1,33 +1,37 @@
 """Per-channel units: one beat of ``per_beat`` lanes in, one out, through a short pipeline."""
 import numpy as np
-from amaranth.hdl import Cat, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .cost import CONTROL_LUTS, Resources, credit_queue, rom, varying_bits
-from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, lookup, offers_after, queue_depth
+from .cost import CONTROL_LUTS, Resources, credit_queue, rom
+from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, offers_after, queue_depth
+from .roms import read_rom
 
 
 class ChannelUnit(wiring.Component):
     """Maps ``per_beat`` signed input lanes to ``per_beat`` output lanes with per-channel constants.
 
     Beat ``nf`` of a vector carries channels ``nf * per_beat .. nf * per_beat + per_beat - 1``;
-    a fold counter tracks which. Stages 0 and 1 carry the beat while each
-    lane's constants for its channel are read and registered again (a deep
-    table is a block RAM, whose data comes late after the clock unless its
+    a fold counter tracks which. Stages 0 and 1 carry the beat while the
+    lanes' constants for their channels are read from one ROM (a word per
+    beat; in block RAM where ``tables_in_block_ram``, in logic otherwise) and
+    registered again (a block RAM's data comes late after the clock unless its
     own output register holds it: ``hwgen synth`` moves the second register
     there); subclasses define the lane's logic
     (``lane``), the constants it needs (``tables``) and the registers inside
     it (``lane_stages``). Results leave through a credit queue.
     """
 
-    def __init__(self, *, channels: int, per_beat: int, in_width: int, out_width: int):
+    def __init__(self, *, channels: int, per_beat: int, in_width: int, out_width: int,
+                 tables_in_block_ram: bool = False):
         if not isinstance(per_beat, int) or per_beat < 1 or channels % per_beat:
             raise ValueError(f"per_beat ({per_beat!r}) must be a positive divisor of the {channels} channels")
         self._channels = channels
         self._per_beat = per_beat
         self._in_width = in_width
         self._out_width = out_width
+        self._tables_in_block_ram = tables_in_block_ram
         super().__init__({
             "i": In(stream.Signature(per_beat * in_width)),
             "o": Out(stream.Signature(per_beat * out_width)),
@@ -53,17 +57,46 @@ class ChannelUnit(wiring.Component):
         """One lane's logic, tables aside."""
         raise NotImplementedError
 
+    def table_words(self) -> list[int]:
+        """The tables' ROM: word ``nf`` holds, lane by lane, each table's entry for channel
+        ``nf * per_beat + p``."""
+        folds, per_beat = self.cycles_per_vector, self._per_beat
+        words = [0] * folds
+        offset = 0
+        for p in range(per_beat):
+            for values, width in self.tables():
+                column = np.asarray(values).reshape(folds, per_beat)[:, p]
+                for nf in range(folds):
+                    words[nf] |= (int(column[nf]) & ((1 << width) - 1)) << offset
+                offset += width
+        return words
+
+    @property
+    def table_width(self) -> int:
+        return self._per_beat * sum(width for _, width in self.tables())
+
+    @property
+    def rom_shape(self) -> tuple[int, int] | None:
+        """The tables' ROM (varying bits, depth), as the ROM placement weighs it; None
+        where every beat meets the same channels (the entries are constants)."""
+        words = self.table_words()
+        if len(words) == 1:
+            return None
+        varying = 0
+        for word in words:
+            varying |= word ^ words[0]
+        return bin(varying).count("1"), len(words)
+
     @property
     def resources(self) -> Resources:
-        """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): lanes, their tables, the queue."""
-        folds, total = self.cycles_per_vector, Resources(lut4=CONTROL_LUTS)
-        for p in range(self._per_beat):
-            total += self.lane_cost() + Resources(ff=self.READ_STAGES * self._in_width)
-            for values, width in self.tables():
-                column = np.asarray(values).reshape(folds, self._per_beat)[:, p]
-                bits = varying_bits(column[:, None], width)
-                total += rom(bits, folds, False) + Resources(ff=bits)
-        return total + credit_queue(self._per_beat * self._out_width, queue_depth(self.READ_STAGES + self.lane_stages))
+        """Estimated LUT4, FF and DP16KD (see :mod:`~hwgen.hw.cost`): lanes, their tables, the queue."""
+        lanes = (self.lane_cost() + Resources(ff=self.READ_STAGES * self._in_width)) * self._per_beat
+        tables = Resources()
+        if self.rom_shape is not None:
+            bits, depth = self.rom_shape
+            tables = rom(bits, depth, self._tables_in_block_ram) + Resources(ff=bits)
+        queue = credit_queue(self._per_beat * self._out_width, queue_depth(self.READ_STAGES + self.lane_stages))
+        return lanes + tables + queue + Resources(lut4=CONTROL_LUTS)
 
     def tables(self) -> list[tuple[np.ndarray, int]]:
         """The per-channel constants a lane needs, each as (values per channel, bit width)."""
@@ -86,20 +119,22 @@ class ChannelUnit(wiring.Component):
         with m.If(accept):
             m.d.sync += fold.eq(Mux(fold == folds - 1, 0, fold + 1))
 
-        outputs = []
+        # The entries' second register has no reset, so that synthesis can make it a block
+        # RAM's output register; no beat meets it before it holds its channel's entry.
+        if folds == 1:
+            table = Const(self.table_words()[0], self.table_width)
+        else:
+            read = read_rom(m, "tables", self.table_words(), self.table_width, fold, self._tables_in_block_ram)
+            table = delayed(m, read, 1, "tables", reset_less=True)
+        outputs, offset = [], 0
         for p in range(per_beat):
             beat = Signal(self._in_width, name=f"in{p}")
             value = Signal(self._in_width, name=f"in{p}_read")
             m.d.sync += [beat.eq(self.i.payload.word_select(p, self._in_width)), value.eq(beat)]
             entries = []
-            for k, (values, width) in enumerate(self.tables()):
-                column = np.asarray(values).reshape(folds, per_beat)[:, p]
-                # Without reset, so that synthesis can make them a block RAM's read and
-                # output registers; no beat meets them before they hold its channel's entry.
-                read = Signal(width, name=f"table{k}_{p}_read", reset_less=True)
-                entry = Signal(width, name=f"table{k}_{p}", reset_less=True)
-                m.d.sync += [read.eq(lookup(column, fold, width)), entry.eq(read)]
-                entries.append(entry)
+            for _, width in self.tables():
+                entries.append(table[offset:offset + width])
+                offset += width
             output = Signal(self._out_width, name=f"out{p}")
             m.d.comb += output.eq(self.lane(m, value.as_signed(), entries, name=f"lane{p}_"))
             outputs.append(output)

@@ -1,14 +1,15 @@
 """The folded matrix-vector unit (after FINN's MVU), for every weight format."""
 import numpy as np
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed
-from amaranth.lib import memory, stream, wiring
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..ir import Bipolar, ElementType, Integer
 from ..packing import pack
-from .cost import CONTROL_LUTS, Resources, adder_tree, block_ram_width, carry_luts, credit_queue, rom, varying_bits
+from .cost import CONTROL_LUTS, Resources, adder_tree, carry_luts, credit_queue, rom, varying_bits
 from .pipeline import (QUEUE_LATENCY, CreditQueue, adder_tree_plan, delayed, offers_after,
                        pipelined_adder_tree, queue_depth)
+from .roms import read_rom
 from .weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
 
 WEIGHT_FORMATS = (BinaryWeights, ShiftWeights, TernaryWeights, IntegerWeights)
@@ -165,30 +166,6 @@ class MatrixVectorUnit(wiring.Component):
         (code 0 beyond the last column)."""
         return [pack(word, self._weights.code_width) for word in self.codes_by_word()]
 
-    def _read_rom(self, m: Module, address: Value) -> Value:
-        """The weight word at ``address``, read synchronously. Bits that never vary are
-        constants; the others are in ROM. In block RAM that ROM is cut into slices of the
-        widest word one DP16KD holds at this depth: each slice is one block (none stacked
-        in depth behind a mux), so that the register after it can become the block's
-        own (see :mod:`~hwgen.netlist_passes`)."""
-        width, depth, words = self._pe * self._simd * self._weights.code_width, self.cycles_per_vector, \
-            self.weight_words()
-        columns = [[(w >> b) & 1 for w in words] for b in range(width)]
-        varying = [b for b in range(width) if any(columns[b]) and not all(columns[b])]
-        bits = [Const(columns[b][0], 1) for b in range(width)]
-        step = block_ram_width(depth) if self._rom_in_block_ram else max(len(varying), 1)
-        style = "block" if self._rom_in_block_ram else "logic"   # Yosys's memory_libmap reads it
-        for index, low in enumerate(range(0, len(varying), step)):
-            chunk = varying[low:low + step]
-            init = [sum(columns[b][word] << k for k, b in enumerate(chunk)) for word in range(depth)]
-            rom = memory.Memory(shape=len(chunk), depth=depth, init=init, attrs={"rom_style": style})
-            m.submodules[f"rom{index}"] = rom
-            port = rom.read_port()
-            m.d.comb += port.addr.eq(address)
-            for k, b in enumerate(chunk):
-                bits[b] = port.data[k]
-        return Cat(*bits)
-
     def elaborate(self, platform):
         m = Module()
         pe, simd, depth = self._pe, self._simd, self.cycles_per_vector
@@ -221,7 +198,8 @@ class MatrixVectorUnit(wiring.Component):
         if self.fully_parallel:
             codes = [[int(c) for c in row] for row in self._weights.codes]
         else:
-            word = delayed(m, self._read_rom(m, word_index), self.input_stages - 1, "weights", reset_less=True)
+            read = read_rom(m, "rom", self.weight_words(), pe * simd * code_width, word_index, self._rom_in_block_ram)
+            word = delayed(m, read, self.input_stages - 1, "weights", reset_less=True)
             codes = [[word.word_select(p * simd + s, code_width) for s in range(simd)]
                      for p in range(pe)]
         inputs = [beat.word_select(s, self._in_type.width) for s in range(simd)]

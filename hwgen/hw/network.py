@@ -66,17 +66,17 @@ class Network(wiring.Component):
         choosable = {node.name for node in graph.nodes if self._multiplier_or_luts(node)}
         self._multiplied = choosable if shift_lanes == "multiplier" else set()
         if shift_lanes == "auto" and choosable:
-            _, in_luts = self._build_stages({})
+            _, in_luts, _ = self._build_stages({})
             self._multiplied = choosable
-            _, products = self._build_stages({})
+            _, products, _ = self._build_stages({})
             # Folded n-bit layers have no LUT form here: their multipliers come first.
             taken = sum(unit.resources.mult18 for name, unit in products.items() if name not in choosable)
             self._multiplied = place_multipliers(
                 {name: (in_luts[name].resources.lut4 - products[name].resources.lut4,
                         products[name].resources.mult18) for name in choosable}, max(0, multipliers - taken))
-        _, units = self._build_stages({})
-        in_block = place_roms([unit.rom_shape for unit in units.values()], block_rams)
-        self._stages, self._matrix_units = self._build_stages(dict(zip(units, in_block)))
+        _, _, roms = self._build_stages({})
+        in_block = place_roms([unit.rom_shape for unit in roms.values()], block_rams)
+        self._stages, self._matrix_units, _ = self._build_stages(dict(zip(roms, in_block)))
         in_width = graph.input.dtype.width
         super().__init__({
             "i": In(stream.Signature(folding.input_per_beat * in_width)),
@@ -84,9 +84,10 @@ class Network(wiring.Component):
         })
 
     def _build_stages(self, rom_in_block_ram: dict[str, bool]):
-        """The stages in stream order, each with the cycles it is busy per image, and
-        the matrix-vector units by layer name; ``rom_in_block_ram`` by layer name (absent: LUTs)."""
-        graph, stages, units = self._graph, [], {}
+        """The stages in stream order, each with the cycles it is busy per image; the
+        matrix-vector units by layer name; and every unit with a ROM (weights, or
+        per-channel tables) by node name. ``rom_in_block_ram`` by node name (absent: LUTs)."""
+        graph, stages, units, roms = self._graph, [], {}, {}
         per_beat = self._folding.input_per_beat
         for node in graph.nodes[1:]:
             in_type, in_shape = graph.types[node.input], graph.shapes[node.input]
@@ -98,19 +99,23 @@ class Network(wiring.Component):
                                        acc_width=graph.types[node.name].width,
                                        pe=fold.pe, simd=fold.simd,
                                        rom_in_block_ram=rom_in_block_ram.get(node.name, False))
-                units[node.name] = mvu
+                units[node.name] = roms[node.name] = mvu
                 buffer = VectorBuffer(element_width=in_type.width, size=node.in_features,
                                       in_per_beat=per_beat, out_per_beat=fold.simd,
                                       repeats=mvu.neuron_folds)
                 stages += [_per_vector(buffer, pixels), _per_vector(mvu, pixels)]
                 per_beat = fold.pe
-            elif isinstance(node, (Threshold, MultiThreshold)):
-                stages.append(_per_vector(ThresholdUnit(node.thresholds, node.descending, acc_width=in_type.width,
-                                                        per_beat=per_beat, low=getattr(node, "low", 0)), pixels))
-            elif isinstance(node, Requantize):
-                stages.append(_per_vector(RequantizeUnit(node.bias, shift=node.shift, rounding=node.rounding,
-                                                         low=node.low, high=node.high, acc_width=in_type.width,
-                                                         out_type=node.out_type, per_beat=per_beat), pixels))
+            elif isinstance(node, (Threshold, MultiThreshold, Requantize)):
+                in_block = rom_in_block_ram.get(node.name, False)
+                if isinstance(node, Requantize):
+                    unit = RequantizeUnit(node.bias, shift=node.shift, rounding=node.rounding, low=node.low,
+                                          high=node.high, acc_width=in_type.width, out_type=node.out_type,
+                                          per_beat=per_beat, tables_in_block_ram=in_block)
+                else:
+                    unit = ThresholdUnit(node.thresholds, node.descending, acc_width=in_type.width, per_beat=per_beat,
+                                         low=getattr(node, "low", 0), tables_in_block_ram=in_block)
+                roms[node.name] = unit
+                stages.append(_per_vector(unit, pixels))
             elif isinstance(node, Window):
                 # A layer that takes a whole window a beat gets one window a cycle.
                 consumer = next(n for n in graph.nodes if getattr(n, "input", None) == node.name)
@@ -132,7 +137,7 @@ class Network(wiring.Component):
                                      f"but {node.input!r} is {in_type}")
                 stages.append(_per_vector(ArgmaxUnit(classes=graph.sizes[node.input], acc_width=in_type.width,
                                                      per_beat=per_beat, logits=self._logits), 1))
-        return stages, units
+        return stages, units, roms
 
     def _multiplier_or_luts(self, node) -> bool:
         """Whether a layer can multiply either on MULT18X18D or in LUTs: shift layers, and

@@ -24,18 +24,21 @@ class RequantizeUnit(ChannelUnit):
     out_type : :class:`~hwgen.ir.Integer`
     per_beat : int
         Lanes per beat; divides ``channels``.
+    tables_in_block_ram : bool
+        Where the biases' ROM goes (see :class:`~.channel_unit.ChannelUnit`).
     """
 
     lane_stages = 1
 
     def __init__(self, bias: np.ndarray, *, shift: int, rounding: int, low: int, high: int,
-                 acc_width: int, out_type: Integer, per_beat: int):
+                 acc_width: int, out_type: Integer, per_beat: int, tables_in_block_ram: bool = False):
         self._bias = np.asarray(bias, dtype=np.int64)
         self._shift = shift
         self._rounding = rounding
         self._low = low
         self._high = high
-        super().__init__(channels=len(self._bias), per_beat=per_beat, in_width=acc_width, out_width=out_type.bits)
+        super().__init__(channels=len(self._bias), per_beat=per_beat, in_width=acc_width, out_width=out_type.bits,
+                         tables_in_block_ram=tables_in_block_ram)
 
     def tables(self):
         bias_width = Integer.for_range(min(0, int(self._bias.min())), max(0, int(self._bias.max()))).bits + 1

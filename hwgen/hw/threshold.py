@@ -27,17 +27,19 @@ class ThresholdUnit(ChannelUnit):
         Lanes per beat; divides ``channels``.
     low : int
         The output with no threshold reached (0: a bipolar bit when there is one level).
+    tables_in_block_ram : bool
+        Where the thresholds' ROM goes (see :class:`~.channel_unit.ChannelUnit`).
     """
 
     def __init__(self, thresholds: np.ndarray, descending: np.ndarray, *, acc_width: int, per_beat: int,
-                 low: int = 0):
+                 low: int = 0, tables_in_block_ram: bool = False):
         thresholds = np.asarray(thresholds, dtype=np.int64)
         self._thresholds = thresholds.reshape(len(thresholds), -1)
         self._descending = np.asarray(descending, dtype=bool)
         self._low = low
         out_width = Integer.for_range(low, low + self.levels).bits
         super().__init__(channels=len(self._thresholds), per_beat=per_beat, in_width=acc_width,
-                         out_width=out_width)
+                         out_width=out_width, tables_in_block_ram=tables_in_block_ram)
 
     @property
     def levels(self) -> int:
