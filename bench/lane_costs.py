@@ -7,7 +7,9 @@ weights in a block RAM ROM), then a threshold and a small binary layer so
 that it is a network. Yosys ``synth_ecp5 -noflatten`` maps each; the table
 gives the matrix-vector unit's LUT4, FF, DP16KD and MULT18X18D, and LUT4 and
 FF per lane (PE x SIMD lanes). Yosys only: per-unit counts are what the
-comparison needs. hwgen's estimate is printed beside the LUT4.
+comparison needs. hwgen's estimate is printed beside the LUT4. A second table
+compares constant n-bit weights (a fully parallel layer) on MULT18X18D and as
+shift-adds of their signed digits.
 
 Run: `.venv/bin/python bench/lane_costs.py [--folding 8x8]`.
 """
@@ -28,10 +30,12 @@ from hwgen.verilog import emit
 
 IN_FEATURES, OUT_FEATURES = 64, 32
 KINDS = ("binary", "ternary", "shift (barrel)", "shift (MULT18X18D)", "int4", "int8")
+# Constant weights (a fully parallel layer): multipliers, or shift-adds of signed digits.
+CONSTANT_SHAPE = (8, 16)
+CONSTANT_KINDS = ("int4", "int8", "int16")
 
 
-def layer(kind: str, rng: np.random.Generator):
-    shape = (OUT_FEATURES, IN_FEATURES)
+def layer(kind: str, rng: np.random.Generator, shape: tuple[int, int]):
     if kind == "binary":
         return Dense("fc1", "input", rng.integers(0, 2, shape))
     if kind == "ternary":
@@ -42,22 +46,23 @@ def layer(kind: str, rng: np.random.Generator):
     return IntegerDense("fc1", "input", rng.integers(-(1 << bits - 1), 1 << bits - 1, shape), Integer(bits, True))
 
 
-def network(kind: str, in_type) -> Graph:
+def network(kind: str, in_type, shape: tuple[int, int]) -> Graph:
     rng = np.random.default_rng(0)
-    nodes = [Input("input", IN_FEATURES, in_type), layer(kind, rng)]
+    outputs, inputs = shape
+    nodes = [Input("input", inputs, in_type), layer(kind, rng, shape)]
     acc = Graph(tuple(nodes)).types["fc1"]
-    nodes += [Threshold("th1", "fc1", rng.integers(acc.min // 4, acc.max // 4, OUT_FEATURES),
-                        np.zeros(OUT_FEATURES, bool)),
-              Dense("fc2", "th1", rng.integers(0, 2, (10, OUT_FEATURES))), Argmax("argmax", "fc2")]
+    nodes += [Threshold("th1", "fc1", rng.integers(acc.min // 4, acc.max // 4, outputs), np.zeros(outputs, bool)),
+              Dense("fc2", "th1", rng.integers(0, 2, (10, outputs))), Argmax("argmax", "fc2")]
     return Graph(tuple(nodes))
 
 
-def measure(kind: str, in_type, folding: str) -> tuple[dict, dict]:
-    """(Yosys's counts for the matrix-vector unit, hwgen's estimate of it)."""
-    lanes = "multiplier" if "MULT" in kind else "barrel"
+def measure(kind: str, in_type, folding: str, shape=(OUT_FEATURES, IN_FEATURES),
+            lanes: str = "barrel") -> tuple[dict, dict]:
+    """(Yosys's counts for the matrix-vector unit, hwgen's estimate of it); ``lanes`` as
+    ``hwgen verilog --shift-lanes``."""
     with tempfile.TemporaryDirectory(prefix="lane-costs-") as scratch:
         work = Path(scratch)
-        meta = emit(network(kind, in_type), Folding.parse(f"{folding},10x32", IN_FEATURES), work,
+        meta = emit(network(kind, in_type, shape), Folding.parse(f"{folding},10x{shape[0]}", shape[1]), work,
                     shift_lanes=lanes)
         command, _ = synth.yosys_command(synth.yosys_script(meta["top"]))
         subprocess.run(command, cwd=work, check=True, capture_output=True)
@@ -77,7 +82,7 @@ def run() -> int:
         for kind in KINDS:
             if kind.startswith("shift") and isinstance(in_type, Bipolar):
                 continue   # shift layers follow fixed-point activations, never ±1
-            used, estimate = measure(kind, in_type, args.folding)
+            used, estimate = measure(kind, in_type, args.folding, lanes="multiplier" if "MULT" in kind else "barrel")
             rows.append({"inputs": "uint8" if isinstance(in_type, Integer) else "±1", "weights": kind,
                          "used": used, "estimate": estimate})
             print(f"[lane_costs] {kind} on {rows[-1]['inputs']}: {used}", file=sys.stderr, flush=True)
@@ -88,8 +93,24 @@ def run() -> int:
         u, e = r["used"], r["estimate"]
         print(f"| {r['inputs']} | {r['weights']} | {u['lut4']:,} ({e['lut4']:,}) | {u['ff']:,} | {u['dp16kd']} | "
               f"{u['mult18']} | {u['lut4'] / lanes:.1f} | {u['ff'] / lanes:.1f} |")
+    constant = []
+    for kind in CONSTANT_KINDS:
+        for lanes, way in (("multiplier", "MULT18X18D"), ("barrel", "shift-adds")):
+            used, estimate = measure(kind, Integer(8, signed=False), "x".join(map(str, CONSTANT_SHAPE)),
+                                     CONSTANT_SHAPE, lanes)
+            constant.append({"weights": kind, "lanes": way, "used": used, "estimate": estimate})
+            print(f"[lane_costs] constant {kind} as {way}: {used}", file=sys.stderr, flush=True)
+    lanes = CONSTANT_SHAPE[0] * CONSTANT_SHAPE[1]
+    print(f"\nOne {CONSTANT_SHAPE[0]}x{CONSTANT_SHAPE[1]} layer fully parallel ({lanes} lanes, constant weights) "
+          f"on uint8:\n")
+    print("| weights | lanes | LUT4 (estimate) | FF | MULT18X18D | LUT4 a lane | FF a lane |")
+    print("|---|---|---|---|---|---|---|")
+    for r in constant:
+        u, e = r["used"], r["estimate"]
+        print(f"| {r['weights']} | {r['lanes']} | {u['lut4']:,} ({e['lut4']:,}) | {u['ff']:,} | {u['mult18']} | "
+              f"{u['lut4'] / lanes:.1f} | {u['ff'] / lanes:.1f} |")
     Path("runs").mkdir(exist_ok=True)
-    Path("runs/lane_costs.json").write_text(json.dumps(rows, indent=1))
+    Path("runs/lane_costs.json").write_text(json.dumps({"folded": rows, "constant": constant}, indent=1))
     return 0
 
 

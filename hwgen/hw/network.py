@@ -170,9 +170,9 @@ class Network(wiring.Component):
 
     @property
     def multiplied(self) -> list[str]:
-        """The layers whose lanes multiply on MULT18X18D rather than in LUTs (barrel shifters,
-        shift-adds)."""
-        return sorted(self._multiplied)
+        """The layers whose lanes multiply on MULT18X18D (shift and n-bit layers not built
+        in LUTs as barrel shifters or shift-adds)."""
+        return sorted(name for name, unit in self._matrix_units.items() if unit.resources.mult18)
 
     @property
     def graph(self) -> Graph:
