@@ -43,7 +43,7 @@ def _vectors_per_image(graph: Graph, node) -> int:
 
 
 def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: str = "auto",
-                  block_rams: int = LFE5U_85F.dp16kd) -> tuple[Folding, Network]:
+                  block_rams: int = LFE5U_85F.dp16kd, built: dict | None = None) -> tuple[Folding, Network]:
     """The cheapest folding found whose every layer is busy at most ``cycles`` per image,
     and its network.
 
@@ -69,8 +69,10 @@ def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: 
                  if d * graph.input.dtype.width <= MAX_INPUT_BITS] or [1]
 
     def network(folds, per_beat):
-        return Network(graph, Folding(tuple(folds), per_beat), logits=logits, shift_lanes=shift_lanes,
-                       block_rams=block_rams)
+        folding = Folding(tuple(folds), per_beat)
+        if folding not in built:
+            built[folding] = Network(graph, folding, logits=logits, shift_lanes=shift_lanes, block_rams=block_rams)
+        return built[folding]
 
     folds = [layer[0] for layer in options]
     fast = [net for net in (network(folds, per_beat) for per_beat in per_beats) if net.cycles_per_image <= cycles]
@@ -98,8 +100,10 @@ def choose(graph: Graph, *, target_cycles: int | None = None, max_luts: int | No
     """A folding for at most ``target_cycles`` per image and at most ``max_luts`` estimated
     LUT4: the slowest pace that meets the target, or with a budget alone the fastest that
     fits. The block RAMs and multipliers must fit the LFE5U-85F."""
+    built = {}   # every pace the bisection tries starts from foldings an earlier one built
+
     def at(cycles: int) -> FoldingChoice:
-        folding, network = fold_for_pace(graph, cycles, logits, shift_lanes, block_rams)
+        folding, network = fold_for_pace(graph, cycles, logits, shift_lanes, block_rams, built)
         return FoldingChoice(folding, network.cycles_per_image, network.resources)
 
     def fits(choice: FoldingChoice) -> bool:
