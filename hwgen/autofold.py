@@ -43,15 +43,18 @@ def _vectors_per_image(graph: Graph, node) -> int:
 
 
 def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: str = "auto",
-                  block_rams: int = LFE5U_85F.dp16kd, built: dict | None = None) -> tuple[Folding, Network]:
+                  block_rams: int = LFE5U_85F.dp16kd, built: dict | None = None) -> FoldingChoice:
     """The cheapest folding found whose every layer is busy at most ``cycles`` per image,
-    and its network.
+    with its pace and estimate.
 
     Each layer starts at its fewest lanes; then, one layer (or the input width) at a
     time, any of its other foldings that meet the pace with at most
     ``LANE_SLACK`` times those lanes is taken where it makes the whole design
     cheaper: a layer's PE is the next buffer's write width, and a buffer written a
-    few elements a beat and read many needs a read port per element."""
+    few elements a beat and read many needs a read port per element. ``built`` keeps
+    the foldings estimated so far (their pace and estimate, not the networks, which
+    are large), for a search that asks again."""
+    built = {} if built is None else built
     options = []
     for node in graph.nodes:
         if not isinstance(node, MATRIX_NODES):
@@ -68,10 +71,11 @@ def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: 
     per_beats = [d for d in _divisors(graph.input.image_shape[2])
                  if d * graph.input.dtype.width <= MAX_INPUT_BITS] or [1]
 
-    def network(folds, per_beat):
+    def network(folds, per_beat) -> FoldingChoice:
         folding = Folding(tuple(folds), per_beat)
         if folding not in built:
-            built[folding] = Network(graph, folding, logits=logits, shift_lanes=shift_lanes, block_rams=block_rams)
+            net = Network(graph, folding, logits=logits, shift_lanes=shift_lanes, block_rams=block_rams)
+            built[folding] = FoldingChoice(folding, net.cycles_per_image, net.resources)
         return built[folding]
 
     folds = [layer[0] for layer in options]
@@ -91,7 +95,7 @@ def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: 
         for trial in trials:
             if trial.cycles_per_image <= cycles and trial.resources.lut4 < best.resources.lut4:
                 best, improved = trial, True
-    return best.folding, best
+    return best
 
 
 def choose(graph: Graph, *, target_cycles: int | None = None, max_luts: int | None = None,
@@ -103,8 +107,7 @@ def choose(graph: Graph, *, target_cycles: int | None = None, max_luts: int | No
     built = {}   # every pace the bisection tries starts from foldings an earlier one built
 
     def at(cycles: int) -> FoldingChoice:
-        folding, network = fold_for_pace(graph, cycles, logits, shift_lanes, block_rams, built)
-        return FoldingChoice(folding, network.cycles_per_image, network.resources)
+        return fold_for_pace(graph, cycles, logits, shift_lanes, block_rams, built)
 
     def fits(choice: FoldingChoice) -> bool:
         device = LFE5U_85F if max_luts is None else Resources(max_luts, LFE5U_85F.ff, LFE5U_85F.dp16kd,
