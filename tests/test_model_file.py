@@ -34,7 +34,7 @@ def _write(tmp_path, text, name="net.toml"):
 
 def test_every_zoo_file_parses_under_its_own_name():
     files = zoo_files()
-    assert len(files) == 12 and "digits-bnn" in files
+    assert len(files) == 17 and {"digits-bnn", "vertebral-mlp", "mnist-lenet-ternary"} <= set(files)
     for name, path in files.items():
         assert read_model_file(path).name == name
 
@@ -46,6 +46,16 @@ def test_a_zoo_model_as_it_was_defined_in_python():
     assert spec.convs == (Conv(16, 3, 1, True), Conv(32, 3, 1, True))
     assert (spec.epochs, spec.batch_size, spec.learning_rate) == (60, 64, 3e-3)
     assert spec.folding == ("16x9", "16x48", "16x32", "10x16") and spec.input_per_beat == 1
+
+
+def test_the_notebooks_networks_mix_weight_kinds_per_layer():
+    vertebral = get_spec("vertebral-mlp")
+    assert vertebral.weights == ("int16", "binary", "binary") and vertebral.sign.estimator == "reste"
+    assert (vertebral.epochs, vertebral.learning_rate, vertebral.weight_decay, vertebral.early_stop_patience,
+            vertebral.runs) == (15, 0.01, 1e-4, 10, 10)
+    assert get_spec("mnist-sfc-w2a2").activations == ("int2",) * 3
+    lenet = get_spec("mnist-lenet-ternary")
+    assert lenet.weights == ("ternary",) * 4 and lenet.activations == ("uint4",) * 3
 
 
 def test_a_good_file(tmp_path):
