@@ -57,6 +57,15 @@ def _mvu_case(rng, in_type, mh, mw, pe, simd, count=4):
     return weights, x, acc, acc_width
 
 
+def _mvu_outputs(dut: MatrixVectorUnit, x: np.ndarray, in_type, acc_width: int, stall: float) -> np.ndarray:
+    """The accumulators a unit gives for input vectors ``x`` (each replayed once per row group)."""
+    (mh, mw), pe, simd = dut._weights.codes.shape, dut._pe, dut._simd
+    words = [pack(row[k:k + simd], in_type.width) for row in x
+             for _ in range(dut.neuron_folds) for k in range(0, mw, simd)]
+    got = run_stream(dut, words, len(x) * dut.neuron_folds, stall=stall)
+    return np.array([unpack(p, acc_width, pe, signed=True) for p in got]).reshape(len(x), mh)
+
+
 @pytest.mark.parametrize("stall", STALLS)
 @pytest.mark.parametrize("in_type", [Bipolar(), Integer(4, signed=False), Integer(3, signed=True)])
 @pytest.mark.parametrize("mh, mw, pe, simd", MVU_SHAPES)
@@ -64,12 +73,7 @@ def test_matrix_vector_unit_matches_golden(stall, in_type, mh, mw, pe, simd):
     rng = np.random.default_rng(mh * 100 + mw)
     weights, x, acc, acc_width = _mvu_case(rng, in_type, mh, mw, pe, simd)
     dut = MatrixVectorUnit(BinaryWeights(weights), in_type=in_type, acc_width=acc_width, pe=pe, simd=simd)
-    width = in_type.width
-    words = [pack(row[k:k + simd], width) for row in x
-             for _ in range(dut.neuron_folds) for k in range(0, mw, simd)]
-    got = run_stream(dut, words, len(x) * dut.neuron_folds, stall=stall)
-    lanes = np.array([unpack(p, acc_width, pe, signed=True) for p in got]).reshape(len(x), mh)
-    assert np.array_equal(lanes, acc)
+    assert np.array_equal(_mvu_outputs(dut, x, in_type, acc_width, stall), acc)
     assert dut.cycles_per_vector == (mh // pe) * -(-mw // simd)
 
 
@@ -86,11 +90,7 @@ def test_ternary_and_integer_weights_match_golden(stall, in_type, kind, mh, mw, 
     acc = golden.exact_matmul(2 * x - 1 if isinstance(in_type, Bipolar) else x, values)
     acc_width = Integer.for_range(-int(np.abs(acc).max()) - 1, int(np.abs(acc).max())).bits + 6
     dut = MatrixVectorUnit(weights, in_type=in_type, acc_width=acc_width, pe=pe, simd=simd)
-    words = [pack(row[k:k + simd], in_type.width) for row in x
-             for _ in range(dut.neuron_folds) for k in range(0, mw, simd)]
-    got = run_stream(dut, words, len(x) * dut.neuron_folds, stall=stall)
-    lanes = np.array([unpack(p, acc_width, pe, signed=True) for p in got]).reshape(len(x), mh)
-    assert np.array_equal(lanes, acc)
+    assert np.array_equal(_mvu_outputs(dut, x, in_type, acc_width, stall), acc)
 
 
 @pytest.mark.parametrize("stall", STALLS)
@@ -244,11 +244,7 @@ def test_shift_matrix_vector_unit_matches_golden(stall, in_type, mh, mw, pe, sim
     rng = np.random.default_rng(mh * 100 + mw)
     weights, x, acc, acc_width = _shift_case(rng, in_type, mh, mw)
     dut = MatrixVectorUnit(weights, in_type=in_type, acc_width=acc_width, pe=pe, simd=simd)
-    words = [pack(row[k:k + simd], in_type.width) for row in x
-             for _ in range(dut.neuron_folds) for k in range(0, mw, simd)]
-    got = run_stream(dut, words, len(x) * dut.neuron_folds, stall=stall)
-    lanes = np.array([unpack(p, acc_width, pe, signed=True) for p in got]).reshape(len(x), mh)
-    assert np.array_equal(lanes, acc)
+    assert np.array_equal(_mvu_outputs(dut, x, in_type, acc_width, stall), acc)
 
 
 @pytest.mark.parametrize("folding", ["2x3", "4x9"])   # folded (ROM) and fully parallel (constants)

@@ -100,28 +100,21 @@ def _infer(node: Node, in_type: ElementType, in_shape: Shape) -> tuple[ElementTy
         if node.low > node.high:
             raise ValueError(f"{where}: field 'out_type': {node.out_type} holds no value at or above 0 for relu")
         return node.out_type, in_shape
-    if isinstance(node, Threshold):
+    if isinstance(node, (Threshold, MultiThreshold)):
         if not isinstance(in_type, Integer):
             raise ValueError(f"{where}: thresholds compare integers, but {node.input!r} is {in_type}")
         if node.channels != channels:
             raise ValueError(f"{where}: field 'thresholds': has {node.channels} channels, "
                              f"but {node.input!r} gives {channels} {per_pixel}")
+        # A level never reached lies one past the input's range: max + 1 ascending, and for
+        # several levels min - 1 descending (one level writes its constant channels ascending).
+        multi = isinstance(node, MultiThreshold)
+        low, high = in_type.min - multi, in_type.max + 1
         lo, hi = int(node.thresholds.min()), int(node.thresholds.max())
-        if lo < in_type.min or hi > in_type.max + 1:
-            raise ValueError(f"{where}: field 'thresholds': values must lie in [{in_type.min}, "
-                             f"{in_type.max + 1}] for input type {in_type}, got [{lo}, {hi}]")
-        return Bipolar(), in_shape
-    if isinstance(node, MultiThreshold):
-        if not isinstance(in_type, Integer):
-            raise ValueError(f"{where}: thresholds compare integers, but {node.input!r} is {in_type}")
-        if node.channels != channels:
-            raise ValueError(f"{where}: field 'thresholds': has {node.channels} channels, "
-                             f"but {node.input!r} gives {channels} {per_pixel}")
-        lo, hi = int(node.thresholds.min()), int(node.thresholds.max())
-        if lo < in_type.min - 1 or hi > in_type.max + 1:
-            raise ValueError(f"{where}: field 'thresholds': values must lie in [{in_type.min - 1}, "
-                             f"{in_type.max + 1}] for input type {in_type}, got [{lo}, {hi}]")
-        return node.out_type, in_shape
+        if lo < low or hi > high:
+            raise ValueError(f"{where}: field 'thresholds': values must lie in [{low}, {high}] for input type "
+                             f"{in_type}, got [{lo}, {hi}]")
+        return (node.out_type if multi else Bipolar()), in_shape
     if isinstance(node, Window):
         return in_type, node.output_shape(in_shape)
     if isinstance(node, MaxPool):
