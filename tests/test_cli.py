@@ -108,6 +108,11 @@ def test_flow_checks_every_option_before_writing(run_dir, tmp_path, capsys, opti
     _fails_with(capsys, ["flow", "--out", str(out), "--epochs", "1", option, value], message, out)
 
 
+def test_synth_needs_a_seed_or_more(run_dir, tmp_path, capsys):
+    out = _fresh_copy(run_dir, tmp_path)
+    _fails_with(capsys, ["synth", "--out", str(out), "--seeds", "0"], "--seeds must be at least 1, not 0", out)
+
+
 def test_out_is_a_file(tmp_path, capsys):
     (tmp_path / "file").write_text("mine")
     _fails_with(capsys, ["train", "--out", str(tmp_path / "file")], "a file, not a folder")
