@@ -136,11 +136,12 @@ def _folding(p):
                    help="the output beat carries every integer logit after the class index, "
                         "and `hwgen sim` scores each of them exactly")
     p.add_argument("--shift-lanes", choices=["auto", "barrel", "multiplier"], default="auto",
-                   help="how shift layers multiply: barrel shifters in LUTs, multipliers (MULT18X18D "
-                        "where folded), or per layer: multipliers while the LFE5U-85F's 156 last, "
-                        "best LUT saving first; BENCHMARKS.md compares them (default: auto)")
+                   help="how shift layers, and n-bit layers with constant weights (fully parallel), "
+                        "multiply: in LUTs (barrel shifters; shift-adds of signed digits), on MULT18X18D, "
+                        "or per layer: multipliers while the LFE5U-85F's 156 last, best LUT saving first; "
+                        "BENCHMARKS.md compares them (default: auto)")
     p.add_argument("--block-rams", type=int, default=208,
-                   help="DP16KD blocks the weight ROMs may take, deepest ROM first; the rest are "
+                   help="DP16KD blocks the weight ROMs and per-channel tables may take, deepest first; the rest are "
                         "LUTs. Block RAM saves LUTs; `hwgen synth` moves the flip-flops after a ROM into "
                         "the block's output register, which Yosys leaves unused (default: 208, the "
                         "LFE5U-85F's)")
