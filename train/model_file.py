@@ -150,12 +150,13 @@ def _data(path: Path, top: _Table, base: Path) -> dict:
 
 
 def _layers(path: Path, layers: list) -> dict:
-    convs, dense, families, weights, activations, signs, shift_kinds, stochastic = [], [], set(), [], [], set(), set(), set()
+    convs, dense, weights, activations = [], [], [], []
+    families, signs, shift_kinds, stochastic = set(), set(), set(), set()
     for index, raw in enumerate(layers):
         layer = _Table(path, f"layer[{index}]", raw)
         last = index == len(layers) - 1
-        kind = layer.get("weights", str, "binary", allowed="one of binary | ternary | int2 .. int16 | shift-ps | shift-q",
-                         check=lambda v: v in WEIGHTS)
+        kind = layer.get("weights", str, "binary", check=lambda v: v in WEIGHTS,
+                         allowed="one of binary | ternary | int2 .. int16 | shift-ps | shift-q")
         family = WEIGHTS[kind]
         families.add(family)
         weights.append(kind)
@@ -204,7 +205,8 @@ def _layers(path: Path, layers: list) -> dict:
     if act_frac > act_bits:
         raise HwgenError(f"{path}: layer frac = {act_frac} is more than bits = {act_bits}")
     return {"convs": tuple(convs), "hidden": tuple(dense[:-1]), "classes": dense[-1], "family": family,
-            "weight_bits": shift_kinds.pop(), "stochastic": stochastic.pop(), "act_bits": act_bits, "act_frac": act_frac}
+            "weight_bits": shift_kinds.pop(), "stochastic": stochastic.pop(),
+            "act_bits": act_bits, "act_frac": act_frac}
 
 
 def _sign(layer: _Table) -> SignSpec:

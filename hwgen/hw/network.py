@@ -8,8 +8,8 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..folding import Folding
-from ..ir import (MATRIX_NODES, Argmax, Dense, Flatten, Graph, Integer, IntegerDense, MaxPool, MultiThreshold, Requantize,
-                  ShiftDense, Ternary, Threshold, Window)
+from ..ir import (MATRIX_NODES, Argmax, Dense, Flatten, Graph, Integer, IntegerDense, MaxPool, MultiThreshold,
+                  Requantize, ShiftDense, Ternary, Threshold, Window)
 from .argmax import ArgmaxUnit
 from .cost import LFE5U_85F, Resources
 from .multiplier_placement import place_multipliers

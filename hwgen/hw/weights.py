@@ -275,7 +275,8 @@ class IntegerWeights:
             return Resources(lut4=int(used.sum()) * (carry_luts(width) + width)), width
         width = in_type.width + self.code_width
         if self._adds(in_type):
-            negative = sum(d < 0 for c in codes.reshape(-1) for _, d in signed_digits(_to_signed(int(c), self.code_width)))
+            negative = sum(d < 0 for c in codes.reshape(-1)
+                           for _, d in signed_digits(_to_signed(int(c), self.code_width)))
             return Resources(lut4=negative * carry_luts(width)), width
         per_term = -(-in_type.width // 18) * -(-self.code_width // 18)
         return Resources(mult18=int(used.sum()) * per_term), width
