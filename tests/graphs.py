@@ -187,12 +187,14 @@ def random_network(rng: np.random.Generator) -> tuple[Graph, "Folding"]:
                                     acc.frac - out_type.frac, not last, out_type))
         elif not last:
             spread = max(2, (acc.max - acc.min) // 8)
-            thresholds = rng.integers(-spread, spread + 1, channels)
+            # (Clipped: an accumulator of all-zero n-bit weights holds only -1 and 0.)
+            thresholds = np.clip(rng.integers(-spread, spread + 1, channels), acc.min, acc.max + 1)
             thresholds[0] = acc.min   # a constant channel
             descending = rng.integers(0, 2, channels).astype(bool)
             if family == "mixed" and rng.integers(2):
                 levels = int(rng.integers(1, 4))
-                table = np.sort(rng.integers(-spread, spread + 1, (channels, levels)), axis=1)
+                table = np.sort(np.clip(rng.integers(-spread, spread + 1, (channels, levels)), acc.min - 1,
+                                        acc.max + 1), axis=1)
                 table[0] = [acc.min - 1] * (levels - 1) + [acc.max + 1]   # a level never reached
                 table = np.where(descending[:, None], table[:, ::-1], table)
                 nodes.append(MultiThreshold(name, nodes[-1].name, table, descending,
