@@ -85,9 +85,12 @@ class SlidingWindowUnit(wiring.Component):
         A window row's ``kernel`` rows plus ``stride`` more let the writer
         fill the next output row's rows while this one is read; ``kernel``
         more let it fill the next image's first rows while the last windows
-        of this image are read. Never more than two whole images.
+        of this image are read. Never more than two whole images and a row: the
+        writer sees a row released a cycle after its last read, so with exactly
+        two images it waited a cycle whenever reading an image took as long as
+        writing one (a 3x3 image, one 3x3 window: random graph 1399).
         """
-        return min(2 * self._kernel + self._stride, 2 * self._shape[0])
+        return min(2 * self._kernel + self._stride, 2 * self._shape[0] + 1)
 
     @property
     def in_beats(self) -> int:
