@@ -30,13 +30,22 @@ def test_deepest_roms_go_first_within_the_budget():
     assert place_roms(shapes, budget=0) == [False] * 4
 
 
-# Two weight ROMs and two threshold tables (8 channels at 4 and at 2 a beat).
-@pytest.mark.parametrize("budget, styles", [(208, ["block"] * 4), (0, ["logic"] * 4)])
+# Two weight ROMs, each followed by a threshold table (8 channels at 4 and at 2 a beat:
+# too shallow for block RAM, whatever the budget).
+@pytest.mark.parametrize("budget, styles", [(208, ["block", "logic"] * 2), (0, ["logic"] * 4)])
 def test_rom_style_reaches_the_verilog(budget, styles):
     graph = random_graph(np.random.default_rng(3), [12, 8, 8, 10], Integer(4, signed=False))
     net = Network(graph, Folding.parse("4x6,2x4,10x8", 3), block_rams=budget)
     text = verilog.convert(net, name="top")
     assert [line.split('"')[1] for line in text.splitlines() if "rom_style" in line] == styles
+
+
+def test_deep_tables_go_into_block_ram():
+    graph = random_graph(np.random.default_rng(3), [12, 128, 10], Integer(4, signed=False))
+    deep = Network(graph, Folding.parse("1x12,10x16", 3))      # 128 thresholds, one a beat
+    shallow = Network(graph, Folding.parse("4x12,10x16", 3))   # 32 a lane
+    assert [name for name, r in deep.stage_resources if "Threshold" in name and r.dp16kd] == ["s2_ThresholdUnit"]
+    assert not any(r.dp16kd for name, r in shallow.stage_resources if "Threshold" in name)
 
 
 def test_multipliers_go_where_they_save_most_per_block():

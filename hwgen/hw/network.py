@@ -27,6 +27,8 @@ from .weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
 # multipliers (MULT18X18D), or each layer as multiplier_placement.py chooses.
 SHIFT_LANES = ("auto", "barrel", "multiplier")
 DEFAULT_MULTIPLIERS = LFE5U_85F.mult18
+# Per-channel tables go into block RAM from this many words (channels per lane) on.
+TABLE_MIN_BLOCK_DEPTH = 64
 
 
 class Network(wiring.Component):
@@ -75,7 +77,8 @@ class Network(wiring.Component):
                 {name: (in_luts[name].resources.lut4 - products[name].resources.lut4,
                         products[name].resources.mult18) for name in choosable}, max(0, multipliers - taken))
         _, _, roms = self._build_stages({})
-        in_block = place_roms([unit.rom_shape for unit in roms.values()], block_rams)
+        in_block = place_roms([unit.rom_shape if isinstance(unit, MatrixVectorUnit) or _deep(unit.rom_shape) else None
+                               for unit in roms.values()], block_rams)
         self._stages, self._matrix_units, _ = self._build_stages(dict(zip(roms, in_block)))
         in_width = graph.input.dtype.width
         super().__init__({
@@ -246,6 +249,14 @@ class Network(wiring.Component):
             wiring.connect(m, upstream.o, downstream.i)
         wiring.connect(m, stages[-1].o, wiring.flipped(self.o))
         return m
+
+
+def _deep(shape: tuple[int, int] | None) -> bool:
+    """Whether a per-channel table is deep enough for block RAM. A shallower one costs
+    at most 4 LUT4 a bit in logic, and in block RAM its wide word takes several blocks
+    far from its compares (the digits designs routed several times slower with their
+    32-word tables there; not isolated further)."""
+    return shape is not None and shape[1] >= TABLE_MIN_BLOCK_DEPTH
 
 
 def _per_vector(unit, vectors: int):
