@@ -25,12 +25,14 @@ def _design(tmp_path, shift: bool):
 @pytest.mark.slow
 @pytest.mark.parametrize("shift", [False, True], ids=["binary", "shift"])
 def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
-    seeds = 1 if shift else 3
+    seeds = 1 if shift else 2
     result = synth.synthesize(_design(tmp_path, shift), device="25k", seeds=seeds)
     used = {name: u["used"] for name, u in result["utilization"].items()}
     assert 1 < result["fmax_mhz"] < 1000
     # Placed once per seed; the median is reported, and its run's report kept.
-    assert len(result["fmax_by_seed"]) == seeds and result["fmax_mhz"] == sorted(result["fmax_by_seed"])[seeds // 2]
+    # (Of an even count, the lower middle one.)
+    assert len(result["fmax_by_seed"]) == seeds
+    assert result["fmax_mhz"] == sorted(result["fmax_by_seed"])[(seeds - 1) // 2]
     report = json.loads((tmp_path / "nextpnr-report.json").read_text())
     assert min(clock["achieved"] for clock in report["fmax"].values()) == result["fmax_mhz"]
     assert used["TRELLIS_COMB"] > 0 and used["TRELLIS_FF"] > 0
