@@ -1,4 +1,6 @@
 """Per-channel units: one beat of ``per_beat`` lanes in, one out, through a short pipeline."""
+from functools import cached_property
+
 import numpy as np
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import stream, wiring
@@ -57,9 +59,10 @@ class ChannelUnit(wiring.Component):
         """One lane's logic, tables aside."""
         raise NotImplementedError
 
+    @cached_property
     def table_words(self) -> list[int]:
         """The tables' ROM: word ``nf`` holds, lane by lane, each table's entry for channel
-        ``nf * per_beat + p``."""
+        ``nf * per_beat + p``. (Kept: the estimate, the ROM placement and the build read it.)"""
         folds, per_beat = self.cycles_per_vector, self._per_beat
         words = [0] * folds
         offset = 0
@@ -79,7 +82,7 @@ class ChannelUnit(wiring.Component):
     def rom_shape(self) -> tuple[int, int] | None:
         """The tables' ROM (varying bits, depth), as the ROM placement weighs it; None
         where every beat meets the same channels (the entries are constants)."""
-        words = self.table_words()
+        words = self.table_words
         if len(words) == 1:
             return None
         varying = 0
@@ -91,9 +94,9 @@ class ChannelUnit(wiring.Component):
     def resources(self) -> Resources:
         """Estimated LUT4, FF and DP16KD (see :mod:`~hwgen.hw.cost`): lanes, their tables, the queue."""
         lanes = (self.lane_cost() + Resources(ff=self.READ_STAGES * self._in_width)) * self._per_beat
-        tables = Resources()
-        if self.rom_shape is not None:
-            bits, depth = self.rom_shape
+        tables, shape = Resources(), self.rom_shape
+        if shape is not None:
+            bits, depth = shape
             tables = rom(bits, depth, self._tables_in_block_ram) + Resources(ff=bits)
         queue = credit_queue(self._per_beat * self._out_width, queue_depth(self.READ_STAGES + self.lane_stages))
         return lanes + tables + queue + Resources(lut4=CONTROL_LUTS)
@@ -122,9 +125,9 @@ class ChannelUnit(wiring.Component):
         # The entries' second register has no reset, so that synthesis can make it a block
         # RAM's output register; no beat meets it before it holds its channel's entry.
         if folds == 1:
-            table = Const(self.table_words()[0], self.table_width)
+            table = Const(self.table_words[0], self.table_width)
         else:
-            read = read_rom(m, "tables", self.table_words(), self.table_width, fold, self._tables_in_block_ram)
+            read = read_rom(m, "tables", self.table_words, self.table_width, fold, self._tables_in_block_ram)
             table = delayed(m, read, 1, "tables", reset_less=True)
         outputs, offset = [], 0
         for p in range(per_beat):

@@ -68,18 +68,19 @@ class Network(wiring.Component):
         choosable = {node.name for node in graph.nodes if self._multiplier_or_luts(node)}
         self._multiplied = choosable if shift_lanes == "multiplier" else set()
         if shift_lanes == "auto" and choosable:
-            _, in_luts, _ = self._build_stages({})
+            _, in_luts = self._build_stages({})
             self._multiplied = choosable
-            _, products, _ = self._build_stages({})
+            _, products = self._build_stages({})
             # Folded n-bit layers have no LUT form here: their multipliers come first.
             taken = sum(unit.resources.mult18 for name, unit in products.items() if name not in choosable)
             self._multiplied = place_multipliers(
                 {name: (in_luts[name].resources.lut4 - products[name].resources.lut4,
                         products[name].resources.mult18) for name in choosable}, max(0, multipliers - taken))
-        _, _, roms = self._build_stages({})
+        _, roms = self._build_stages({})
         in_block = place_roms([unit.rom_shape if isinstance(unit, MatrixVectorUnit) or _deep(unit.rom_shape) else None
                                for unit in roms.values()], block_rams)
-        self._stages, self._matrix_units, _ = self._build_stages(dict(zip(roms, in_block)))
+        self._stages, roms = self._build_stages(dict(zip(roms, in_block)))
+        self._matrix_units = {name: unit for name, unit in roms.items() if isinstance(unit, MatrixVectorUnit)}
         in_width = graph.input.dtype.width
         super().__init__({
             "i": In(stream.Signature(folding.input_per_beat * in_width)),
@@ -87,10 +88,10 @@ class Network(wiring.Component):
         })
 
     def _build_stages(self, rom_in_block_ram: dict[str, bool]):
-        """The stages in stream order, each with the cycles it is busy per image; the
-        matrix-vector units by layer name; and every unit with a ROM (weights, or
-        per-channel tables) by node name. ``rom_in_block_ram`` by node name (absent: LUTs)."""
-        graph, stages, units, roms = self._graph, [], {}, {}
+        """The stages in stream order, each with the cycles it is busy per image, and every
+        unit with a ROM (matrix-vector units' weights, per-channel tables) by node name.
+        ``rom_in_block_ram`` by node name (absent: LUTs)."""
+        graph, stages, roms = self._graph, [], {}
         per_beat = self._folding.input_per_beat
         for node in graph.nodes[1:]:
             in_type, in_shape = graph.types[node.input], graph.shapes[node.input]
@@ -102,7 +103,7 @@ class Network(wiring.Component):
                                        acc_width=graph.types[node.name].width,
                                        pe=fold.pe, simd=fold.simd,
                                        rom_in_block_ram=rom_in_block_ram.get(node.name, False))
-                units[node.name] = roms[node.name] = mvu
+                roms[node.name] = mvu
                 buffer = VectorBuffer(element_width=in_type.width, size=node.in_features,
                                       in_per_beat=per_beat, out_per_beat=fold.simd,
                                       repeats=mvu.neuron_folds)
@@ -140,7 +141,7 @@ class Network(wiring.Component):
                                      f"but {node.input!r} is {in_type}")
                 stages.append(_per_vector(ArgmaxUnit(classes=graph.sizes[node.input], acc_width=in_type.width,
                                                      per_beat=per_beat, logits=self._logits), 1))
-        return stages, units, roms
+        return stages, roms
 
     def _multiplier_or_luts(self, node) -> bool:
         """Whether a layer can multiply either on MULT18X18D or in LUTs: shift layers, and
