@@ -1,7 +1,7 @@
 """A double-buffered vector store that turns a layer's output into the next layer's input."""
 from math import gcd
 
-from amaranth.hdl import Const, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -21,6 +21,12 @@ class VectorBuffer(wiring.Component):
     replayed from the other. The banks
     live in one memory of ``gcd(in_per_beat, out_per_beat)``-element words,
     written and read through as many ports as a beat has words.
+
+    Where one output beat is the whole vector (see ``whole_vector``), the banks are
+    two registers instead: a shift register that the beats enter, and the
+    register the replays read, loaded from it in one cycle. Neither needs an
+    address, so neither needs a LUT per bit: in memory, every read port was a
+    copy of the banks (digits-bnn: 196 and 280 LUT4 on its two such buffers).
 
     Parameters
     ----------
@@ -80,22 +86,31 @@ class VectorBuffer(wiring.Component):
         return max(self.in_beats, self.replay_cycles)
 
     @property
+    def whole_vector(self) -> bool:
+        """Whether the banks are registers: each output beat is the whole vector, and
+        filling and replaying a vector take different times. (Loading the replay
+        register costs a cycle, which the longer of the two hides; where they are
+        equal it would add a cycle to every vector.)"""
+        return self.out_words == 1 and self.in_beats != self.replay_cycles
+
+    @property
     def latency(self) -> int:
-        """Cycles from a vector's last input beat to its first output beat."""
-        return 1
+        """Cycles from a vector's last input beat to its first output beat: one
+        more for registers, whose replay register loads from the full shift register."""
+        return 2 if self.whole_vector else 1
 
     def schedule(self, arrivals: list[int]) -> list[int]:
         """Output offer cycles from input offer cycles (see :func:`~.pipeline.offers_after`).
 
         A vector's beats are taken one a cycle once its bank is free (the vector
-        two before it sent); its replay starts the cycle after its last beat and
-        after the previous vector's replay, and sends a beat every cycle."""
+        two before it sent); its replay starts ``latency`` cycles after its last
+        beat and after the previous vector's replay, and sends a beat every cycle."""
         offers, sent, taken = [], [], BEFORE_THE_IMAGE
         for v in range(len(arrivals) // self.in_beats):
             bank_free = sent[v - 2] + 1 if v >= 2 else BEFORE_THE_IMAGE
             for arrival in arrivals[v * self.in_beats:(v + 1) * self.in_beats]:
                 taken = max(arrival, taken + 1, bank_free)
-            start = max(taken + 1, sent[-1] + 1 if sent else BEFORE_THE_IMAGE)
+            start = max(taken + self.latency, sent[-1] + 1 if sent else BEFORE_THE_IMAGE)
             offers += [start + k for k in range(self.replay_cycles)]
             sent.append(offers[-1])
         return offers
@@ -113,6 +128,8 @@ class VectorBuffer(wiring.Component):
     def resources(self) -> Resources:
         """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`). One write port: LUT RAM,
         copied for each read port; more: Yosys builds the banks from flip-flops."""
+        if self.whole_vector:
+            return Resources(lut4=CONTROL_LUTS, ff=2 * self._size * self._element_width)
         width, depth, writes, reads = self.memory_shape
         if writes == 1:
             return lut_ram(width, 2 * depth) * reads + Resources(lut4=CONTROL_LUTS)
@@ -120,6 +137,41 @@ class VectorBuffer(wiring.Component):
         return Resources(lut4=CONTROL_LUTS + reads * width * (2 * depth - 1) // 3 + bits // 2, ff=bits)
 
     def elaborate(self, platform):
+        return self._registers() if self.whole_vector else self._memory()
+
+    def _registers(self) -> Module:
+        m = Module()
+        beat_width, vector_width = self._in_per_beat * self._element_width, self._size * self._element_width
+        # Beats enter at the top, so the first ends at the bottom: element k at bits k * width.
+        filling = Signal(vector_width, reset_less=True)
+        replaying = Signal(vector_width, reset_less=True)
+        filled, replay_full = Signal(), Signal()
+        beat = Signal(range(self.in_beats))
+        repeat = Signal(range(self._repeats))
+
+        # From registers only: a full shift register empties this cycle where the replay
+        # register is free (it loads then), so a beat may enter behind it.
+        m.d.comb += self.i.ready.eq(~filled | ~replay_full)
+        accept = self.i.valid & self.i.ready
+        with m.If(accept):
+            m.d.sync += [filling.eq(Cat(filling[beat_width:], self.i.payload)),
+                         beat.eq(Mux(beat == self.in_beats - 1, 0, beat + 1))]
+
+        m.d.comb += [self.o.valid.eq(replay_full), self.o.payload.eq(replaying)]
+        sent = self.o.valid & self.o.ready
+        emptied = sent & (repeat == self._repeats - 1)
+        with m.If(sent):
+            m.d.sync += repeat.eq(Mux(emptied, 0, repeat + 1))
+        load = filled & (~replay_full | emptied)
+        with m.If(load):
+            m.d.sync += replaying.eq(filling)
+        m.d.sync += [
+            filled.eq(Mux(accept & (beat == self.in_beats - 1), 1, filled & ~load)),
+            replay_full.eq(load | (replay_full & ~emptied)),
+        ]
+        return m
+
+    def _memory(self) -> Module:
         m = Module()
         word_width, depth, in_words, out_words = self.memory_shape
         m.submodules.banks = banks = memory.Memory(shape=word_width, depth=2 * depth, init=[])
