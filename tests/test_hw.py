@@ -31,7 +31,8 @@ def beats(rows: np.ndarray, per_beat: int, width: int) -> list[int]:
 @pytest.mark.parametrize("stall", STALLS)
 @pytest.mark.parametrize("size, in_per_beat, out_per_beat, repeats", [
     (12, 3, 4, 2), (8, 8, 2, 1), (10, 5, 5, 1), (10, 5, 4, 2),   # the last: padded
-    (6, 1, 6, 3), (8, 2, 8, 1), (4, 4, 4, 2), (4, 2, 4, 2)])   # whole vectors a beat
+    (6, 1, 6, 3), (8, 2, 8, 1), (4, 4, 4, 2),   # whole vectors a beat: shift and load
+    (4, 2, 4, 2), (6, 6, 6, 1)])   # two shift registers
 def test_vector_buffer_replays_each_vector(stall, size, in_per_beat, out_per_beat, repeats):
     rng = np.random.default_rng(size)
     vectors = rng.integers(0, 8, (5, size))

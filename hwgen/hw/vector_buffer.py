@@ -22,11 +22,9 @@ class VectorBuffer(wiring.Component):
     live in one memory of ``gcd(in_per_beat, out_per_beat)``-element words,
     written and read through as many ports as a beat has words.
 
-    Where one output beat is the whole vector (see ``whole_vector``), the banks are
-    two registers instead: a shift register that the beats enter, and the
-    register the replays read, loaded from it in one cycle. Neither needs an
-    address, so neither needs a LUT per bit: in memory, every read port was a
-    copy of the banks (digits-bnn: 196 and 280 LUT4 on its two such buffers).
+    Where one output beat is the whole vector, the banks are registers (see
+    ``storage``), which need no address: in memory, every read port is a copy
+    of the banks (digits-bnn: 196 and 280 LUT4 on its two such buffers).
 
     Parameters
     ----------
@@ -86,18 +84,26 @@ class VectorBuffer(wiring.Component):
         return max(self.in_beats, self.replay_cycles)
 
     @property
-    def whole_vector(self) -> bool:
-        """Whether the banks are registers: each output beat is the whole vector, and
-        filling and replaying a vector take different times. (Loading the replay
-        register costs a cycle, which the longer of the two hides; where they are
-        equal it would add a cycle to every vector.)"""
-        return self.out_words == 1 and self.in_beats != self.replay_cycles
+    def storage(self) -> str:
+        """How the banks are built.
+
+        ``"memory"``: one memory (see ``memory_shape``). Where each output beat
+        is the whole vector, registers that the beats shift into:
+        ``"shift and load"``, a shift register and the register replays read,
+        loaded from it in a cycle, no LUT per bit, where filling and replaying a
+        vector take different times (the longer hides the load; were they equal,
+        it would add a cycle to every vector); else ``"two shift registers"``,
+        read through a mux, a LUT per bit.
+        """
+        if self.out_words > 1:
+            return "memory"
+        return "shift and load" if self.in_beats != self.replay_cycles else "two shift registers"
 
     @property
     def latency(self) -> int:
-        """Cycles from a vector's last input beat to its first output beat: one
-        more for registers, whose replay register loads from the full shift register."""
-        return 2 if self.whole_vector else 1
+        """Cycles from a vector's last input beat to its first output beat (the
+        load of ``"shift and load"`` is one more)."""
+        return 2 if self.storage == "shift and load" else 1
 
     def schedule(self, arrivals: list[int]) -> list[int]:
         """Output offer cycles from input offer cycles (see :func:`~.pipeline.offers_after`).
@@ -128,8 +134,11 @@ class VectorBuffer(wiring.Component):
     def resources(self) -> Resources:
         """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`). One write port: LUT RAM,
         copied for each read port; more: Yosys builds the banks from flip-flops."""
-        if self.whole_vector:
-            return Resources(lut4=CONTROL_LUTS, ff=2 * self._size * self._element_width)
+        bits = self._size * self._element_width
+        if self.storage == "shift and load":
+            return Resources(lut4=CONTROL_LUTS, ff=2 * bits)
+        if self.storage == "two shift registers":
+            return Resources(lut4=CONTROL_LUTS + bits, ff=2 * bits)
         width, depth, writes, reads = self.memory_shape
         if writes == 1:
             return lut_ram(width, 2 * depth) * reads + Resources(lut4=CONTROL_LUTS)
@@ -137,12 +146,16 @@ class VectorBuffer(wiring.Component):
         return Resources(lut4=CONTROL_LUTS + reads * width * (2 * depth - 1) // 3 + bits // 2, ff=bits)
 
     def elaborate(self, platform):
-        return self._registers() if self.whole_vector else self._memory()
+        return self._shift_and_load() if self.storage == "shift and load" else self._banks()
 
-    def _registers(self) -> Module:
+    def _shift_into(self, m: Module, register: Signal, accept: Value) -> None:
+        """Beats enter at the top, so the first ends at the bottom: element k at bits k * width."""
+        with m.If(accept):
+            m.d.sync += register.eq(Cat(register[self._in_per_beat * self._element_width:], self.i.payload))
+
+    def _shift_and_load(self) -> Module:
         m = Module()
-        beat_width, vector_width = self._in_per_beat * self._element_width, self._size * self._element_width
-        # Beats enter at the top, so the first ends at the bottom: element k at bits k * width.
+        vector_width = self._size * self._element_width
         filling = Signal(vector_width, reset_less=True)
         replaying = Signal(vector_width, reset_less=True)
         filled, replay_full = Signal(), Signal()
@@ -153,9 +166,9 @@ class VectorBuffer(wiring.Component):
         # register is free (it loads then), so a beat may enter behind it.
         m.d.comb += self.i.ready.eq(~filled | ~replay_full)
         accept = self.i.valid & self.i.ready
+        self._shift_into(m, filling, accept)
         with m.If(accept):
-            m.d.sync += [filling.eq(Cat(filling[beat_width:], self.i.payload)),
-                         beat.eq(Mux(beat == self.in_beats - 1, 0, beat + 1))]
+            m.d.sync += beat.eq(Mux(beat == self.in_beats - 1, 0, beat + 1))
 
         m.d.comb += [self.o.valid.eq(replay_full), self.o.payload.eq(replaying)]
         sent = self.o.valid & self.o.ready
@@ -171,13 +184,8 @@ class VectorBuffer(wiring.Component):
         ]
         return m
 
-    def _memory(self) -> Module:
+    def _banks(self) -> Module:
         m = Module()
-        word_width, depth, in_words, out_words = self.memory_shape
-        m.submodules.banks = banks = memory.Memory(shape=word_width, depth=2 * depth, init=[])
-        writes = [banks.write_port() for _ in range(in_words)]
-        reads = [banks.read_port(domain="comb") for _ in range(out_words)]
-
         full = Signal(2)
         write_bank = Signal()
         write_beat = Signal(range(self.in_beats))
@@ -187,12 +195,13 @@ class VectorBuffer(wiring.Component):
 
         m.d.comb += self.i.ready.eq(~full.bit_select(write_bank, 1))
         accept = self.i.valid & self.i.ready
-        for j, write in enumerate(writes):
-            m.d.comb += [
-                write.addr.eq(write_bank * depth + write_beat * in_words + j),
-                write.data.eq(self.i.payload.word_select(j, word_width)),
-                write.en.eq(accept),
-            ]
+        if self.storage == "memory":
+            self._memory(m, accept, write_bank, write_beat, read_bank, read_word)
+        else:
+            banks = [Signal(self._size * self._element_width, name=f"bank{b}", reset_less=True) for b in range(2)]
+            for b, bank in enumerate(banks):
+                self._shift_into(m, bank, accept & (write_bank == b))
+            m.d.comb += self.o.payload.eq(Mux(read_bank, banks[1], banks[0]))
         filled = accept & (write_beat == self.in_beats - 1)
         with m.If(accept):
             with m.If(filled):
@@ -200,11 +209,6 @@ class VectorBuffer(wiring.Component):
             with m.Else():
                 m.d.sync += write_beat.eq(write_beat + 1)
 
-        for j, read in enumerate(reads):
-            m.d.comb += [
-                read.addr.eq(read_bank * depth + read_word * out_words + j),
-                self.o.payload.word_select(j, word_width).eq(read.data),
-            ]
         m.d.comb += self.o.valid.eq(full.bit_select(read_bank, 1))
         sent = self.o.valid & self.o.ready
         emptied = sent & (read_word == self.out_words - 1) & (read_repeat == self._repeats - 1)
@@ -219,6 +223,24 @@ class VectorBuffer(wiring.Component):
                 m.d.sync += read_word.eq(read_word + 1)
         m.d.sync += full.eq(next_full(full, filled, write_bank, emptied, read_bank))
         return m
+
+    def _memory(self, m: Module, accept: Value, write_bank: Value, write_beat: Value, read_bank: Value,
+                read_word: Value) -> None:
+        word_width, depth, in_words, out_words = self.memory_shape
+        m.submodules.banks = banks = memory.Memory(shape=word_width, depth=2 * depth, init=[])
+        for j in range(in_words):
+            write = banks.write_port()
+            m.d.comb += [
+                write.addr.eq(write_bank * depth + write_beat * in_words + j),
+                write.data.eq(self.i.payload.word_select(j, word_width)),
+                write.en.eq(accept),
+            ]
+        for j in range(out_words):
+            read = banks.read_port(domain="comb")
+            m.d.comb += [
+                read.addr.eq(read_bank * depth + read_word * out_words + j),
+                self.o.payload.word_select(j, word_width).eq(read.data),
+            ]
 
 
 def next_full(full: Value, filled: Value, write_bank: Value, emptied: Value, read_bank: Value) -> Value:
