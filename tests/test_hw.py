@@ -15,7 +15,8 @@ from hwgen.hw.network import Network
 from hwgen.hw.requantize import RequantizeUnit
 from hwgen.hw.threshold import ThresholdUnit
 from hwgen.hw.vector_buffer import VectorBuffer
-from hwgen.hw.weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights, signed_digits
+from hwgen.hw.constant_product import signed_digits, times
+from hwgen.hw.weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
 from hwgen.ir import Bipolar, Graph, Input, Integer, MultiThreshold, PowerOfTwo, Requantize, ShiftDense
 
 from .graphs import random_graph, random_inputs, random_shift_graph
@@ -115,6 +116,22 @@ def test_signed_digits_are_canonical(value):
     assert sum(d << k for k, d in digits) == value
     shifts = [k for k, _ in digits]
     assert all(b - a >= 2 for a, b in zip(shifts, shifts[1:]))   # no two adjacent: the fewest digits
+
+
+@pytest.mark.parametrize("constant", [0, 1, 3, 28, 100, 255])
+def test_times_a_constant_is_exact_without_a_multiplier(constant):
+    m, x, product = Module(), Signal(8), Signal(16)
+    m.d.comb += product.eq(times(x, constant))
+    sim = Simulator(m)
+
+    async def check(ctx):
+        for value in (0, 1, 77, 255):
+            ctx.set(x, value)
+            assert ctx.get(product) == value * constant
+
+    sim.add_testbench(check)
+    sim.run()
+    assert "$mul" not in rtlil.convert(m, ports=[x, product])
 
 
 def test_matrix_vector_unit_rejects_bad_folding():

@@ -5,6 +5,7 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .constant_product import times
 from .cost import BLOCK_RAM_BITS, CONTROL_LUTS, Resources, block_rams, credit_queue, lut_ram
 from .pipeline import BEFORE_THE_IMAGE, QUEUE_LATENCY, CreditQueue, delayed, less_than, lookup, queue_depth
 
@@ -226,7 +227,7 @@ class SlidingWindowUnit(wiring.Component):
         room = Signal(init=1)   # stored < ring, kept in a register (updated below)
         m.d.comb += [
             self.i.ready.eq(room),
-            write.addr.eq(write_slot * row_words + write_pos),
+            write.addr.eq(times(write_slot, row_words) + write_pos),
             write.data.eq(self.i.payload),
             write.en.eq(self.i.valid & self.i.ready),
         ]
@@ -260,16 +261,16 @@ class SlidingWindowUnit(wiring.Component):
             slot = Signal(range(2 * ring), name=f"slot{lane}")
             m.d.comb += [
                 y.eq(top + ky + dy),
-                x.eq(ox * stride - padding + kx + dx),
+                x.eq(times(ox, stride) - padding + kx + dx),
                 slot.eq(top_slot + ky + dy),   # ky + dy < kernel <= ring: one wrap at most
             ]
             inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
             # The row's slot and the word within the row, then the address from them.
             row_slot = Signal(range(ring), name=f"row_slot{lane}")
-            column = Signal.like(x * beats + cb, name=f"column{lane}")
+            column = Signal.like(times(x, beats) + cb, name=f"column{lane}")
             address = Signal.like(read.addr, name=f"address{lane}")
-            m.d.sync += [row_slot.eq(wrapped(slot)), column.eq(x * beats + cb),
-                         address.eq(row_slot * row_words + column)]
+            m.d.sync += [row_slot.eq(wrapped(slot)), column.eq(times(x, beats) + cb),
+                         address.eq(times(row_slot, row_words) + column)]
             m.d.comb += [
                 read.addr.eq(address),
                 queue.push.payload.word_select(lane, beat_width).eq(

@@ -18,6 +18,7 @@ from amaranth.hdl import Cat, Const, Mux, Value, signed
 
 from ..ir import Bipolar, ElementType, PowerOfTwo
 from .barrel_shifter import barrel_shift_left
+from .constant_product import signed_digits
 from .cost import Resources, carry_luts
 from .pipeline import LEVELS_PER_STAGE
 
@@ -298,20 +299,6 @@ class IntegerWeights:
 
     def finish(self, total: Value, common: None, count: int, in_type: ElementType) -> Value:
         return total
-
-
-def signed_digits(value: int) -> list[tuple[int, int]]:
-    """``value`` in canonical signed digits (the non-adjacent form): (k, ±1) pairs with
-    ``value == sum(d << k)``, the fewest non-zero digits of any signed-digit form."""
-    digits, k = [], 0
-    while value:
-        if value & 1:
-            digit = 2 - (value & 3)   # +1 where value ≡ 1 (mod 4), -1 where ≡ 3
-            digits.append((k, digit))
-            value -= digit
-        value >>= 1
-        k += 1
-    return digits
 
 
 def _pick(inputs: list[Value], codes: list, pair_sum: Value) -> Value:
