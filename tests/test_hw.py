@@ -32,8 +32,8 @@ def beats(rows: np.ndarray, per_beat: int, width: int) -> list[int]:
 @pytest.mark.parametrize("stall", STALLS)
 @pytest.mark.parametrize("size, in_per_beat, out_per_beat, repeats", [
     (12, 3, 4, 2), (8, 8, 2, 1), (10, 5, 5, 1), (10, 5, 4, 2),   # the last: padded
-    (6, 1, 6, 3), (8, 2, 8, 1), (4, 4, 4, 2),   # whole vectors a beat: shift and load
-    (4, 2, 4, 2), (6, 6, 6, 1)])   # two shift registers
+    (6, 1, 6, 3), (6, 6, 6, 1),   # whole vectors a beat, in memory
+    (64, 2, 64, 3), (32, 1, 32, 32)])   # whole vectors a beat, in registers
 def test_vector_buffer_replays_each_vector(stall, size, in_per_beat, out_per_beat, repeats):
     rng = np.random.default_rng(size)
     vectors = rng.integers(0, 8, (5, size))
@@ -44,6 +44,7 @@ def test_vector_buffer_replays_each_vector(stall, size, in_per_beat, out_per_bea
     got = run_stream(dut, beats(vectors, in_per_beat, 3), len(expected), stall=stall)
     assert got == expected
     assert dut.replay_cycles == len(expected) // len(vectors)
+    assert dut.storage == ("registers" if size >= 32 else "memory")
 
 
 # (mh, mw, pe, simd); the last two pad each vector's last beat.

@@ -22,9 +22,8 @@ class VectorBuffer(wiring.Component):
     live in one memory of ``gcd(in_per_beat, out_per_beat)``-element words,
     written and read through as many ports as a beat has words.
 
-    Where one output beat is the whole vector, the banks are registers (see
-    ``storage``), which need no address: in memory, every read port is a copy
-    of the banks (digits-bnn: 196 and 280 LUT4 on its two such buffers).
+    Where one output beat is the whole vector, the banks may be registers
+    instead (see ``storage``).
 
     Parameters
     ----------
@@ -85,38 +84,33 @@ class VectorBuffer(wiring.Component):
 
     @property
     def storage(self) -> str:
-        """How the banks are built.
-
-        ``"memory"``: one memory (see ``memory_shape``). Where each output beat
-        is the whole vector, registers that the beats shift into:
-        ``"shift and load"``, a shift register and the register replays read,
-        loaded from it in a cycle, no LUT per bit, where filling and replaying a
-        vector take different times (the longer hides the load; were they equal,
-        it would add a cycle to every vector); else ``"two shift registers"``,
-        read through a mux, a LUT per bit.
-        """
-        if self.out_words > 1:
-            return "memory"
-        return "shift and load" if self.in_beats != self.replay_cycles else "two shift registers"
+        """How the banks are built: ``"memory"`` (see ``memory_shape``), or, where each
+        output beat is the whole vector and the estimate says it is cheaper,
+        ``"registers"``: two shift registers that the beats enter, read through a
+        mux (a LUT4 a bit; memory needs a copy of the banks per read port). (A
+        shift register loading a replay register needed no mux, but the load's
+        enable, from the downstream ``ready``, fanned out to every bit: digits-bnn's
+        critical path, 6.96 ns, 86% routing.)"""
+        whole_vector = self.out_words == 1
+        return "registers" if whole_vector and self._registers_cost.lut4 < self._memory_cost.lut4 else "memory"
 
     @property
     def latency(self) -> int:
-        """Cycles from a vector's last input beat to its first output beat (the
-        load of ``"shift and load"`` is one more)."""
-        return 2 if self.storage == "shift and load" else 1
+        """Cycles from a vector's last input beat to its first output beat."""
+        return 1
 
     def schedule(self, arrivals: list[int]) -> list[int]:
         """Output offer cycles from input offer cycles (see :func:`~.pipeline.offers_after`).
 
         A vector's beats are taken one a cycle once its bank is free (the vector
-        two before it sent); its replay starts ``latency`` cycles after its last
-        beat and after the previous vector's replay, and sends a beat every cycle."""
+        two before it sent); its replay starts the cycle after its last beat and
+        after the previous vector's replay, and sends a beat every cycle."""
         offers, sent, taken = [], [], BEFORE_THE_IMAGE
         for v in range(len(arrivals) // self.in_beats):
             bank_free = sent[v - 2] + 1 if v >= 2 else BEFORE_THE_IMAGE
             for arrival in arrivals[v * self.in_beats:(v + 1) * self.in_beats]:
                 taken = max(arrival, taken + 1, bank_free)
-            start = max(taken + self.latency, sent[-1] + 1 if sent else BEFORE_THE_IMAGE)
+            start = max(taken + 1, sent[-1] + 1 if sent else BEFORE_THE_IMAGE)
             offers += [start + k for k in range(self.replay_cycles)]
             sent.append(offers[-1])
         return offers
@@ -132,13 +126,18 @@ class VectorBuffer(wiring.Component):
 
     @property
     def resources(self) -> Resources:
-        """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`). One write port: LUT RAM,
-        copied for each read port; more: Yosys builds the banks from flip-flops."""
+        """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`)."""
+        return self._registers_cost if self.storage == "registers" else self._memory_cost
+
+    @property
+    def _registers_cost(self) -> Resources:
         bits = self._size * self._element_width
-        if self.storage == "shift and load":
-            return Resources(lut4=CONTROL_LUTS, ff=2 * bits)
-        if self.storage == "two shift registers":
-            return Resources(lut4=CONTROL_LUTS + bits, ff=2 * bits)
+        return Resources(lut4=CONTROL_LUTS + bits, ff=2 * bits)
+
+    @property
+    def _memory_cost(self) -> Resources:
+        """One write port: LUT RAM, copied for each read port; more: Yosys builds the
+        banks from flip-flops."""
         width, depth, writes, reads = self.memory_shape
         if writes == 1:
             return lut_ram(width, 2 * depth) * reads + Resources(lut4=CONTROL_LUTS)
@@ -146,45 +145,6 @@ class VectorBuffer(wiring.Component):
         return Resources(lut4=CONTROL_LUTS + reads * width * (2 * depth - 1) // 3 + bits // 2, ff=bits)
 
     def elaborate(self, platform):
-        return self._shift_and_load() if self.storage == "shift and load" else self._banks()
-
-    def _shift_into(self, m: Module, register: Signal, accept: Value) -> None:
-        """Beats enter at the top, so the first ends at the bottom: element k at bits k * width."""
-        with m.If(accept):
-            m.d.sync += register.eq(Cat(register[self._in_per_beat * self._element_width:], self.i.payload))
-
-    def _shift_and_load(self) -> Module:
-        m = Module()
-        vector_width = self._size * self._element_width
-        filling = Signal(vector_width, reset_less=True)
-        replaying = Signal(vector_width, reset_less=True)
-        filled, replay_full = Signal(), Signal()
-        beat = Signal(range(self.in_beats))
-        repeat = Signal(range(self._repeats))
-
-        # From registers only: a full shift register empties this cycle where the replay
-        # register is free (it loads then), so a beat may enter behind it.
-        m.d.comb += self.i.ready.eq(~filled | ~replay_full)
-        accept = self.i.valid & self.i.ready
-        self._shift_into(m, filling, accept)
-        with m.If(accept):
-            m.d.sync += beat.eq(Mux(beat == self.in_beats - 1, 0, beat + 1))
-
-        m.d.comb += [self.o.valid.eq(replay_full), self.o.payload.eq(replaying)]
-        sent = self.o.valid & self.o.ready
-        emptied = sent & (repeat == self._repeats - 1)
-        with m.If(sent):
-            m.d.sync += repeat.eq(Mux(emptied, 0, repeat + 1))
-        load = filled & (~replay_full | emptied)
-        with m.If(load):
-            m.d.sync += replaying.eq(filling)
-        m.d.sync += [
-            filled.eq(Mux(accept & (beat == self.in_beats - 1), 1, filled & ~load)),
-            replay_full.eq(load | (replay_full & ~emptied)),
-        ]
-        return m
-
-    def _banks(self) -> Module:
         m = Module()
         full = Signal(2)
         write_bank = Signal()
@@ -198,9 +158,12 @@ class VectorBuffer(wiring.Component):
         if self.storage == "memory":
             self._memory(m, accept, write_bank, write_beat, read_bank, read_word)
         else:
+            # Beats enter at the top, so the first ends at the bottom: element k at bits k * width.
             banks = [Signal(self._size * self._element_width, name=f"bank{b}", reset_less=True) for b in range(2)]
+            beat_width = self._in_per_beat * self._element_width
             for b, bank in enumerate(banks):
-                self._shift_into(m, bank, accept & (write_bank == b))
+                with m.If(accept & (write_bank == b)):
+                    m.d.sync += bank.eq(Cat(bank[beat_width:], self.i.payload))
             m.d.comb += self.o.payload.eq(Mux(read_bank, banks[1], banks[0]))
         filled = accept & (write_beat == self.in_beats - 1)
         with m.If(accept):
