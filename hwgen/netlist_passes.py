@@ -17,6 +17,14 @@ nextpnr sets both REGMODEs from one, as it does for Lattice's PDPW16KD.
 CCU2C to a net, used or not, and nextpnr gives each such net a CCU2C of its
 own to bring it into the fabric: two LUT4 for nothing, on every adder of
 every adder tree (on digits-bnn, hundreds). Unused, it is disconnected.
+
+**Constant carry ins.** nextpnr also starts every chain whose carry in is
+connected, constants included, with a CCU2C of its own that feeds the carry
+in from the fabric. A half CCU2C whose LUT4 is 0 passes its LUT2 on as its
+carry out whatever its carry in (nextpnr's own feed-in works so): such a half,
+its LUT2 the constant, can start the chain instead, with the carry in left
+unconnected. Where the chain's last half is spare (an adder of an odd
+width), every half moves up one and the chain needs no feed-in: two LUT4 less.
 """
 import copy
 from collections import defaultdict
@@ -61,15 +69,80 @@ def cut_unused_carry_outs(netlist: dict) -> tuple[dict, int]:
     return netlist, cut
 
 
-def carry_chains(netlist: dict) -> int:
-    """Carry chains in ``netlist``: CCU2C cells whose carry in no other CCU2C drives.
-    nextpnr adds a CCU2C (two LUT4) to feed each."""
-    chains = 0
+def start_constant_carries_in_chain(netlist: dict) -> tuple[dict, int]:
+    """A copy of ``netlist`` where every carry chain with a constant carry in, a spare
+    last half and no carry tapped on the way starts with a half that makes the
+    constant (and needs no feed-in), and how many chains do."""
+    netlist = copy.deepcopy(netlist)
+    started = 0
     for module in netlist["modules"].values():
-        carries = [cell for cell in module.get("cells", {}).values() if cell["type"] == "CCU2C"]
-        chained = {cell["connections"]["COUT"][0] for cell in carries}
-        chains += sum(cell["connections"]["CIN"][0] not in chained for cell in carries)
+        cells, loads = module.get("cells", {}), _loads(module)
+        for chain in _chains(cells):
+            if _movable(chain, loads):
+                _start_with_constant(chain)
+                started += 1
+    return netlist, started
+
+
+def carry_chains(netlist: dict) -> int:
+    """Carry chains in ``netlist`` that nextpnr adds a CCU2C (two LUT4) to feed: those
+    whose carry in is connected."""
+    return sum(chain[0]["connections"]["CIN"] != ["x"]
+               for module in netlist["modules"].values() for chain in _chains(module.get("cells", {})))
+
+
+_HALF_INPUTS = ("A", "B", "C", "D")
+
+
+def _chains(cells: dict) -> list[list[dict]]:
+    """The module's CCU2C cells as chains, each from the cell whose carry in no CCU2C drives."""
+    carries = [cell for cell in cells.values() if cell["type"] == "CCU2C"]
+    # Nets are numbers; constants and unconnected pins are strings.
+    next_cell = {cell["connections"]["CIN"][0]: cell for cell in carries
+                 if isinstance(cell["connections"]["CIN"][0], int)}
+    chained = {cell["connections"]["COUT"][0] for cell in carries} & set(next_cell)
+    chains = []
+    for cell in carries:
+        if cell["connections"]["CIN"][0] in chained:
+            continue
+        chain = [cell]
+        while chain[-1]["connections"]["COUT"][0] in next_cell:
+            chain.append(next_cell[chain[-1]["connections"]["COUT"][0]])
+        chains.append(chain)
     return chains
+
+
+def _movable(chain: list[dict], loads: dict) -> bool:
+    """Whether every half of ``chain`` can move up one: a constant carry in, Yosys's
+    plain halves, carries that only chain on, and a last half whose sum nothing reads."""
+    first, last = chain[0]["connections"], chain[-1]["connections"]
+    plain = all(cell["parameters"].get(f"INJECT1_{half}", "YES") == "NO" for cell in chain for half in (0, 1))
+    chained_only = all(len(loads.get(cell["connections"]["COUT"][0], [])) == 1 for cell in chain[:-1])
+    last_out = last["COUT"][0]
+    return (first["CIN"][0] in ("0", "1") and plain and chained_only
+            and (last_out == "x" or not loads.get(last_out)) and not loads.get(last["S1"][0]))
+
+
+def _start_with_constant(chain: list[dict]) -> None:
+    """Moves every half of ``chain`` up one, dropping the spare last half, and starts it
+    with a half whose carry out is the chain's constant carry in."""
+    carry_in = chain[0]["connections"]["CIN"][0]
+    # LUT4 0 for the inputs given (C and D high pick INIT bits 12-15), LUT2 (bits 0-3) the constant.
+    start = {"INIT": "000000000000" + carry_in * 4, "A": ["0"], "B": ["0"], "C": ["1"], "D": ["1"], "S": ["x"]}
+    halves = [start] + [_half(cell, k) for cell in chain for k in (0, 1)][:-1]
+    for cell, pair in zip(chain, zip(halves[::2], halves[1::2])):
+        for k, half in enumerate(pair):
+            cell["parameters"][f"INIT{k}"] = half["INIT"]
+            for pin in (*_HALF_INPUTS, "S"):
+                cell["connections"][f"{pin}{k}"] = half[pin]
+    chain[0]["connections"]["CIN"] = ["x"]
+
+
+def _half(cell: dict, k: int) -> dict:
+    """Half ``k`` of a CCU2C: its LUT's INIT, its inputs and its sum."""
+    init = cell["parameters"][f"INIT{k}"]
+    return {"INIT": init if isinstance(init, str) else format(init, "016b"),
+            **{pin: cell["connections"][f"{pin}{k}"] for pin in (*_HALF_INPUTS, "S")}}
 
 
 def _loads(module: dict) -> dict:

@@ -15,7 +15,9 @@ from . import artifacts
 from .artifacts import SYNTH_RESULTS, VERILOG_META
 from .errors import HwgenError
 from .files import write_text
-from .netlist_passes import absorb_output_registers, carry_chains, cut_unused_carry_outs
+from .hw.cost import LUT_RAM_LUTS
+from .netlist_passes import (absorb_output_registers, carry_chains, cut_unused_carry_outs,
+                             start_constant_carries_in_chain)
 from .verilog import META_FILE, VERILOG_FILE
 
 SYNTH_FILE = "synth.json"
@@ -119,7 +121,8 @@ def _run(command: list[str], cwd: Path, log: Path, what: str, echo: re.Pattern |
 
 def unit_resources(stat: str) -> dict[str, dict[str, int]]:
     """Yosys's counts per unit of the top (submodules included) from ``stat`` on the
-    unflattened netlist: ``lut4`` counts a CCU2C and a DPR16X4 as two LUT4 each."""
+    unflattened netlist: ``lut4`` counts them as nextpnr's TRELLIS_COMB, a CCU2C as two
+    LUT4 and a DPR16X4 as six (see ``cost.LUT_RAM_LUTS``)."""
     cells: dict[str, dict[str, int]] = {}
     module = None
     for line in stat.splitlines():
@@ -131,7 +134,7 @@ def unit_resources(stat: str) -> dict[str, dict[str, int]]:
         if count and module:
             unit = cells.setdefault(module, {})
             unit[count[2]] = unit.get(count[2], 0) + int(count[1])
-    return {unit: {"lut4": c.get("LUT4", 0) + 2 * c.get("CCU2C", 0) + 2 * c.get("TRELLIS_DPR16X4", 0),
+    return {unit: {"lut4": c.get("LUT4", 0) + 2 * c.get("CCU2C", 0) + LUT_RAM_LUTS * c.get("TRELLIS_DPR16X4", 0),
                    "ff": c.get("TRELLIS_FF", 0), "dp16kd": c.get("DP16KD", 0),
                    "mult18": c.get("MULT18X18D", 0)}
             for unit, c in cells.items()}
@@ -206,6 +209,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         stages = unit_resources((work / STAT_FILE).read_text())
         netlist, absorbed = absorb_output_registers(json.loads((work / "netlist.json").read_text()))
         netlist, carry_outs = cut_unused_carry_outs(netlist)
+        netlist, _ = start_constant_carries_in_chain(netlist)
         (work / "netlist.json").write_text(json.dumps(netlist))
         runs, nextpnr_s = [], 0.0
         for seed in range(1, seeds + 1):
@@ -232,7 +236,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         # Counted in yosys_units, gone from the placed design (see netlist_passes.py).
         "flops_into_block_ram": absorbed,
         "unused_carry_outs_cut": carry_outs,
-        # Each gets a CCU2C from nextpnr that yosys_units does not count.
+        # Those whose carry in stays connected: each gets a CCU2C from nextpnr that
+        # yosys_units does not count.
         "carry_chains": carry_chains(netlist),
         "tools": {"yosys": yosys_kind, "nextpnr": nextpnr_kind},
         "wall_s": {"yosys": yosys_s, "nextpnr": round(nextpnr_s, 1)},

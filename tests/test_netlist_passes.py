@@ -1,4 +1,7 @@
-"""Block RAM output registers: the flip-flops behind a weight ROM move into its DP16KD."""
+"""Passes over Yosys's netlist: block RAM output registers absorbed, unused carry outs cut,
+constant carry ins started in the chain (proved equivalent by Yosys's SAT solver)."""
+import copy
+import itertools
 import json
 import subprocess
 
@@ -8,7 +11,8 @@ import pytest
 from hwgen import synth
 from hwgen.folding import Folding
 from hwgen.ir import Integer
-from hwgen.netlist_passes import absorb_output_registers, carry_chains, cut_unused_carry_outs
+from hwgen.netlist_passes import (absorb_output_registers, carry_chains, cut_unused_carry_outs,
+                                  start_constant_carries_in_chain)
 from hwgen.verilog import emit
 
 from .graphs import random_graph
@@ -118,5 +122,68 @@ def test_carry_chains_are_counted_from_their_first_cell():
     def carry(cin, cout):
         return {"type": "CCU2C", "parameters": {}, "port_directions": {"CIN": "input", "COUT": "output"},
                 "connections": {"CIN": [cin], "COUT": [cout]}}
-    # A chain of three (a constant carry in, then 1 -> 2) and a chain of one fed from logic.
+    # A chain of three (a constant carry in, then 1 -> 2) and a chain of one fed from logic;
+    # a chain whose carry in is unconnected needs no feed-in.
     assert carry_chains(_module(carry("0", 1), carry(1, 2), carry(2, 3), carry(9, 4))) == 2
+    assert carry_chains(_module(carry("x", 1), carry(1, "x"), carry(9, 4))) == 1
+
+
+ADDERS = """
+module hwgen_top(input [6:0] a, b, input [5:0] c, d, input [8:0] e, f,
+                 output [7:0] even, output [6:0] odd, output [8:0] difference, output less);
+  assign even = a + b;
+  assign odd = c + d;
+  assign difference = e - f;   // a carry in of 1
+  assign less = e < f;         // a carry out used
+endmodule
+"""
+
+
+@pytest.fixture(scope="module")
+def adders(tmp_path_factory):
+    """Yosys's ECP5 netlist of adders of odd and even widths, a subtraction and a compare,
+    its unused carry outs cut."""
+    folder = tmp_path_factory.mktemp("adders")
+    (folder / "hwgen_top.v").write_text(ADDERS)
+    command, _ = synth.yosys_command(synth.yosys_script("hwgen_top"))
+    subprocess.run(command, cwd=folder, check=True, capture_output=True)
+    netlist, _ = cut_unused_carry_outs(json.loads((folder / "netlist.json").read_text()))
+    return netlist
+
+
+def test_constant_carry_ins_start_the_chains_of_odd_widths_and_no_others(adders):
+    started, count = start_constant_carries_in_chain(adders)
+    # The odd-width adder's chain: those of the even one and of the subtraction-compare
+    # (whose last half is the compare's) stay as they were.
+    assert count == 1
+    assert carry_chains(started) == carry_chains(adders) - 1
+    changed = [name for name, cell in _cells(started).items() if cell != _cells(adders)[name]]
+    assert changed and all(name.startswith("odd_") for name in changed)
+
+
+def test_started_chains_compute_what_yosys_mapped(adders, tmp_path):
+    started, _ = start_constant_carries_in_chain(adders)
+    assert _equivalent(adders, started, tmp_path)
+    # The check can fail: a chain started with the wrong constant.
+    wrong = copy.deepcopy(started)
+    for cell in _cells(wrong).values():
+        if cell["type"] == "CCU2C" and cell["connections"]["CIN"] == ["x"]:
+            cell["parameters"]["INIT0"] = "0000000000001111"
+    assert not _equivalent(adders, wrong, tmp_path)
+
+
+def _equivalent(gold: dict, gate: dict, folder) -> bool:
+    """Whether Yosys's SAT solver proves the two netlists' outputs equal for every input,
+    their cells flattened into the Lattice simulation models."""
+    for name, netlist in (("gold", gold), ("gate", gate)):
+        module = copy.deepcopy(netlist["modules"]["hwgen_top"])
+        fresh = itertools.count(1 << 30)   # a net for every unconnected pin, which Yosys wants
+        for cell in module["cells"].values():
+            cell["connections"] = {pin: [next(fresh) if b == "x" else b for b in bits]
+                                   for pin, bits in cell["connections"].items()}
+        (folder / f"{name}.json").write_text(json.dumps({"modules": {name: module}}))
+    commands = ["read_verilog -DNO_INCLUDES +/lattice/cells_sim_ecp5.v", "read_json gold.json",
+                "read_json gate.json", "miter -equiv -make_assert gold gate miter", "hierarchy -top miter",
+                "flatten -wb miter", "sat -verify -prove-asserts miter"]
+    command, _ = synth.yosys_command(commands)
+    return subprocess.run(command, cwd=folder, capture_output=True).returncode == 0

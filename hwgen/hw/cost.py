@@ -1,7 +1,7 @@
 """Analytic resource estimates for the ECP5: what each unit's ``resources`` property adds up.
 
 Counts are LUT4 as nextpnr places them, its TRELLIS_COMB (a CCU2C carry
-cell is two, a DPR16X4 LUT RAM two, and every carry chain has a CCU2C more
+cell is two, a DPR16X4 LUT RAM six, and every carry chain has a CCU2C more
 that feeds its carry in), flip-flops, DP16KD block RAMs and MULT18X18D
 multipliers. The rules follow how Yosys maps the generated logic, and the
 constants were fitted to Yosys's per-module counts of digits-bnn,
@@ -15,9 +15,14 @@ import numpy as np
 
 # Counters, handshakes and enables of one unit, in LUT4 (Yosys: 15-30).
 CONTROL_LUTS = 20
-# nextpnr-ecp5 starts every carry chain with a CCU2C of its own that feeds the carry in
-# (constant or not): on digits-bnn 386 chains, 772 of its 7,171 TRELLIS_COMB.
+# nextpnr-ecp5 starts every carry chain whose carry in is connected with a CCU2C of its own
+# that feeds the carry in (constant or not): on digits-bnn 386 chains, 772 of its 7,171
+# TRELLIS_COMB, before `hwgen synth` started adders' chains with their constant.
 CARRY_FEED_IN_LUTS = 2
+# A DPR16X4 fills three slices: two hold its 64 bits (four LUT4), the third takes the
+# write (nextpnr's TRELLIS_RAMW, two LUT4 more). On digits-bnn 118 of them were 708 of
+# 5,994 TRELLIS_COMB.
+LUT_RAM_LUTS = 6
 
 
 @dataclass(frozen=True)
@@ -44,10 +49,18 @@ LFE5U_85F = Resources(lut4=83640, ff=83640, dp16kd=208, mult18=156)
 
 
 def carry_luts(width: int) -> int:
-    """An adder or comparator of ``width`` bits: a carry chain of one CCU2C (two LUT4)
-    per two bits and its feed-in; Yosys maps adders of up to three bits to plain
-    LUTs, one per bit."""
+    """A comparator of ``width`` bits, or anything whose carry out is read: a carry
+    chain of one CCU2C (two LUT4) per two bits and its feed-in; Yosys maps adders of
+    up to three bits to plain LUTs, one per bit."""
     return width if width <= 3 else 2 * math.ceil(width / 2) + CARRY_FEED_IN_LUTS
+
+
+def adder_luts(width: int) -> int:
+    """An adder, subtracter or negate of ``width`` bits (a constant carry in, the carry
+    out unread): its chain starts with a half CCU2C that makes the carry in, and needs
+    no feed-in where that half fits beside the chain's last (``hwgen synth``'s netlist
+    pass, netlist_passes.py)."""
+    return width if width <= 3 else 2 * math.ceil((width + 1) / 2)
 
 
 def adder_tree(count: int, width: int, registered: list[bool]) -> Resources:
@@ -59,7 +72,7 @@ def adder_tree(count: int, width: int, registered: list[bool]) -> Resources:
             ffs += count * width
         if count > 1:
             adds = count // 2
-            luts += adds * carry_luts(width + 1)
+            luts += adds * adder_luts(width + 1)
             count, width = count - adds, width + 1
     return Resources(luts, ffs)
 
@@ -100,7 +113,7 @@ def lut_ram(width: int, depth: int) -> Resources:
     mux per further 16 words of each bit read (as for a ROM in LUTs; without the muxes
     the vector buffers of the auto-folded mnist-mlp-bnn were a third of Yosys's count)."""
     sixteens = math.ceil(depth / 16)
-    return Resources(lut4=2 * math.ceil(width / 4) * sixteens + width * (sixteens - 1))
+    return Resources(lut4=LUT_RAM_LUTS * math.ceil(width / 4) * sixteens + width * (sixteens - 1))
 
 
 def credit_queue(width: int, depth: int) -> Resources:

@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..ir import Bipolar, ElementType, Integer
 from ..packing import pack
-from .cost import CONTROL_LUTS, Resources, adder_tree, carry_luts, credit_queue, rom, varying_bits
+from .cost import CONTROL_LUTS, Resources, adder_luts, adder_tree, credit_queue, rom, varying_bits
 from .pipeline import (QUEUE_LATENCY, CreditQueue, adder_tree_plan, delayed, offers_after,
                        pipelined_adder_tree, queue_depth)
 from .roms import read_rom
@@ -147,7 +147,7 @@ class MatrixVectorUnit(wiring.Component):
             bits = varying_bits(codes, self._weights.code_width)
             weights = rom(bits, depth, self._rom_in_block_ram) + Resources(ff=(self.input_stages - 1) * bits)
         tree = adder_tree(self._weights.term_count(simd, self._in_type), term_width, self.tree_plan)
-        lane = tree + Resources(lut4=3 * carry_luts(acc), ff=acc)
+        lane = tree + Resources(lut4=3 * adder_luts(acc), ff=acc)
         common = tree if self._weights.has_common_terms(self._in_type) else Resources()
         queue = credit_queue(pe * acc, queue_depth(self.latency - QUEUE_LATENCY, self.synapse_folds))
         beats = Resources(ff=self.input_stages * simd * self._in_type.width)

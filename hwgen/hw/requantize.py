@@ -4,7 +4,7 @@ from amaranth.hdl import Module, Mux, Signal, Value
 
 from ..ir import Integer
 from .channel_unit import ChannelUnit
-from .cost import Resources, carry_luts
+from .cost import Resources, adder_luts, carry_luts
 
 
 class RequantizeUnit(ChannelUnit):
@@ -48,7 +48,7 @@ class RequantizeUnit(ChannelUnit):
         # Bias add (registered); the clamp's two compares and muxes where it can act.
         wide = self._in_width + 1
         clamps = self._out_width < wide - self._shift
-        return Resources(lut4=carry_luts(wide) + clamps * (2 * carry_luts(wide) + 2 * self._out_width), ff=wide)
+        return Resources(lut4=adder_luts(wide) + clamps * (2 * carry_luts(wide) + 2 * self._out_width), ff=wide)
 
     def lane(self, m: Module, value: Value, entries: list[Value], name: str) -> Value:
         (bias,) = entries

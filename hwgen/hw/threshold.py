@@ -4,7 +4,7 @@ from amaranth.hdl import Module, Signal, Value
 
 from ..ir import Integer
 from .channel_unit import ChannelUnit
-from .cost import Resources, adder_tree, carry_luts
+from .cost import Resources, adder_luts, adder_tree, carry_luts
 from .pipeline import adder_tree_plan, less_than, pipelined_adder_tree
 
 
@@ -66,7 +66,7 @@ class ThresholdUnit(ChannelUnit):
         if self.levels == 1:
             return compares + Resources(lut4=self._out_width * (self._low != 0))
         count = adder_tree(self.levels, 1, self.count_plan)
-        return compares + count + Resources(lut4=carry_luts(self._out_width) * (self._low != 0), ff=self.levels)
+        return compares + count + Resources(lut4=adder_luts(self._out_width) * (self._low != 0), ff=self.levels)
 
     def lane(self, m: Module, value: Value, entries: list[Value], name: str) -> Value:
         *bounds, descending = entries

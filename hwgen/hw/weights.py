@@ -19,7 +19,7 @@ from amaranth.hdl import Cat, Const, Mux, Value, signed
 from ..ir import Bipolar, ElementType, PowerOfTwo
 from .barrel_shifter import barrel_shift_left
 from .constant_product import signed_digits
-from .cost import Resources, carry_luts
+from .cost import Resources, adder_luts
 from .pipeline import LEVELS_PER_STAGE
 
 
@@ -85,7 +85,7 @@ class BinaryWeights:
         pairs = simd // 2
         paired = varies[:, :2 * pairs].reshape(len(varies), pairs, 2).sum(axis=2)
         picks = int(np.where(paired == 2, 2 * width, paired * width).sum()) + int(varies[:, 2 * pairs:].sum()) * width
-        return Resources(lut4=picks + pairs * carry_luts(width)), width
+        return Resources(lut4=picks + pairs * adder_luts(width)), width
 
     def finish(self, total: Value, common: Value | None, count: int, in_type: ElementType) -> Value:
         # Bipolar: each agreement counts +1, each disagreement -1: 2 * agreements - count.
@@ -135,7 +135,7 @@ class ShiftWeights:
         shift_bits = sum(_varies(shift >> k & 1) for k in range(self.code_width - 2))
         shifts = np.minimum(1 << shift_bits, self._max_shift + 1)
         barrel = np.where(shift_bits > 0, in_type.width * shifts * 3 // 5, 0)
-        negate = np.where(_varies(negative) | (negative.max(axis=0) == 1), carry_luts(width), 0)
+        negate = np.where(_varies(negative) | (negative.max(axis=0) == 1), adder_luts(width), 0)
         luts = np.where(nonzero.max(axis=0) == 1, barrel + negate, 0)
         return Resources(lut4=int(luts.sum())), width
 
@@ -216,7 +216,7 @@ class TernaryWeights:
         if isinstance(in_type, Bipolar):
             return Resources(lut4=int((used & _varies(codes)).sum())), 2
         width = in_type.width + 1
-        negate = np.where(negative.max(axis=0) == 1, carry_luts(width), 0) if len(codes) else 0
+        negate = np.where(negative.max(axis=0) == 1, adder_luts(width), 0) if len(codes) else 0
         pick = np.where(_varies(nonzero), width, 0)
         return Resources(lut4=int(np.where(used, negate + pick, 0).sum())), width
 
@@ -273,12 +273,12 @@ class IntegerWeights:
         used = (codes != 0).any(axis=0) if len(codes) else np.zeros(0, dtype=bool)
         if isinstance(in_type, Bipolar):
             width = self.code_width + 1
-            return Resources(lut4=int(used.sum()) * (carry_luts(width) + width)), width
+            return Resources(lut4=int(used.sum()) * (adder_luts(width) + width)), width
         width = in_type.width + self.code_width
         if self._adds(in_type):
             negative = sum(d < 0 for c in codes.reshape(-1)
                            for _, d in signed_digits(_to_signed(int(c), self.code_width)))
-            return Resources(lut4=negative * carry_luts(width)), width
+            return Resources(lut4=negative * adder_luts(width)), width
         per_term = -(-in_type.width // 18) * -(-self.code_width // 18)
         return Resources(mult18=int(used.sum()) * per_term), width
 
