@@ -5,6 +5,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from .constant_product import times
 from .cost import CONTROL_LUTS, Resources, lut_ram
 from .pipeline import BEFORE_THE_IMAGE
 
@@ -155,9 +156,7 @@ class VectorBuffer(wiring.Component):
 
         m.d.comb += self.i.ready.eq(~full.bit_select(write_bank, 1))
         accept = self.i.valid & self.i.ready
-        if self.storage == "memory":
-            self._memory(m, accept, write_bank, write_beat, read_bank, read_word)
-        else:
+        if self.storage == "registers":
             # Beats enter at the top, so the first ends at the bottom: element k at bits k * width.
             banks = [Signal(self._size * self._element_width, name=f"bank{b}", reset_less=True) for b in range(2)]
             beat_width = self._in_per_beat * self._element_width
@@ -174,34 +173,39 @@ class VectorBuffer(wiring.Component):
 
         m.d.comb += self.o.valid.eq(full.bit_select(read_bank, 1))
         sent = self.o.valid & self.o.ready
-        emptied = sent & (read_word == self.out_words - 1) & (read_repeat == self._repeats - 1)
-        with m.If(sent):
-            with m.If(read_word == self.out_words - 1):
-                m.d.sync += read_word.eq(0)
-                with m.If(read_repeat == self._repeats - 1):
-                    m.d.sync += [read_repeat.eq(0), read_bank.eq(~read_bank)]
-                with m.Else():
-                    m.d.sync += read_repeat.eq(read_repeat + 1)
-            with m.Else():
-                m.d.sync += read_word.eq(read_word + 1)
+        word_done = read_word == self.out_words - 1
+        emptied = sent & word_done & (read_repeat == self._repeats - 1)
+        next_word = Mux(sent, Mux(word_done, 0, read_word + 1), read_word)
+        next_bank = read_bank ^ emptied
+        m.d.sync += [read_word.eq(next_word), read_bank.eq(next_bank)]
+        with m.If(sent & word_done):
+            m.d.sync += read_repeat.eq(Mux(emptied, 0, read_repeat + 1))
         m.d.sync += full.eq(next_full(full, filled, write_bank, emptied, read_bank))
+        if self.storage == "memory":
+            self._memory(m, accept, write_bank, write_beat, next_bank, next_word)
         return m
 
-    def _memory(self, m: Module, accept: Value, write_bank: Value, write_beat: Value, read_bank: Value,
-                read_word: Value) -> None:
+    def _memory(self, m: Module, accept: Value, write_bank: Value, write_beat: Value, next_bank: Value,
+                next_word: Value) -> None:
+        """The banks in one memory, bank ``b``'s word ``k`` at ``b * depth + k``. Each read
+        address is a register, loaded with the next beat's: computed from the read
+        state, it put an adder before the LUT RAM's read mux, and that read ended
+        the auto-folded mnist-mlp-bnn's critical path (11.3 ns, 8.8 of it routing)."""
         word_width, depth, in_words, out_words = self.memory_shape
         m.submodules.banks = banks = memory.Memory(shape=word_width, depth=2 * depth, init=[])
         for j in range(in_words):
             write = banks.write_port()
             m.d.comb += [
-                write.addr.eq(write_bank * depth + write_beat * in_words + j),
+                write.addr.eq(Mux(write_bank, depth, 0) + times(write_beat, in_words) + j),
                 write.data.eq(self.i.payload.word_select(j, word_width)),
                 write.en.eq(accept),
             ]
         for j in range(out_words):
             read = banks.read_port(domain="comb")
+            address = Signal(range(2 * depth), name=f"read_address{j}", init=j)
+            m.d.sync += address.eq(Mux(next_bank, depth, 0) + times(next_word, out_words) + j)
             m.d.comb += [
-                read.addr.eq(read_bank * depth + read_word * out_words + j),
+                read.addr.eq(address),
                 self.o.payload.word_select(j, word_width).eq(read.data),
             ]
 
