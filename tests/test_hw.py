@@ -16,6 +16,7 @@ from hwgen.hw.requantize import RequantizeUnit
 from hwgen.hw.threshold import ThresholdUnit
 from hwgen.hw.vector_buffer import VectorBuffer
 from hwgen.hw.constant_product import signed_digits, times
+from hwgen.hw.cost import adder_luts
 from hwgen.hw.weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
 from hwgen.ir import Bipolar, Graph, Input, Integer, MultiThreshold, PowerOfTwo, Requantize, ShiftDense
 
@@ -95,6 +96,17 @@ def test_ternary_and_integer_weights_match_golden(stall, in_type, kind, mh, mw, 
     acc_width = Integer.for_range(-int(np.abs(acc).max()) - 1, int(np.abs(acc).max())).bits + 6
     dut = MatrixVectorUnit(weights, in_type=in_type, acc_width=acc_width, pe=pe, simd=simd)
     assert np.array_equal(_mvu_outputs(dut, x, in_type, acc_width, stall), acc)
+
+
+def test_ternary_lanes_share_each_inputs_negate():
+    """Yosys builds ``-x`` once for every lane that subtracts ``x``: the estimate charges a
+    negate per input, a pick per varying term."""
+    codes = TernaryWeights(np.array([[1, -1, 0], [-1, 1, 0], [1, 1, 0], [-1, 0, 0]])).codes  # 4 lanes, 3 inputs
+    cost, width = TernaryWeights(np.zeros((1, 1))).term_cost(Integer(4, signed=False), codes.reshape(1, -1), 3)
+    assert width == 5 and cost.lut4 == 2 * adder_luts(5)   # constant codes: no picks; inputs 0 and 1 negated
+    words = np.vstack([codes.reshape(1, -1), np.zeros((1, 12), dtype=np.int64)])   # each used term varies
+    cost, _ = TernaryWeights(np.zeros((1, 1))).term_cost(Integer(4, signed=False), words, 3)
+    assert cost.lut4 == 7 * 5 + 2 * adder_luts(5)
 
 
 @pytest.mark.parametrize("stall", STALLS)
