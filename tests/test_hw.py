@@ -16,7 +16,7 @@ from hwgen.hw.requantize import RequantizeUnit
 from hwgen.hw.threshold import ThresholdUnit
 from hwgen.hw.vector_buffer import VectorBuffer
 from hwgen.hw.constant_product import signed_digits, times
-from hwgen.hw.cost import adder_luts
+from hwgen.hw.cost import adder_luts, distinct_columns
 from hwgen.hw.weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
 from hwgen.ir import Bipolar, Graph, Input, Integer, MultiThreshold, PowerOfTwo, Requantize, ShiftDense
 
@@ -96,6 +96,13 @@ def test_ternary_and_integer_weights_match_golden(stall, in_type, kind, mh, mw, 
     acc_width = Integer.for_range(-int(np.abs(acc).max()) - 1, int(np.abs(acc).max())).bits + 6
     dut = MatrixVectorUnit(weights, in_type=in_type, acc_width=acc_width, pe=pe, simd=simd)
     assert np.array_equal(_mvu_outputs(dut, x, in_type, acc_width, stall), acc)
+
+
+def test_a_lut_rom_costs_its_distinct_varying_columns():
+    # Columns: constant 0, constant 1, (0, 1, 1, 0) twice, its inverse, (1, 0, 0, 0).
+    bits = np.array([[0, 1, 0, 0, 1, 1], [0, 1, 1, 1, 0, 0], [0, 1, 1, 1, 0, 0], [0, 1, 0, 0, 1, 0]])
+    assert distinct_columns(bits) == 3
+    assert distinct_columns(np.zeros((1, 4), dtype=int)) == 0
 
 
 def test_ternary_lanes_share_each_inputs_negate():

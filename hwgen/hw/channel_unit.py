@@ -6,7 +6,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .cost import CONTROL_LUTS, Resources, credit_queue, rom
+from .cost import CONTROL_LUTS, Resources, credit_queue, distinct_columns, rom
 from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, offers_after, queue_depth
 from .roms import read_rom
 
@@ -97,6 +97,9 @@ class ChannelUnit(wiring.Component):
         tables, shape = Resources(), self.rom_shape
         if shape is not None:
             bits, depth = shape
+            if not self._tables_in_block_ram:
+                words = self.table_words
+                bits = distinct_columns([[w >> b & 1 for b in range(self.table_width)] for w in words])
             tables = rom(bits, depth, self._tables_in_block_ram) + Resources(ff=bits)
         queue = credit_queue(self._per_beat * self._out_width, queue_depth(self.READ_STAGES + self.lane_stages))
         return lanes + tables + queue + Resources(lut4=CONTROL_LUTS)

@@ -84,6 +84,16 @@ def varying_bits(codes: np.ndarray, width: int) -> int:
     return int((bits.min(axis=0) != bits.max(axis=0)).sum()) if len(bits) else 0
 
 
+def distinct_columns(bits: np.ndarray) -> int:
+    """Bit columns of a ROM, ``bits`` (words, columns) of 0 and 1, that vary between
+    words and differ from each other. Built from LUTs, a column is a function of the
+    address, and Yosys merges equal functions: a table 4 words deep has at most 16
+    (mnist-lenet-ternary's first threshold unit: 1,680 table bits, a few hundred LUT4)."""
+    bits = np.asarray(bits)
+    varying = bits[:, bits.min(axis=0) != bits.max(axis=0)] if len(bits) else bits
+    return len(np.unique(varying.T, axis=0)) if varying.size else 0
+
+
 def rom(bits: int, depth: int, in_block_ram: bool) -> Resources:
     """A ROM of ``bits`` varying bits per word, read synchronously."""
     if in_block_ram:

@@ -6,7 +6,8 @@ from amaranth.lib.wiring import In, Out
 
 from ..ir import Bipolar, ElementType, Integer
 from ..packing import pack
-from .cost import CONTROL_LUTS, Resources, adder_luts, adder_tree, credit_queue, rom, varying_bits
+from .cost import (CONTROL_LUTS, Resources, adder_luts, adder_tree, credit_queue, distinct_columns, rom,
+                   varying_bits)
 from .pipeline import (QUEUE_LATENCY, CreditQueue, adder_tree_plan, delayed, offers_after,
                        pipelined_adder_tree, queue_depth)
 from .roms import read_rom
@@ -144,7 +145,9 @@ class MatrixVectorUnit(wiring.Component):
         weights = Resources()
         if not self.fully_parallel:
             _, depth = self.rom_shape
-            bits = varying_bits(codes, self._weights.code_width)
+            bits = (distinct_columns((codes[..., None] >> np.arange(self._weights.code_width) & 1)
+                                     .reshape(len(codes), -1)) if not self._rom_in_block_ram
+                    else varying_bits(codes, self._weights.code_width))
             weights = rom(bits, depth, self._rom_in_block_ram) + Resources(ff=(self.input_stages - 1) * bits)
         tree = adder_tree(self._weights.term_count(simd, self._in_type), term_width, self.tree_plan)
         lane = tree + Resources(lut4=3 * adder_luts(acc), ff=acc)
