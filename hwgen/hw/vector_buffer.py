@@ -174,23 +174,27 @@ class VectorBuffer(wiring.Component):
         m.d.comb += self.o.valid.eq(full.bit_select(read_bank, 1))
         sent = self.o.valid & self.o.ready
         word_done = read_word == self.out_words - 1
-        emptied = sent & word_done & (read_repeat == self._repeats - 1)
-        next_word = Mux(sent, Mux(word_done, 0, read_word + 1), read_word)
-        next_bank = read_bank ^ emptied
-        m.d.sync += [read_word.eq(next_word), read_bank.eq(next_bank)]
-        with m.If(sent & word_done):
-            m.d.sync += read_repeat.eq(Mux(emptied, 0, read_repeat + 1))
+        vector_done = word_done & (read_repeat == self._repeats - 1)
+        emptied = sent & vector_done
+        # Where the next beat is, should this one be sent: from the read state alone.
+        following_word, following_bank = Mux(word_done, 0, read_word + 1), read_bank ^ vector_done
+        with m.If(sent):
+            m.d.sync += [read_word.eq(following_word), read_bank.eq(following_bank)]
+            with m.If(word_done):
+                m.d.sync += read_repeat.eq(Mux(vector_done, 0, read_repeat + 1))
         m.d.sync += full.eq(next_full(full, filled, write_bank, emptied, read_bank))
         if self.storage == "memory":
-            self._memory(m, accept, write_bank, write_beat, next_bank, next_word)
+            self._memory(m, accept, write_bank, write_beat, sent, following_bank, following_word)
         return m
 
-    def _memory(self, m: Module, accept: Value, write_bank: Value, write_beat: Value, next_bank: Value,
-                next_word: Value) -> None:
+    def _memory(self, m: Module, accept: Value, write_bank: Value, write_beat: Value, sent: Value,
+                following_bank: Value, following_word: Value) -> None:
         """The banks in one memory, bank ``b``'s word ``k`` at ``b * depth + k``. Each read
-        address is a register, loaded with the next beat's: computed from the read
-        state, it put an adder before the LUT RAM's read mux, and that read ended
-        the auto-folded mnist-mlp-bnn's critical path (11.3 ns, 8.8 of it routing)."""
+        address is a register, loaded with the following beat's when a beat is sent:
+        computed from the read state, it put an adder before the LUT RAM's read mux,
+        and that read ended the auto-folded mnist-mlp-bnn's critical path (11.3 ns,
+        8.8 of it routing); the following address is ready before ``sent`` is known
+        (with ``sent`` before the adder, 10.3 ns)."""
         word_width, depth, in_words, out_words = self.memory_shape
         m.submodules.banks = banks = memory.Memory(shape=word_width, depth=2 * depth, init=[])
         for j in range(in_words):
@@ -203,7 +207,8 @@ class VectorBuffer(wiring.Component):
         for j in range(out_words):
             read = banks.read_port(domain="comb")
             address = Signal(range(2 * depth), name=f"read_address{j}", init=j)
-            m.d.sync += address.eq(Mux(next_bank, depth, 0) + times(next_word, out_words) + j)
+            with m.If(sent):
+                m.d.sync += address.eq(Mux(following_bank, depth, 0) + times(following_word, out_words) + j)
             m.d.comb += [
                 read.addr.eq(address),
                 self.o.payload.word_select(j, word_width).eq(read.data),
