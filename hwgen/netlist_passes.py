@@ -118,9 +118,9 @@ def _movable(chain: list[dict], loads: dict) -> bool:
     first, last = chain[0]["connections"], chain[-1]["connections"]
     plain = all(cell["parameters"].get(f"INJECT1_{half}", "YES") == "NO" for cell in chain for half in (0, 1))
     chained_only = all(len(loads.get(cell["connections"]["COUT"][0], [])) == 1 for cell in chain[:-1])
-    last_out = last["COUT"][0]
+    # An unconnected pin ("x") has no loads either.
     return (first["CIN"][0] in ("0", "1") and plain and chained_only
-            and (last_out == "x" or not loads.get(last_out)) and not loads.get(last["S1"][0]))
+            and not loads.get(last["COUT"][0]) and not loads.get(last["S1"][0]))
 
 
 def _start_with_constant(chain: list[dict]) -> None:

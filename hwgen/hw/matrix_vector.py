@@ -145,9 +145,11 @@ class MatrixVectorUnit(wiring.Component):
         weights = Resources()
         if not self.fully_parallel:
             _, depth = self.rom_shape
-            bits = (distinct_columns((codes[..., None] >> np.arange(self._weights.code_width) & 1)
-                                     .reshape(len(codes), -1)) if not self._rom_in_block_ram
-                    else varying_bits(codes, self._weights.code_width))
+            if self._rom_in_block_ram:
+                bits = varying_bits(codes, self._weights.code_width)
+            else:
+                bit_columns = codes[..., None] >> np.arange(self._weights.code_width) & 1
+                bits = distinct_columns(bit_columns.reshape(len(codes), -1))
             weights = rom(bits, depth, self._rom_in_block_ram) + Resources(ff=(self.input_stages - 1) * bits)
         tree = adder_tree(self._weights.term_count(simd, self._in_type), term_width, self.tree_plan)
         lane = tree + Resources(lut4=3 * adder_luts(acc), ff=acc)
