@@ -158,7 +158,7 @@ def _sim_options(p):
 
 
 def _synth_options(p):
-    from .synth import DEVICES
+    from .synth import DEVICES, ROUTERS
     p.add_argument("--device", choices=DEVICES, default="85k",
                    help="ECP5 size, LFE5U-25F/45F/85F (default: 85k)")
     p.add_argument("--package", default="CABGA381", help="device package (default: CABGA381)")
@@ -169,6 +169,9 @@ def _synth_options(p):
     p.add_argument("--seeds", type=int, default=1,
                    help="place and route with nextpnr seeds 1 .. N and report the median Fmax: placement "
                         "moves Fmax by 10-20%% from seed to seed (default: 1)")
+    p.add_argument("--router", choices=ROUTERS, default="router1",
+                   help="nextpnr's router; router2 routes large designs (LeNet, LFC) much faster "
+                        "(default: router1)")
 
 
 def _clock(p):

@@ -61,6 +61,7 @@ class Options:
     target_mhz: float = 200.0
     speed: int = 6
     seeds: int = 1
+    router: str = "router1"
 
 
 def default_folder(options: Options) -> Path:
@@ -298,7 +299,8 @@ def synth(run: RunFolder, options: Options) -> None:
     print(f"synthesizing {run / VERILOG_FILE} for {part_name(options.device, options.package)} "
           f"(yosys synth_ecp5, then nextpnr-ecp5)...", flush=True)
     result = synthesize(run.path, device=options.device, package=options.package,
-                        target_mhz=options.target_mhz, speed=options.speed, seeds=options.seeds)
+                        target_mhz=options.target_mhz, speed=options.speed, seeds=options.seeds,
+                        router=options.router)
     run.record([SYNTH_FILE], VERILOG)
     used = ", ".join(f"{name} {u['used']}/{u['available']}" for name, u in result["utilization"].items())
     seeds = result["fmax_by_seed"]

@@ -151,7 +151,8 @@ def _loads(module: dict) -> dict:
     for name, cell in module.get("cells", {}).items():
         for port, bits in cell["connections"].items():
             if cell["port_directions"].get(port) != "output":
-                for bit in bits:
+                # An unconnected pin ("x") is no net: it loads nothing.
+                for bit in (b for b in bits if b != "x"):
                     loads[bit].append((name, port))
     for name, port in module.get("ports", {}).items():
         if port["direction"] != "input":

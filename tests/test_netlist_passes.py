@@ -159,6 +159,11 @@ def test_constant_carry_ins_start_the_chains_of_odd_widths_and_no_others(adders)
     assert carry_chains(started) == carry_chains(adders) - 1
     changed = [name for name, cell in _cells(started).items() if cell != _cells(adders)[name]]
     assert changed and all(name.startswith("odd_") for name in changed)
+    # A cut carry out and another cell's unconnected input are both "x": no load.
+    loose = copy.deepcopy(adders)
+    _cells(loose)["loose"] = {"type": "LUT4", "parameters": {}, "port_directions": {"A": "input", "Z": "output"},
+                              "connections": {"A": ["x"], "Z": ["x"]}}
+    assert start_constant_carries_in_chain(loose)[1] == 1
 
 
 def test_started_chains_compute_what_yosys_mapped(adders, tmp_path):
