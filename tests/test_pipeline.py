@@ -28,8 +28,10 @@ def test_adder_tree_plan_bounds_the_logic_between_registers(count, levels_done, 
 @pytest.mark.parametrize("make_graph, folding, per_beat", [
     (lambda rng: random_graph(rng, [12, 8, 8, 10], Integer(4, signed=False)), "4x6,2x4,5x2", 3),
     (lambda rng: random_graph(rng, [12, 8, 8, 10], Bipolar()), "8x12,8x8,10x8", 12),
+    # The first layer's input vector is replayed 8 times, arriving in 4 beats: a hold register.
+    (lambda rng: random_graph(rng, [12, 8, 8, 10], Integer(4, signed=False)), "1x12,2x8,5x2", 3),
     (lambda rng: random_shift_graph(rng, [12, 8, 8, 10], Integer(5, signed=True, frac=3)), "4x6,2x4,5x1", 3),
-], ids=["binary-int", "binary-parallel", "shift"])
+], ids=["binary-int", "binary-parallel", "binary-hold", "shift"])
 def test_network_latency_and_pace_equal_the_model(make_graph, folding, per_beat):
     rng = np.random.default_rng(7)
     graph = make_graph(rng)

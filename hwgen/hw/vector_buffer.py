@@ -85,33 +85,47 @@ class VectorBuffer(wiring.Component):
 
     @property
     def storage(self) -> str:
-        """How the banks are built: ``"memory"`` (see ``memory_shape``), or, where each
-        output beat is the whole vector and the estimate says it is cheaper,
-        ``"registers"``: two shift registers that the beats enter, read through a
-        mux (a LUT4 a bit; memory needs a copy of the banks per read port). (A
-        shift register loading a replay register needed no mux, but the load's
-        enable, from the downstream ``ready``, fanned out to every bit: digits-bnn's
-        critical path, 6.96 ns, 86% routing.)"""
+        """How the banks are built, where each output beat is the whole vector:
+
+        - ``"hold"``, where a vector's replay outlasts its input beats: a shift
+          register that the beats enter, copied whole into a hold register that
+          is sent (no LUT a bit). The copy waits for the shift register to be
+          full, so a vector takes a cycle more than its input beats: the price
+          is paid only where the replay is slower anyway;
+        - ``"registers"``: two shift registers read through a mux (a LUT4 a
+          bit), where the estimate says they are cheaper than ``"memory"`` (see
+          ``memory_shape``; memory needs a copy of the banks per read port).
+        """
+        if self.out_words == 1 and self.replay_cycles > self.in_beats:
+            return "hold"
         whole_vector = self.out_words == 1
         return "registers" if whole_vector and self._registers_cost.lut4 < self._memory_cost.lut4 else "memory"
 
     @property
     def latency(self) -> int:
-        """Cycles from a vector's last input beat to its first output beat."""
-        return 1
+        """Cycles from a vector's last input beat to its first output beat (``"hold"``:
+        the copy into the hold register takes a cycle)."""
+        return 2 if self.storage == "hold" else 1
 
     def schedule(self, arrivals: list[int]) -> list[int]:
         """Output offer cycles from input offer cycles (see :func:`~.pipeline.offers_after`).
 
-        A vector's beats are taken one a cycle once its bank is free (the vector
-        two before it sent); its replay starts the cycle after its last beat and
-        after the previous vector's replay, and sends a beat every cycle."""
-        offers, sent, taken = [], [], BEFORE_THE_IMAGE
+        A vector's beats are taken one a cycle once its bank is free, and its
+        replay sends a beat every cycle from ``latency`` cycles after its last
+        beat, once the previous vector's replay is over. A bank is free once the
+        vector two before has been sent, or (``"hold"``) the shift register once
+        the vector before it has been copied: in the cycle of the last beat sent
+        from the hold register at the latest."""
+        offers, sent, taken, copied = [], [], BEFORE_THE_IMAGE, BEFORE_THE_IMAGE
         for v in range(len(arrivals) // self.in_beats):
-            bank_free = sent[v - 2] + 1 if v >= 2 else BEFORE_THE_IMAGE
+            if self.storage == "hold":
+                bank_free = copied + 1
+            else:
+                bank_free = sent[v - 2] + 1 if v >= 2 else BEFORE_THE_IMAGE
             for arrival in arrivals[v * self.in_beats:(v + 1) * self.in_beats]:
                 taken = max(arrival, taken + 1, bank_free)
-            start = max(taken + 1, sent[-1] + 1 if sent else BEFORE_THE_IMAGE)
+            start = max(taken + self.latency, sent[-1] + 1 if sent else BEFORE_THE_IMAGE)
+            copied = start - 1
             offers += [start + k for k in range(self.replay_cycles)]
             sent.append(offers[-1])
         return offers
@@ -128,7 +142,9 @@ class VectorBuffer(wiring.Component):
     @property
     def resources(self) -> Resources:
         """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`)."""
-        return self._registers_cost if self.storage == "registers" else self._memory_cost
+        bits = self._size * self._element_width
+        return {"hold": Resources(lut4=CONTROL_LUTS, ff=2 * bits), "registers": self._registers_cost,
+                "memory": self._memory_cost}[self.storage]
 
     @property
     def _registers_cost(self) -> Resources:
@@ -146,6 +162,40 @@ class VectorBuffer(wiring.Component):
         return Resources(lut4=CONTROL_LUTS + reads * width * (2 * depth - 1) // 3 + bits // 2, ff=bits)
 
     def elaborate(self, platform):
+        return self._hold() if self.storage == "hold" else self._banks()
+
+    def _hold(self) -> Module:
+        """A shift register the beats enter, copied into the hold register that is sent."""
+        m = Module()
+        filling = Signal(self._size * self._element_width, reset_less=True)
+        hold = Signal(self._size * self._element_width, reset_less=True)
+        filled, held = Signal(), Signal()
+        write_beat = Signal(range(self.in_beats))
+        read_repeat = Signal(range(self._repeats))
+
+        m.d.comb += self.i.ready.eq(~filled)
+        accept = self.i.valid & ~filled
+        last_beat = accept & (write_beat == self.in_beats - 1)
+        with m.If(accept):
+            # Beats enter at the top, so the first ends at the bottom: element k at bits k * width.
+            m.d.sync += [filling.eq(Cat(filling[self._in_per_beat * self._element_width:], self.i.payload)),
+                         write_beat.eq(Mux(last_beat, 0, write_beat + 1))]
+
+        m.d.comb += [self.o.valid.eq(held), self.o.payload.eq(hold)]
+        sent = held & self.o.ready
+        last_repeat = read_repeat == self._repeats - 1
+        with m.If(sent):
+            m.d.sync += read_repeat.eq(Mux(last_repeat, 0, read_repeat + 1))
+        copy = filled & (~held | (sent & last_repeat))
+        with m.If(copy):
+            m.d.sync += hold.eq(filling)
+        # As expressions: see next_full.
+        m.d.sync += [filled.eq(last_beat | (filled & ~copy)),
+                     held.eq(copy | (held & ~(sent & last_repeat)))]
+        return m
+
+    def _banks(self) -> Module:
+        """Two banks, in registers or in memory, filled and replayed in turn."""
         m = Module()
         full = Signal(2)
         write_bank = Signal()
