@@ -25,6 +25,10 @@ carry out whatever its carry in (nextpnr's own feed-in works so): such a half,
 its LUT2 the constant, can start the chain instead, with the carry in left
 unconnected. Where the chain's last half is spare (an adder of an odd
 width), every half moves up one and the chain needs no feed-in: two LUT4 less.
+Where it is not, and the first half's LUT4 sees only its A and B inputs (C
+and D constant: Yosys's adders and compares), that half becomes one that
+makes its carry out from A and B alone, and its sum moves to a LUT4 of its
+own: one LUT4 less.
 """
 import copy
 from collections import defaultdict
@@ -82,6 +86,50 @@ def start_constant_carries_in_chain(netlist: dict) -> tuple[dict, int]:
                 _start_with_constant(chain)
                 started += 1
     return netlist, started
+
+
+def move_first_sums_out_of_chain(netlist: dict) -> tuple[dict, int]:
+    """A copy of ``netlist`` where every carry chain that still has a constant carry in,
+    and whose first half has constant C and D inputs, starts with a half that makes
+    the first carry out from A and B and needs no carry in; the first sum, where
+    anything reads it, comes from a LUT4. Returns it and how many chains changed."""
+    netlist = copy.deepcopy(netlist)
+    moved = 0
+    for module in netlist["modules"].values():
+        cells, loads = module.get("cells", {}), _loads(module)
+        for chain in _chains(cells):
+            first = chain[0]
+            pins = first["connections"]
+            if (pins["CIN"][0] in ("0", "1") and first["parameters"].get("INJECT1_0", "YES") == "NO"
+                    and pins["C0"][0] in ("0", "1") and pins["D0"][0] in ("0", "1")):
+                sum_lut = _generate_first_carry(first)
+                if loads.get(pins["S0"][0]):
+                    cells[f"{_name_of(cells, first)}$first_sum"] = sum_lut
+                pins["S0"] = ["x"]
+                moved += 1
+    return netlist, moved
+
+
+def _generate_first_carry(cell: dict) -> dict:
+    """Makes half 0 of ``cell`` pass on its carry out as a function of A0 and B0 (its
+    LUT4 0, so the carry in is ignored), and returns the LUT4 cell that computes its
+    sum ``LUT4 ^ carry in``."""
+    pins, half = cell["connections"], _half(cell, 0)
+    carry_in = int(pins["CIN"][0])
+    # INIT strings run from bit 15 down to bit 0; a LUT4's inputs pick bit 8D + 4C + 2B + A.
+    lut = [int(bit) for bit in reversed(half["INIT"])]
+    offset = 8 * int(half["D"][0]) + 4 * int(half["C"][0])
+    carry_out = [carry_in if lut[offset + ab] else lut[ab] for ab in range(4)]   # LUT2: bits 0-3
+    cell["parameters"]["INIT0"] = "000000000000" + "".join(map(str, reversed(carry_out)))
+    pins.update({"C0": ["1"], "D0": ["1"], "CIN": ["x"]})
+    sums = "".join(str(bit ^ carry_in) for bit in reversed(lut))
+    return {"hide_name": 0, "type": "LUT4", "parameters": {"INIT": sums}, "attributes": {},
+            "port_directions": {"A": "input", "B": "input", "C": "input", "D": "input", "Z": "output"},
+            "connections": {"A": half["A"], "B": half["B"], "C": half["C"], "D": half["D"], "Z": half["S"]}}
+
+
+def _name_of(cells: dict, cell: dict) -> str:
+    return next(name for name, other in cells.items() if other is cell)
 
 
 def carry_chains(netlist: dict) -> int:

@@ -12,7 +12,7 @@ from hwgen import synth
 from hwgen.folding import Folding
 from hwgen.ir import Integer
 from hwgen.netlist_passes import (absorb_output_registers, carry_chains, cut_unused_carry_outs,
-                                  start_constant_carries_in_chain)
+                                  move_first_sums_out_of_chain, start_constant_carries_in_chain)
 from hwgen.verilog import emit
 
 from .graphs import random_graph
@@ -174,6 +174,22 @@ def test_started_chains_compute_what_yosys_mapped(adders, tmp_path):
     for cell in _cells(wrong).values():
         if cell["type"] == "CCU2C" and cell["connections"]["CIN"] == ["x"]:
             cell["parameters"]["INIT0"] = "0000000000001111"
+    assert not _equivalent(adders, wrong, tmp_path)
+
+
+def test_the_other_constant_carry_ins_become_carries_made_from_the_first_inputs(adders, tmp_path):
+    started, _ = start_constant_carries_in_chain(adders)
+    moved, count = move_first_sums_out_of_chain(started)
+    # The even adder, and the subtraction whose carry out is also the compare: no chain is left to feed.
+    assert count == carry_chains(started) == 2
+    assert carry_chains(moved) == 0
+    luts = [cell for cell in _cells(moved).values() if cell["type"] == "LUT4"]
+    assert len(luts) == len([c for c in _cells(started).values() if c["type"] == "LUT4"]) + 2
+    assert _equivalent(adders, moved, tmp_path)
+    wrong = copy.deepcopy(moved)
+    for cell in _cells(wrong).values():
+        if cell["type"] == "CCU2C" and cell["parameters"]["INIT0"].startswith("0" * 12):
+            cell["parameters"]["INIT0"] = "0" * 16
     assert not _equivalent(adders, wrong, tmp_path)
 
 
