@@ -1,8 +1,9 @@
 """Analytic resource estimates for the ECP5: what each unit's ``resources`` property adds up.
 
 Counts are LUT4 as nextpnr places them, its TRELLIS_COMB (a CCU2C carry
-cell is two, a DPR16X4 LUT RAM six, and every carry chain has a CCU2C more
-that feeds its carry in), flip-flops, DP16KD block RAMs and MULT18X18D
+cell is two, a DPR16X4 LUT RAM six; ``hwgen synth``'s netlist passes start
+every chain with a constant carry in so that nextpnr adds no CCU2C to feed
+it), flip-flops, DP16KD block RAMs and MULT18X18D
 multipliers. The rules follow how Yosys maps the generated logic, and the
 constants were fitted to Yosys's per-module counts of digits-bnn,
 digits-shift and mnist-mlp-bnn (BENCHMARKS.md compares them with
@@ -15,10 +16,6 @@ import numpy as np
 
 # Counters, handshakes and enables of one unit, in LUT4 (Yosys: 15-30).
 CONTROL_LUTS = 20
-# nextpnr-ecp5 starts every carry chain whose carry in is connected with a CCU2C of its own
-# that feeds the carry in (constant or not): on digits-bnn 386 chains, 772 of its 7,171
-# TRELLIS_COMB, before `hwgen synth` started adders' chains with their constant.
-CARRY_FEED_IN_LUTS = 2
 # A DPR16X4 fills three slices: two hold its 64 bits (four LUT4), the third takes the
 # write (nextpnr's TRELLIS_RAMW, two LUT4 more). On digits-bnn 118 of them were 708 of
 # 5,994 TRELLIS_COMB.
@@ -50,17 +47,18 @@ LFE5U_85F = Resources(lut4=83640, ff=83640, dp16kd=208, mult18=156)
 
 def carry_luts(width: int) -> int:
     """A comparator of ``width`` bits, or anything whose carry out is read: a carry
-    chain of one CCU2C (two LUT4) per two bits and its feed-in; Yosys maps adders of
-    up to three bits to plain LUTs, one per bit."""
-    return width if width <= 3 else 2 * math.ceil(width / 2) + CARRY_FEED_IN_LUTS
+    chain of one CCU2C (two LUT4) per two bits; Yosys maps those of up to three bits
+    to plain LUTs, one per bit. (nextpnr would feed a constant carry in with a CCU2C
+    more, were it not for ``hwgen synth``'s netlist passes: netlist_passes.py.)"""
+    return width if width <= 3 else 2 * math.ceil(width / 2)
 
 
 def adder_luts(width: int) -> int:
     """An adder, subtracter or negate of ``width`` bits (a constant carry in, the carry
-    out unread): its chain starts with a half CCU2C that makes the carry in, and needs
-    no feed-in where that half fits beside the chain's last (``hwgen synth``'s netlist
-    pass, netlist_passes.py)."""
-    return width if width <= 3 else 2 * math.ceil((width + 1) / 2)
+    out unread): a CCU2C per two bits, its chain started by a half that makes the
+    carry in where the last half is spare (odd widths), else by one that makes the
+    first carry, the first sum bit then in a LUT4 of its own (netlist_passes.py)."""
+    return width if width <= 3 else width + 1
 
 
 def adder_tree(count: int, width: int, registered: list[bool]) -> Resources:
