@@ -1,13 +1,12 @@
 """A double-buffered vector store that turns a layer's output into the next layer's input."""
-from math import gcd
+import math
 
 from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .constant_product import times
 from .cost import CONTROL_LUTS, Resources, lut_ram
-from .pipeline import BEFORE_THE_IMAGE
+from .pipeline import BEFORE_THE_IMAGE, lookup
 
 # Flip-flops one enable drives at most. One enable for digits-bnn's 320-bit input
 # buffer, from a LUT4 on registers, still took 6.8 ns: 5.8 of it routing.
@@ -24,8 +23,9 @@ class VectorBuffer(wiring.Component):
     the size, each replay ends in a beat padded with all-zero elements. It
     has two banks, so the next vector fills one while the current one is
     replayed from the other. The banks
-    live in one memory of ``gcd(in_per_beat, out_per_beat)``-element words,
-    written and read through as many ports as a beat has words.
+    live in one memory whose words are input beats, written through one port
+    (LUT RAM) and read through as many as an output beat overlaps words,
+    then aligned.
 
     Where one output beat is the whole vector, the banks may be registers
     instead (see ``storage``).
@@ -135,13 +135,23 @@ class VectorBuffer(wiring.Component):
         return offers
 
     @property
-    def memory_shape(self) -> tuple[int, int, int, int]:
-        """The banks' memory: (word width, words per bank, write ports, read ports);
-        a word is what both beat sizes are whole multiples of."""
-        word = gcd(self._in_per_beat, self._out_per_beat)
-        # Words per bank; the padding words are never written, so they read as zero.
-        depth = self.out_words * self._out_per_beat // word
-        return word * self._element_width, depth, self._in_per_beat // word, self._out_per_beat // word
+    def memory_shape(self) -> tuple[int, int, int]:
+        """The banks' memory: (word width, words per bank, read ports). A word is an
+        input beat; the words past the vector's are never written, so they read as
+        zero (the padding)."""
+        spans = [self._rows(j) for j in range(self.out_words)]
+        return (self._in_per_beat * self._element_width, max(span.stop for span in spans),
+                max(len(span) for span in spans))
+
+    def _rows(self, word: int) -> range:
+        """The memory words that output beat ``word`` of a replay overlaps."""
+        first = word * self._out_per_beat
+        return range(first // self._in_per_beat, (first + self._out_per_beat - 1) // self._in_per_beat + 1)
+
+    @property
+    def _offsets(self) -> list[int]:
+        """Where each output beat starts in its first word, in elements."""
+        return [word * self._out_per_beat % self._in_per_beat for word in range(self.out_words)]
 
     @property
     def resources(self) -> Resources:
@@ -158,13 +168,11 @@ class VectorBuffer(wiring.Component):
 
     @property
     def _memory_cost(self) -> Resources:
-        """One write port: LUT RAM, copied for each read port; more: Yosys builds the
-        banks from flip-flops."""
-        width, depth, writes, reads = self.memory_shape
-        if writes == 1:
-            return lut_ram(width, 2 * depth) * reads + Resources(lut4=CONTROL_LUTS)
-        bits = width * 2 * depth
-        return Resources(lut4=CONTROL_LUTS + reads * width * (2 * depth - 1) // 3 + bits // 2, ff=bits)
+        """LUT RAM, copied for each read port, and a mux a bit over the beats' offsets."""
+        width, depth, reads = self.memory_shape
+        align = math.ceil(len(set(self._offsets)) / 2) if len(set(self._offsets)) > 1 else 0
+        return (lut_ram(width, 2 * depth) * reads
+                + Resources(lut4=CONTROL_LUTS + align * self._out_per_beat * self._element_width))
 
     def elaborate(self, platform):
         return self._hold() if self.storage == "hold" else self._banks()
@@ -258,30 +266,42 @@ class VectorBuffer(wiring.Component):
 
     def _memory(self, m: Module, accept: Value, write_bank: Value, write_beat: Value, sent: Value,
                 following_bank: Value, following_word: Value) -> None:
-        """The banks in one memory, bank ``b``'s word ``k`` at ``b * depth + k``. Each read
-        address is a register, loaded with the following beat's when a beat is sent:
-        computed from the read state, it put an adder before the LUT RAM's read mux,
-        and that read ended the auto-folded mnist-mlp-bnn's critical path (11.3 ns,
-        8.8 of it routing); the following address is ready before ``sent`` is known
-        (with ``sent`` before the adder, 10.3 ns)."""
-        word_width, depth, in_words, out_words = self.memory_shape
+        """The banks in one memory, bank ``b``'s word ``k`` at ``b * depth + k``. Read
+        port ``k`` reads an output beat's ``k``-th word; the beat is then picked out of
+        those words at its offset. Each read address and the offset's index are
+        registers, loaded with the following beat's when a beat is sent: computed
+        from the read state, an adder came before the LUT RAM's read mux, and that
+        read ended the auto-folded mnist-mlp-bnn's critical path (11.3 ns, 8.8 of it
+        routing); the following address is ready before ``sent`` is known (with
+        ``sent`` before the adder, 10.3 ns)."""
+        word_width, depth, reads = self.memory_shape
         m.submodules.banks = banks = memory.Memory(shape=word_width, depth=2 * depth, init=[])
-        for j in range(in_words):
-            write = banks.write_port()
-            m.d.comb += [
-                write.addr.eq(Mux(write_bank, depth, 0) + times(write_beat, in_words) + j),
-                write.data.eq(self.i.payload.word_select(j, word_width)),
-                write.en.eq(accept),
-            ]
-        for j in range(out_words):
+        write = banks.write_port()
+        m.d.comb += [
+            write.addr.eq(Mux(write_bank, depth, 0) + write_beat),
+            write.data.eq(self.i.payload),
+            write.en.eq(accept),
+        ]
+        first_rows = [self._rows(word).start for word in range(self.out_words)]
+        words = []
+        for k in range(reads):
             read = banks.read_port(domain="comb")
-            address = Signal(range(2 * depth), name=f"read_address{j}", init=j)
+            address = Signal(range(2 * depth), name=f"read_address{k}", init=k)
             with m.If(sent):
-                m.d.sync += address.eq(Mux(following_bank, depth, 0) + times(following_word, out_words) + j)
-            m.d.comb += [
-                read.addr.eq(address),
-                self.o.payload.word_select(j, word_width).eq(read.data),
-            ]
+                m.d.sync += address.eq(Mux(following_bank, depth, 0) + lookup(first_rows, following_word) + k)
+            m.d.comb += read.addr.eq(address)
+            words.append(read.data)
+        offsets = sorted(set(self._offsets))
+        beat_width = self._out_per_beat * self._element_width
+        overlapped = Cat(*words)
+        choices = [overlapped[o * self._element_width:][:beat_width] for o in offsets]
+        if len(choices) == 1:
+            m.d.comb += self.o.payload.eq(choices[0])
+            return
+        choice = Signal(range(len(choices)), name="offset_index")
+        with m.If(sent):
+            m.d.sync += choice.eq(lookup([offsets.index(o) for o in self._offsets], following_word))
+        m.d.comb += self.o.payload.eq(Cat(*choices).word_select(choice, beat_width))
 
 
 def next_full(full: Value, filled: Value, write_bank: Value, emptied: Value, read_bank: Value) -> Value:
