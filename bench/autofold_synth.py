@@ -26,6 +26,8 @@ def run() -> int:
     parser.add_argument("--fps", required=True, help="comma-separated targets, images per second")
     parser.add_argument("--clock-mhz", type=float, default=150.0,
                         help="the clock the folding is chosen for (default: 150)")
+    parser.add_argument("--seeds", default="1", help="`hwgen synth --seeds` (default: 1)")
+    parser.add_argument("--router", default="router1", help="`hwgen synth --router` (default: router1)")
     args = parser.parse_args()
     summary = Path("runs/autofold/summary.jsonl")
     summary.parent.mkdir(parents=True, exist_ok=True)
@@ -38,7 +40,7 @@ def run() -> int:
         common = ["--model", args.model, "--out", str(work)]
         if main(["verilog", *common, "--target-fps", f"{fps:g}", "--clock-mhz", f"{args.clock_mhz:g}"]):
             return 1
-        if main(["synth", *common, "--target-mhz", "200"]):
+        if main(["synth", *common, "--target-mhz", "200", "--seeds", args.seeds, "--router", args.router]):
             return 1
         meta = json.loads((work / "hwgen_top.json").read_text())
         synth = json.loads((work / "synth.json").read_text())

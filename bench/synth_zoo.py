@@ -47,6 +47,8 @@ def run() -> int:
     parser.add_argument("--max-luts", type=int, default=60000,
                         help="auto-folding budget for models whose folding does not fit (default: 60000)")
     parser.add_argument("--target-mhz", type=float, default=200)
+    parser.add_argument("--seeds", default="1", help="`hwgen synth --seeds` (default: 1)")
+    parser.add_argument("--router", default="router1", help="`hwgen synth --router` (default: router1)")
     args = parser.parse_args()
     summary = Path("runs/synth/summary.jsonl")
     summary.parent.mkdir(parents=True, exist_ok=True)
@@ -85,7 +87,8 @@ def _synthesize(model: str, args) -> dict:
         walls["verilog"] = _step(["verilog", *common, "--max-luts", str(args.max_luts)])
         meta = json.loads((out / "hwgen_top.json").read_text())
     walls["sim"] = _step(["sim", *common, "--test-images", "200"])
-    walls["synth"] = _step(["synth", *common, "--target-mhz", f"{args.target_mhz:g}"])
+    walls["synth"] = _step(["synth", *common, "--target-mhz", f"{args.target_mhz:g}", "--seeds", args.seeds,
+                            "--router", args.router])
     synth = json.loads((out / "synth.json").read_text())
     fmax = synth["fmax_mhz"]
     row = {"model": model, "commit": _commit(), "folding": meta["folding"], "input_per_beat": meta["input_per_beat"],
