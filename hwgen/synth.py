@@ -95,7 +95,7 @@ def nextpnr_command() -> tuple[str, str]:
 
 # nextpnr's milestones, echoed while it runs: placement and routing take minutes to hours.
 NEXTPNR_PHASES = re.compile(r"Info: (Packing IOs|Running main analytical placer|HeAP Placer Time|"
-                            r"Running simulated annealing|SA placement time|Routing\.\.|Routing complete|"
+                            r"Running simulated annealing|SA placement time|Running router2|Routing\.\.|Routing complete|"
                             r"Router\d time|Max frequency)")
 
 
