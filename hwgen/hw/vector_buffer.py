@@ -261,10 +261,10 @@ class VectorBuffer(wiring.Component):
                 m.d.sync += read_repeat.eq(Mux(vector_done, 0, read_repeat + 1))
         m.d.sync += full.eq(next_full(full, filled, write_bank, emptied, read_bank))
         if self.storage == "memory":
-            self._memory(m, accept, write_bank, write_beat, sent, following_bank, following_word)
+            self._memory(m, accept, filled, write_bank, sent, following_bank, following_word)
         return m
 
-    def _memory(self, m: Module, accept: Value, write_bank: Value, write_beat: Value, sent: Value,
+    def _memory(self, m: Module, accept: Value, filled: Value, write_bank: Value, sent: Value,
                 following_bank: Value, following_word: Value) -> None:
         """The banks in one memory, bank ``b``'s word ``k`` at ``b * depth + k``. Read
         port ``k`` reads an output beat's ``k``-th word; the beat is then picked out of
@@ -273,12 +273,17 @@ class VectorBuffer(wiring.Component):
         from the read state, an adder came before the LUT RAM's read mux, and that
         read ended the auto-folded mnist-mlp-bnn's critical path (11.3 ns, 8.8 of it
         routing); the following address is ready before ``sent`` is known (with
-        ``sent`` before the adder, 10.3 ns)."""
+        ``sent`` before the adder, 10.3 ns). The write address is a register too: from
+        the bank and beat registers through an adder to every LUT RAM's write address,
+        it was the 75k-images/s mnist-mlp-bnn's worst path (15.9 ns, 14.5 routing)."""
         word_width, depth, reads = self.memory_shape
         m.submodules.banks = banks = memory.Memory(shape=word_width, depth=2 * depth, init=[])
         write = banks.write_port()
+        write_address = Signal(range(2 * depth))
+        with m.If(accept):
+            m.d.sync += write_address.eq(Mux(filled, Mux(write_bank, 0, depth), write_address + 1))
         m.d.comb += [
-            write.addr.eq(Mux(write_bank, depth, 0) + write_beat),
+            write.addr.eq(write_address),
             write.data.eq(self.i.payload),
             write.en.eq(accept),
         ]
