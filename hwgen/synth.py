@@ -95,8 +95,8 @@ def nextpnr_command() -> tuple[str, str]:
 
 # nextpnr's milestones, echoed while it runs: placement and routing take minutes to hours.
 NEXTPNR_PHASES = re.compile(r"Info: (Packing IOs|Running main analytical placer|HeAP Placer Time|"
-                            r"Running simulated annealing|SA placement time|Running router2|Routing\.\.|Routing complete|"
-                            r"Router\d time|Max frequency)")
+                            r"Running simulated annealing|SA placement time|Running router2|Routing\.\.|"
+                            r"Routing complete|Router\d time|Max frequency)")
 
 
 def _run(command: list[str], cwd: Path, log: Path, what: str, echo: re.Pattern | None = None) -> float:
