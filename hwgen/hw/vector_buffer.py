@@ -100,9 +100,9 @@ class VectorBuffer(wiring.Component):
           bit), where the estimate says they are cheaper than ``"memory"`` (see
           ``memory_shape``; memory needs a copy of the banks per read port).
         """
-        if self.out_words == 1 and self.replay_cycles > self.in_beats:
-            return "hold"
         whole_vector = self.out_words == 1
+        if whole_vector and self.replay_cycles > self.in_beats:
+            return "hold"
         return "registers" if whole_vector and self._registers_cost.lut4 < self._memory_cost.lut4 else "memory"
 
     @property
@@ -170,7 +170,8 @@ class VectorBuffer(wiring.Component):
     def _memory_cost(self) -> Resources:
         """LUT RAM, copied for each read port, and a mux a bit over the beats' offsets."""
         width, depth, reads = self.memory_shape
-        align = math.ceil(len(set(self._offsets)) / 2) if len(set(self._offsets)) > 1 else 0
+        offsets = len(set(self._offsets))
+        align = math.ceil(offsets / 2) if offsets > 1 else 0
         return (lut_ram(width, 2 * depth) * reads
                 + Resources(lut4=CONTROL_LUTS + align * self._out_per_beat * self._element_width))
 
