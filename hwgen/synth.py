@@ -169,7 +169,10 @@ def yosys_script(top: str) -> list[str]:
     # Each unit is mapped on its own and flattened only then: flattened first, Yosys's
     # memory mapping ran out of 24 GB on an auto-folded digits-bnn. It also gives
     # per-unit counts to set beside hwgen's estimate.
-    return [f"read_verilog {VERILOG_FILE}", f"synth_ecp5 -noflatten -top {top}",
+    # A register copied to share its loads is marked keep (hw/pipeline.py's delayed_copies);
+    # Yosys would merge the copies unless their flip-flops carry the mark themselves.
+    return [f"read_verilog {VERILOG_FILE}", f"hierarchy -top {top}", "proc", "setattr -set keep 1 a:keep %ci1",
+            f"synth_ecp5 -noflatten -top {top}",
             f"tee -q -o {STAT_FILE} stat", "flatten", "opt_clean", "write_json netlist.json"]
 
 

@@ -50,8 +50,9 @@ def test_vector_buffer_replays_each_vector(stall, size, in_per_beat, out_per_bea
     assert dut.storage == (whole if out_per_beat == size else "memory")
 
 
-# (mh, mw, pe, simd); the last two pad each vector's last beat.
-MVU_SHAPES = [(6, 10, 2, 5), (4, 9, 4, 9), (3, 7, 1, 1), (8, 12, 4, 3), (6, 10, 2, 4), (3, 7, 3, 5)]
+# (mh, mw, pe, simd); the last three pad each vector's last beat, and the last
+# has more lanes than one copy of the beat feeds (LANES_PER_BEAT_COPY).
+MVU_SHAPES = [(6, 10, 2, 5), (4, 9, 4, 9), (3, 7, 1, 1), (8, 12, 4, 3), (6, 10, 2, 4), (3, 7, 3, 5), (20, 10, 10, 3)]
 
 
 def _mvu_case(rng, in_type, mh, mw, pe, simd, count=4):
@@ -87,7 +88,7 @@ def test_matrix_vector_unit_matches_golden(stall, in_type, mh, mw, pe, simd):
 @pytest.mark.parametrize("stall", STALLS)
 @pytest.mark.parametrize("in_type", [Bipolar(), Integer(4, signed=False), Integer(3, signed=True)])
 @pytest.mark.parametrize("kind", ["ternary", "int5"])
-@pytest.mark.parametrize("mh, mw, pe, simd", MVU_SHAPES[:3] + [(4, 9, 4, 9)])
+@pytest.mark.parametrize("mh, mw, pe, simd", MVU_SHAPES[:3] + [(4, 9, 4, 9), (18, 5, 18, 5)])
 def test_ternary_and_integer_weights_match_golden(stall, in_type, kind, mh, mw, pe, simd):
     """Add/subtract/skip lanes and multiplier lanes, folded (ROM) and fully parallel (constants)."""
     rng = np.random.default_rng(mh * 100 + mw)

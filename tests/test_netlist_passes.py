@@ -208,3 +208,15 @@ def _equivalent(gold: dict, gate: dict, folder) -> bool:
                 "flatten -wb miter", "sat -verify -prove-asserts miter"]
     command, _ = synth.yosys_command(commands)
     return subprocess.run(command, cwd=folder, capture_output=True).returncode == 0
+
+
+def test_copies_of_a_beat_register_survive_synthesis(tmp_path):
+    """16 lanes take two copies of the beat register; Yosys would merge them into one."""
+    graph = random_graph(np.random.default_rng(4), [12, 16, 10], Integer(4, signed=False))
+    emit(graph, Folding.parse("16x6,5x4", 3), tmp_path)
+    command, _ = synth.yosys_command(synth.yosys_script("hwgen_top"))
+    subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
+    cells = _cells(json.loads((tmp_path / "netlist.json").read_text()))
+    copies = {copy: sum(1 for name, cell in cells.items() if cell["type"] == "TRELLIS_FF"
+                        and f"MatrixVectorUnit.beat_d3_copy{copy}" in name) for copy in (0, 1)}
+    assert copies == {0: 6 * 4, 1: 6 * 4}

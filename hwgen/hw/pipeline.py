@@ -140,6 +140,19 @@ def delayed(m: Module, value: Value, cycles: int, name: str, reset_less: bool = 
     return value
 
 
+def delayed_copies(m: Module, value: Value, cycles: int, name: str, copies: int) -> list[Value]:
+    """``value`` as it was ``cycles`` (at least 1) cycles ago, its last register
+    copied ``copies`` times so that each copy drives a share of the loads. The
+    copies are marked ``keep``: Yosys merges flip-flops with the same input, and
+    ``hwgen synth`` passes the mark on to them (:func:`hwgen.synth.yosys_script`)."""
+    if copies == 1:
+        return [delayed(m, value, cycles, name)]
+    value = delayed(m, value, cycles - 1, name)
+    registers = [Signal.like(value, name=f"{name}_d{cycles}_copy{k}", attrs={"keep": 1}) for k in range(copies)]
+    m.d.sync += [r.eq(value) for r in registers]
+    return registers
+
+
 def register(m: Module, values: list[Value], name: str) -> list[Value]:
     registers = [Signal.like(v, name=f"{name}{k}") for k, v in enumerate(values)]
     m.d.sync += [r.eq(v) for r, v in zip(registers, values)]

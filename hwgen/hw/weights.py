@@ -76,8 +76,8 @@ class BinaryWeights:
         """(resources of all terms, bits per term) for ``codes`` of shape (words, lanes * simd).
         An XNOR folds into the first adder's LUTs. A pick between two inputs and
         their sum is two LUT4 per bit, between one input and zero one, and
-        nothing where its weight bits are the same in every word; the pair
-        sums are built once."""
+        nothing where its weight bits are the same in every word (the pair
+        sums: ``common_cost``)."""
         if isinstance(in_type, Bipolar):
             return Resources(), 1
         width = in_type.width + 1
@@ -85,7 +85,11 @@ class BinaryWeights:
         pairs = simd // 2
         paired = varies[:, :2 * pairs].reshape(len(varies), pairs, 2).sum(axis=2)
         picks = int(np.where(paired == 2, 2 * width, paired * width).sum()) + int(varies[:, 2 * pairs:].sum()) * width
-        return Resources(lut4=picks + pairs * adder_luts(width)), width
+        return Resources(lut4=picks), width
+
+    def common_cost(self, in_type: ElementType, simd: int) -> Resources:
+        """The pair sums, built once for every copy of the beat."""
+        return Resources() if isinstance(in_type, Bipolar) else Resources(lut4=simd // 2 * adder_luts(in_type.width + 1))
 
     def finish(self, total: Value, common: Value | None, count: int, in_type: ElementType) -> Value:
         # Bipolar: each agreement counts +1, each disagreement -1: 2 * agreements - count.
@@ -121,6 +125,9 @@ class ShiftWeights:
 
     def common_terms(self, inputs: list[Value], in_type: ElementType) -> None:
         return None
+
+    def common_cost(self, in_type: ElementType, simd: int) -> Resources:
+        return Resources()
 
     def term_cost(self, in_type: ElementType, codes: np.ndarray, simd: int) -> tuple[Resources, int]:
         """(resources of all terms, bits per term) for ``codes`` of shape (words, terms).
@@ -191,6 +198,9 @@ class TernaryWeights:
 
     def common_terms(self, inputs: list[Value], in_type: ElementType) -> None:
         return None
+
+    def common_cost(self, in_type: ElementType, simd: int) -> Resources:
+        return Resources()
 
     def terms(self, inputs: list[Value], codes: list, in_type: ElementType, common: None) -> list[Value]:
         terms = []
@@ -265,6 +275,9 @@ class IntegerWeights:
 
     def common_terms(self, inputs: list[Value], in_type: ElementType) -> None:
         return None
+
+    def common_cost(self, in_type: ElementType, simd: int) -> Resources:
+        return Resources()
 
     def term_cost(self, in_type: ElementType, codes: np.ndarray, simd: int) -> tuple[Resources, int]:
         """(resources of all terms, bits per term) for ``codes`` of shape (words, terms):
