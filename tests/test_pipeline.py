@@ -5,6 +5,7 @@ import pytest
 
 from hwgen import golden
 from hwgen.folding import Folding
+from hwgen.hw.matrix_vector import MatrixVectorUnit
 from hwgen.hw.network import Network
 from hwgen.hw.pipeline import LEVELS_PER_STAGE, adder_tree_plan
 from hwgen.ir import Bipolar, Integer
@@ -31,7 +32,9 @@ def test_adder_tree_plan_bounds_the_logic_between_registers(count, levels_done, 
     # The first layer's input vector is replayed 8 times, arriving in 4 beats: a hold register.
     (lambda rng: random_graph(rng, [12, 8, 8, 10], Integer(4, signed=False)), "1x12,2x8,5x2", 3),
     (lambda rng: random_shift_graph(rng, [12, 8, 8, 10], Integer(5, signed=True, frac=3)), "4x6,2x4,5x1", 3),
-], ids=["binary-int", "binary-parallel", "binary-hold", "shift"])
+    # 20 lanes take three copies of the beat; a 480-bit ROM word fills 12 block RAMs: two address copies.
+    (lambda rng: random_graph(rng, [48, 40, 10], Integer(3, signed=False)), "20x24,5x20", 24),
+], ids=["binary-int", "binary-parallel", "binary-hold", "shift", "binary-copies"])
 def test_network_latency_and_pace_equal_the_model(make_graph, folding, per_beat):
     rng = np.random.default_rng(7)
     graph = make_graph(rng)
@@ -44,4 +47,7 @@ def test_network_latency_and_pace_equal_the_model(make_graph, folding, per_beat)
     assert [p & ((1 << index_width) - 1) for p in got] == list(golden.run(graph, x)[:, 0])
     # The first beat goes in during cycle 0; the stamp is the cycle its result is taken in.
     assert stamps[0] == net.latency
+    if folding == "20x24,5x20":
+        unit = next(stage for stage, _ in net._stages if isinstance(stage, MatrixVectorUnit))
+        assert (unit.beat_copies, unit.rom_address_copies, unit.input_stages) == (3, 2, 4)
     assert list(np.diff(stamps[1:])) == [net.cycles_per_image] * (len(x) - 2)

@@ -10,7 +10,7 @@ from .cost import (CONTROL_LUTS, Resources, adder_luts, adder_tree, credit_queue
                    varying_bits)
 from .pipeline import (QUEUE_LATENCY, CreditQueue, adder_tree_plan, delayed, delayed_copies, offers_after,
                        pipelined_adder_tree, queue_depth)
-from .roms import read_rom
+from .roms import address_copies, read_cycles, read_rom
 from .weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
 
 WEIGHT_FORMATS = (BinaryWeights, ShiftWeights, TernaryWeights, IntegerWeights)
@@ -130,8 +130,18 @@ class MatrixVectorUnit(wiring.Component):
         the block RAM's own output register (see :mod:`~hwgen.netlist_passes`), and
         beside the lanes, for the block RAMs sit in a few rows far from most of them.
         The beat waits as long. (Reading a cycle ahead would save a stage, but puts
-        the late ``accept`` on the block RAMs' address: 7.2 ns on digits-bnn.)"""
-        return 1 if self.fully_parallel else 3
+        the late ``accept`` on the block RAMs' address: 7.2 ns on digits-bnn.) A ROM
+        of many block RAMs first copies its address (``rom_address_copies``): one more."""
+        return 1 if self.fully_parallel else read_cycles(self.rom_address_copies) + 2
+
+    @property
+    def rom_address_copies(self) -> int:
+        """Registers the weight ROM's address is copied into (see :func:`~.roms.address_copies`)."""
+        if self.fully_parallel:
+            return 1
+        _, depth = self.rom_shape
+        return address_copies(varying_bits(self.codes_by_word(), self._weights.code_width), depth,
+                              self._rom_in_block_ram)
 
     @property
     def latency(self) -> int:
@@ -160,7 +170,10 @@ class MatrixVectorUnit(wiring.Component):
             else:
                 bit_columns = codes[..., None] >> np.arange(self._weights.code_width) & 1
                 bits = distinct_columns(bit_columns.reshape(len(codes), -1))
-            weights = rom(bits, depth, self._rom_in_block_ram) + Resources(ff=(self.input_stages - 1) * bits)
+            addresses = self.rom_address_copies
+            address_bits = addresses * (depth - 1).bit_length() if addresses > 1 else 0
+            registers = (self.input_stages - read_cycles(addresses)) * bits + address_bits
+            weights = rom(bits, depth, self._rom_in_block_ram) + Resources(ff=registers)
         tree = adder_tree(self._weights.term_count(simd, self._in_type), term_width, self.tree_plan)
         lane = tree + Resources(lut4=3 * adder_luts(acc), ff=acc)
         copies = self.beat_copies
@@ -216,8 +229,10 @@ class MatrixVectorUnit(wiring.Component):
         if self.fully_parallel:
             codes = [[int(c) for c in row] for row in self._weights.codes]
         else:
-            read = read_rom(m, "rom", self.weight_words(), pe * simd * code_width, word_index, self._rom_in_block_ram)
-            word = delayed(m, read, self.input_stages - 1, "weights", reset_less=True)
+            addresses = self.rom_address_copies
+            read = read_rom(m, "rom", self.weight_words(), pe * simd * code_width, word_index, self._rom_in_block_ram,
+                            addresses)
+            word = delayed(m, read, self.input_stages - read_cycles(addresses), "weights", reset_less=True)
             codes = [[word.word_select(p * simd + s, code_width) for s in range(simd)]
                      for p in range(pe)]
         lanes, commons = [], []

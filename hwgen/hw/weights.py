@@ -89,7 +89,9 @@ class BinaryWeights:
 
     def common_cost(self, in_type: ElementType, simd: int) -> Resources:
         """The pair sums, built once for every copy of the beat."""
-        return Resources() if isinstance(in_type, Bipolar) else Resources(lut4=simd // 2 * adder_luts(in_type.width + 1))
+        if isinstance(in_type, Bipolar):
+            return Resources()
+        return Resources(lut4=simd // 2 * adder_luts(in_type.width + 1))
 
     def finish(self, total: Value, common: Value | None, count: int, in_type: ElementType) -> Value:
         # Bipolar: each agreement counts +1, each disagreement -1: 2 * agreements - count.
