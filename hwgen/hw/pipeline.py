@@ -148,9 +148,18 @@ def delayed_copies(m: Module, value: Value, cycles: int, name: str, copies: int)
     if copies == 1:
         return [delayed(m, value, cycles, name)]
     value = delayed(m, value, cycles - 1, name)
-    registers = [Signal.like(value, name=f"{name}_d{cycles}_copy{k}", attrs={"keep": 1}) for k in range(copies)]
+    registers = register_copies(value, copies, f"{name}_d{cycles}")
     m.d.sync += [r.eq(value) for r in registers]
     return registers
+
+
+def register_copies(like: Value, copies: int, name: str, **kwargs) -> list[Signal]:
+    """``copies`` signals shaped like ``like``, to be registers that hold the same value,
+    each driving a share of its loads; marked ``keep`` where more than one (see
+    ``delayed_copies``). ``kwargs`` go to each ``Signal``."""
+    if copies == 1:
+        return [Signal.like(like, name=name, **kwargs)]
+    return [Signal.like(like, name=f"{name}_copy{k}", attrs={"keep": 1}, **kwargs) for k in range(copies)]
 
 
 def register(m: Module, values: list[Value], name: str) -> list[Value]:

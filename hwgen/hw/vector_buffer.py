@@ -6,11 +6,15 @@ from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .cost import CONTROL_LUTS, Resources, lut_ram
-from .pipeline import BEFORE_THE_IMAGE, lookup
+from .pipeline import BEFORE_THE_IMAGE, lookup, register_copies
 
 # Flip-flops one enable drives at most. One enable for digits-bnn's 320-bit input
 # buffer, from a LUT4 on registers, still took 6.8 ns: 5.8 of it routing.
 COPY_FANOUT = 64
+# DPR16X4 that one copy of a memory address drives at most. mnist-lenet-ternary's
+# conv2 input buffer read 104 of them per port from one address register: 13.1 ns,
+# 11.4 of it routing.
+DPRS_PER_ADDRESS = 16
 
 
 class VectorBuffer(wiring.Component):
@@ -149,6 +153,14 @@ class VectorBuffer(wiring.Component):
         return range(first // self._in_per_beat, (first + self._out_per_beat - 1) // self._in_per_beat + 1)
 
     @property
+    def slice_width(self) -> int:
+        """``"memory"``: bits of a word in each column slice of the banks, which has copies
+        of the read and write addresses of its own (at most ``DPRS_PER_ADDRESS`` DPR16X4
+        to an address)."""
+        width, depth, _ = self.memory_shape
+        return min(width, 4 * max(1, DPRS_PER_ADDRESS // math.ceil(2 * depth / 16)))
+
+    @property
     def _offsets(self) -> list[int]:
         """Where each output beat starts in its first word, in elements."""
         return [word * self._out_per_beat % self._in_per_beat for word in range(self.out_words)]
@@ -168,12 +180,14 @@ class VectorBuffer(wiring.Component):
 
     @property
     def _memory_cost(self) -> Resources:
-        """LUT RAM, copied for each read port, and a mux a bit over the beats' offsets."""
+        """LUT RAM, copied for each read port, a mux a bit over the beats' offsets, and
+        each column slice's address registers."""
         width, depth, reads = self.memory_shape
         offsets = len(set(self._offsets))
         align = math.ceil(offsets / 2) if offsets > 1 else 0
+        addresses = -(-width // self.slice_width) * (reads + 1) * (2 * depth - 1).bit_length()
         return (lut_ram(width, 2 * depth) * reads
-                + Resources(lut4=CONTROL_LUTS + align * self._out_per_beat * self._element_width))
+                + Resources(lut4=CONTROL_LUTS + align * self._out_per_beat * self._element_width, ff=addresses))
 
     def elaborate(self, platform):
         return self._hold() if self.storage == "hold" else self._banks()
@@ -278,25 +292,33 @@ class VectorBuffer(wiring.Component):
         the bank and beat registers through an adder to every LUT RAM's write address,
         it was the 75k-images/s mnist-mlp-bnn's worst path (15.9 ns, 14.5 routing)."""
         word_width, depth, reads = self.memory_shape
-        m.submodules.banks = banks = memory.Memory(shape=word_width, depth=2 * depth, init=[])
-        write = banks.write_port()
-        write_address = Signal(range(2 * depth))
+        lows = range(0, word_width, self.slice_width)
+        write_addresses = register_copies(Signal(range(2 * depth)), len(lows), "write_address")
         with m.If(accept):
-            m.d.sync += write_address.eq(Mux(filled, Mux(write_bank, 0, depth), write_address + 1))
-        m.d.comb += [
-            write.addr.eq(write_address),
-            write.data.eq(self.i.payload),
-            write.en.eq(accept),
-        ]
+            m.d.sync += [a.eq(Mux(filled, Mux(write_bank, 0, depth), a + 1)) for a in write_addresses]
         first_rows = [self._rows(word).start for word in range(self.out_words)]
-        words = []
+        read_addresses = []
         for k in range(reads):
-            read = banks.read_port(domain="comb")
-            address = Signal(range(2 * depth), name=f"read_address{k}", init=k)
+            copies = register_copies(Signal(range(2 * depth), init=k), len(lows), f"read_address{k}")
+            following = Mux(following_bank, depth, 0) + lookup(first_rows, following_word) + k
             with m.If(sent):
-                m.d.sync += address.eq(Mux(following_bank, depth, 0) + lookup(first_rows, following_word) + k)
-            m.d.comb += read.addr.eq(address)
-            words.append(read.data)
+                m.d.sync += [a.eq(following) for a in copies]
+            read_addresses.append(copies)
+        slices = [[] for _ in range(reads)]
+        for j, low in enumerate(lows):
+            width = min(self.slice_width, word_width - low)
+            m.submodules[f"banks{j}"] = banks = memory.Memory(shape=width, depth=2 * depth, init=[])
+            write = banks.write_port()
+            m.d.comb += [
+                write.addr.eq(write_addresses[j]),
+                write.data.eq(self.i.payload[low:low + width]),
+                write.en.eq(accept),
+            ]
+            for k in range(reads):
+                read = banks.read_port(domain="comb")
+                m.d.comb += read.addr.eq(read_addresses[k][j])
+                slices[k].append(read.data)
+        words = [Cat(*parts) for parts in slices]
         offsets = sorted(set(self._offsets))
         beat_width = self._out_per_beat * self._element_width
         overlapped = Cat(*words)
