@@ -48,14 +48,14 @@ def read_rom(m: Module, name: str, words: list[int], width: int, address: Value,
     m.d.comb += word.eq(sum(columns[b][0] << b for b in range(width)))
     step = block_ram_width(depth) if in_block_ram else max(len(varying), 1)
     style = "block" if in_block_ram else "logic"   # Yosys's memory_libmap reads it
-    addresses = [address] if copies == 1 else delayed_copies(m, address, 1, f"{name}_address", copies)
+    addresses = delayed_copies(m, address, 1, f"{name}_address", copies) if copies > 1 else None
     for index, low in enumerate(range(0, len(varying), step)):
         chunk = varying[low:low + step]
         init = [sum(columns[b][word] << k for k, b in enumerate(chunk)) for word in range(depth)]
         rom = memory.Memory(shape=len(chunk), depth=depth, init=init, attrs={"rom_style": style})
         m.submodules[f"{name}{index}"] = rom
         port = rom.read_port()
-        m.d.comb += port.addr.eq(addresses[index // SLICES_PER_ADDRESS_COPY])
+        m.d.comb += port.addr.eq(addresses[index // SLICES_PER_ADDRESS_COPY] if addresses else address)
         for k, b, run in _runs(chunk):
             m.d.comb += word[b:b + run].eq(port.data[k:k + run])
     return word
