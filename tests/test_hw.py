@@ -184,12 +184,12 @@ def test_threshold_tables_of_many_block_rams_match_golden():
     """Tables wider than eight block RAMs: per-channel tables read with one address (only
     weight ROMs copy theirs)."""
     rng = np.random.default_rng(9)
-    acc = rng.integers(-64, 64, (4, 96))
-    thresholds = rng.integers(-64, 65, 96)
-    descending = rng.integers(0, 2, 96).astype(bool)
-    dut = ThresholdUnit(thresholds, descending, acc_width=7, per_beat=48, tables_in_block_ram=True)
-    got = run_stream(dut, beats(acc, 48, 7), 4 * 2, stall=0.3)
-    bits = np.array([unpack(p, 1, 48, signed=False) for p in got]).reshape(4, 96)
+    acc = rng.integers(-64, 64, (4, 192))
+    thresholds = rng.integers(-64, 65, 192)
+    descending = rng.integers(0, 2, 192).astype(bool)
+    dut = ThresholdUnit(thresholds, descending, acc_width=7, per_beat=96, tables_in_block_ram=True)
+    got = run_stream(dut, beats(acc, 96, 7), 4 * 2, stall=0.3)
+    bits = np.array([unpack(p, 1, 96, signed=False) for p in got]).reshape(4, 192)
     assert np.array_equal(bits, np.where(descending, acc <= thresholds, acc >= thresholds))
 
 
