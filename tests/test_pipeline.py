@@ -7,7 +7,7 @@ from hwgen import golden
 from hwgen.folding import Folding
 from hwgen.hw.matrix_vector import MatrixVectorUnit
 from hwgen.hw.network import Network
-from hwgen.hw.pipeline import LEVELS_PER_STAGE, adder_tree_plan
+from hwgen.hw.pipeline import COPY_BRANCHING, LEVELS_PER_STAGE, adder_tree_plan, copy_tree
 from hwgen.ir import Bipolar, Integer
 
 from .graphs import random_graph, random_inputs, random_shift_graph
@@ -26,13 +26,21 @@ def test_adder_tree_plan_bounds_the_logic_between_registers(count, levels_done, 
     assert (0 if plan[-1] else since) + levels_after <= max(LEVELS_PER_STAGE, levels_after)
 
 
+@pytest.mark.parametrize("cycles, copies, tree", [(3, 1, [1, 1, 1]), (3, 5, [1, 2, 5]), (4, 32, [1, 2, 8, 32]),
+                                                   (1, 3, [3])])
+def test_copies_fan_out_as_a_tree(cycles, copies, tree):
+    assert COPY_BRANCHING == 4
+    assert copy_tree(cycles, copies) == tree
+
+
 @pytest.mark.parametrize("make_graph, folding, per_beat", [
     (lambda rng: random_graph(rng, [12, 8, 8, 10], Integer(4, signed=False)), "4x6,2x4,5x2", 3),
     (lambda rng: random_graph(rng, [12, 8, 8, 10], Bipolar()), "8x12,8x8,10x8", 12),
     # The first layer's input vector is replayed 8 times, arriving in 4 beats: a hold register.
     (lambda rng: random_graph(rng, [12, 8, 8, 10], Integer(4, signed=False)), "1x12,2x8,5x2", 3),
     (lambda rng: random_shift_graph(rng, [12, 8, 8, 10], Integer(5, signed=True, frac=3)), "4x6,2x4,5x1", 3),
-    # 20 lanes take three copies of the beat; a 480-bit ROM word fills 12 block RAMs: two address copies.
+    # 20 lanes take five copies of the beat (a tree: 1, 2, 5); a 480-bit ROM word fills
+    # 12 block RAMs: two address copies.
     (lambda rng: random_graph(rng, [48, 40, 10], Integer(3, signed=False)), "20x24,5x20", 24),
 ], ids=["binary-int", "binary-parallel", "binary-hold", "shift", "binary-copies"])
 def test_network_latency_and_pace_equal_the_model(make_graph, folding, per_beat):
@@ -49,5 +57,5 @@ def test_network_latency_and_pace_equal_the_model(make_graph, folding, per_beat)
     assert stamps[0] == net.latency
     if folding == "20x24,5x20":
         unit = next(stage for stage, _ in net._stages if isinstance(stage, MatrixVectorUnit))
-        assert (unit.beat_copies, unit.rom_address_copies, unit.input_stages) == (3, 2, 4)
+        assert (unit.beat_copies, unit.rom_address_copies, unit.input_stages) == (5, 2, 4)
     assert list(np.diff(stamps[1:])) == [net.cycles_per_image] * (len(x) - 2)

@@ -19,6 +19,8 @@ from ..packing import pack
 # Adder levels between two registers. On an ECP5 routing is most of a path's delay:
 # at two levels digits-bnn closed at 136 MHz, its worst path two carry chains (BENCHMARKS.md).
 LEVELS_PER_STAGE = 1
+# How many copies of a register one register feeds in a fan-out tree (delayed_copies).
+COPY_BRANCHING = 4
 # Cycles from a result's push into a CreditQueue to its beat at the queue's output.
 QUEUE_LATENCY = 1
 
@@ -142,15 +144,23 @@ def delayed(m: Module, value: Value, cycles: int, name: str, reset_less: bool = 
 
 def delayed_copies(m: Module, value: Value, cycles: int, name: str, copies: int) -> list[Value]:
     """``value`` as it was ``cycles`` (at least 1) cycles ago, its last register
-    copied ``copies`` times so that each copy drives a share of the loads. The
-    copies are marked ``keep``: Yosys merges flip-flops with the same input, and
-    ``hwgen synth`` passes the mark on to them (:func:`hwgen.synth.yosys_script`)."""
-    if copies == 1:
-        return [delayed(m, value, cycles, name)]
-    value = delayed(m, value, cycles - 1, name)
-    registers = register_copies(value, copies, f"{name}_d{cycles}")
-    m.d.sync += [r.eq(value) for r in registers]
-    return registers
+    copied ``copies`` times so that each copy drives a share of the loads, the
+    registers before fanning out as a tree (``copy_tree``). The copies are marked
+    ``keep``: Yosys merges flip-flops with the same input, and ``hwgen synth``
+    passes the mark on to them (:func:`hwgen.synth.yosys_script`)."""
+    level = [value]
+    for stage, count in enumerate(copy_tree(cycles, copies), start=1):
+        registers = register_copies(value, count, f"{name}_d{stage}")
+        m.d.sync += [r.eq(level[k * len(level) // count]) for k, r in enumerate(registers)]
+        level = registers
+    return level
+
+
+def copy_tree(cycles: int, copies: int) -> list[int]:
+    """Registers at each of ``cycles`` stages that end in ``copies``: each stage has
+    ``COPY_BRANCHING`` times fewer than the next (at least one), so that no register
+    drives more than that many others across the die."""
+    return [-(-copies // COPY_BRANCHING ** (cycles - stage)) for stage in range(1, cycles + 1)]
 
 
 def register_copies(like: Value, copies: int, name: str, **kwargs) -> list[Signal]:
