@@ -284,7 +284,7 @@ def test_barrel_shifter_exhaustive(width, signed_in, max_shift):
     assert len(amount) == max(1, max_shift.bit_length())   # log-depth: one mux stage per bit
 
 
-def _shift_case(rng, in_type, mh, mw, count=4):
+def _shift_case(rng, in_type, mh, mw, count=4, multiplied=False):
     weight_type = PowerOfTwo(-2, 3)
     signs = rng.integers(-1, 2, (mh, mw))
     exponents = rng.integers(-2, 4, (mh, mw))
@@ -292,17 +292,22 @@ def _shift_case(rng, in_type, mh, mw, count=4):
     x = rng.integers(in_type.min, in_type.max + 1, (count, mw))
     acc = golden.exact_matmul(x, node.scaled_weights())
     acc_width = node.output_type(in_type).bits
-    return ShiftWeights(signs, exponents, weight_type), x, acc, acc_width
+    return ShiftWeights(signs, exponents, weight_type, multiplied), x, acc, acc_width
 
 
 @pytest.mark.parametrize("stall", STALLS)
 @pytest.mark.parametrize("in_type", [Integer(4, signed=False), Integer(3, signed=True)])
 @pytest.mark.parametrize("mh, mw, pe, simd", MVU_SHAPES)
-def test_shift_matrix_vector_unit_matches_golden(stall, in_type, mh, mw, pe, simd):
+@pytest.mark.parametrize("multiplied", [False, True], ids=["barrel", "multiplied"])
+def test_shift_matrix_vector_unit_matches_golden(stall, in_type, mh, mw, pe, simd, multiplied):
     rng = np.random.default_rng(mh * 100 + mw)
-    weights, x, acc, acc_width = _shift_case(rng, in_type, mh, mw)
+    weights, x, acc, acc_width = _shift_case(rng, in_type, mh, mw, multiplied=multiplied)
     dut = MatrixVectorUnit(weights, in_type=in_type, acc_width=acc_width, pe=pe, simd=simd)
     assert np.array_equal(_mvu_outputs(dut, x, in_type, acc_width, stall), acc)
+    if multiplied and not dut.fully_parallel:
+        # The ROM holds the codes (sign and shift), decoded beside the multipliers.
+        assert dut.rom_shape[0] == pe * simd * weights.code_width
+        assert "cell $mul" in rtlil.convert(dut)
 
 
 @pytest.mark.parametrize("folding", ["2x3", "4x9"])   # folded (ROM) and fully parallel (constants)

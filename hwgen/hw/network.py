@@ -168,9 +168,7 @@ class Network(wiring.Component):
                 return TernaryWeights(node.weights)
             return IntegerWeights(node.weights, node.weight_type.bits,
                                   shift_add=self._multiplier_or_luts(node) and node.name not in self._multiplied)
-        if node.name in self._multiplied:
-            return IntegerWeights(node.scaled_weights(), node.weight_type.max_shift + 2)
-        return ShiftWeights(node.signs, node.exponents, node.weight_type)
+        return ShiftWeights(node.signs, node.exponents, node.weight_type, multiplied=node.name in self._multiplied)
 
     @property
     def multiplied(self) -> list[str]:

@@ -104,23 +104,43 @@ class ShiftWeights:
     Code bit 0 says the weight is non-zero, bit 1 that it is negative, and
     the bits above hold the shift ``exponent - min_exponent``. In hardware a
     weight is a barrel shift of the input, then a conditional negate or zero:
-    no multiplier.
+    no multiplier. Or, ``multiplied``, the code is decoded beside the lane into
+    the integer ``sign * 2**shift`` (a few LUTs a bit), which a MULT18X18D
+    multiplies: the ROM still holds the short code, not the integer.
     """
 
-    def __init__(self, signs: np.ndarray, exponents: np.ndarray, weight_type: PowerOfTwo):
+    def __init__(self, signs: np.ndarray, exponents: np.ndarray, weight_type: PowerOfTwo,
+                 multiplied: bool = False):
         signs = np.asarray(signs, dtype=np.int64)
         shifts = np.asarray(exponents, dtype=np.int64) - weight_type.min_exponent
         self._max_shift = weight_type.max_shift
         self.code_width = 2 + weight_type.shift_bits
         self.codes = (signs != 0) | (signs < 0) << 1 | np.where(signs != 0, shifts, 0) << 2
+        self.multiplied = multiplied
+
+    @property
+    def _weight_width(self) -> int:
+        """Bits of a decoded weight, signed: ``-2**max_shift`` .. ``2**max_shift``."""
+        return self._max_shift + 2
+
+    def _decoded(self, code: Value | int) -> Value:
+        """The weight ``sign * 2**shift`` of ``code`` as a signed integer. ``-2**s`` is
+        all ones from bit ``s`` up, so each bit is a function of the code alone."""
+        width = self._weight_width
+        if not isinstance(code, Value):
+            value = (-1 if code & 2 else 1) << (code >> 2) if code & 1 else 0
+            return Const(value, signed(width))
+        shift = code[2:]
+        positive, negative = Const(1, width) << shift, Const(-1, signed(width)) << shift
+        return Mux(code[0], Mux(code[1], negative[:width], positive[:width]), 0).as_signed()
 
     def zero_code_sum(self, count: int, in_type: ElementType) -> int:
         """Code 0 is the weight 0, whatever it meets."""
         return 0
 
     def term_levels(self, in_type: ElementType, constant: bool) -> int:
-        # A barrel shifter's mux stages and a negate: register before any adder.
-        return 1 if constant else LEVELS_PER_STAGE
+        # A barrel shifter's mux stages and a negate, or a multiplier: register before any adder.
+        return LEVELS_PER_STAGE if self.multiplied or not constant else 1
 
     def has_common_terms(self, in_type: ElementType) -> bool:
         return False
@@ -138,7 +158,14 @@ class ShiftWeights:
         3 LUT4 per 5 candidates (fitted to Yosys: ECP5 slices widen LUTs into
         muxes); then a conditional negate.
         Code bits that are the same in every word are constants: a constant
-        shift is wiring, a constant zero weight no logic at all."""
+        shift is wiring, a constant zero weight no logic at all.
+        ``multiplied``: a product per term (see ``product_cost``), and two LUT4 a
+        bit to decode a code that varies."""
+        if self.multiplied:
+            used = (codes & 1).any(axis=0) if len(codes) else np.zeros(0, dtype=bool)
+            decode = Resources(lut4=2 * self._weight_width * int((used & _varies(codes)).sum()))
+            cost, width = product_cost(used, in_type, self._weight_width)
+            return cost + decode, width
         width = in_type.width + self._max_shift + 1
         nonzero, negative, shift = codes & 1, codes >> 1 & 1, codes >> 2
         shift_bits = sum(_varies(shift >> k & 1) for k in range(self.code_width - 2))
@@ -152,6 +179,8 @@ class ShiftWeights:
         return simd
 
     def terms(self, inputs: list[Value], codes: list, in_type: ElementType, common: None) -> list[Value]:
+        if self.multiplied:
+            return products(inputs, [self._decoded(c) for c in codes], in_type)
         terms = []
         for x, code in zip(inputs, codes):
             if isinstance(code, Value):
@@ -283,22 +312,15 @@ class IntegerWeights:
 
     def term_cost(self, in_type: ElementType, codes: np.ndarray, simd: int) -> tuple[Resources, int]:
         """(resources of all terms, bits per term) for ``codes`` of shape (words, terms):
-        a MULT18X18D per term while both operands fit 18 bits, unless its code is 0 in
-        every word. (Yosys maps a multiply by a constant to a MULT18X18D too: on
-        digits-shift's fc3, 29 lanes whose ROM bits never change took one each.)
-        Bipolar inputs: a negate and a pick per term instead. Shift-adds: a negate
-        per negative digit (the adds are the lane's tree)."""
+        a product per term unless its code is 0 in every word (``product_cost``), or,
+        shift-adds, a negate per negative digit (the adds are the lane's tree)."""
         used = (codes != 0).any(axis=0) if len(codes) else np.zeros(0, dtype=bool)
-        if isinstance(in_type, Bipolar):
-            width = self.code_width + 1
-            return Resources(lut4=int(used.sum()) * (adder_luts(width) + width)), width
-        width = in_type.width + self.code_width
         if self._adds(in_type):
+            width = in_type.width + self.code_width
             negative = sum(d < 0 for c in codes.reshape(-1)
                            for _, d in signed_digits(_to_signed(int(c), self.code_width)))
             return Resources(lut4=negative * adder_luts(width)), width
-        per_term = -(-in_type.width // 18) * -(-self.code_width // 18)
-        return Resources(mult18=int(used.sum()) * per_term), width
+        return product_cost(used, in_type, self.code_width)
 
     def term_count(self, simd: int, in_type: ElementType) -> int:
         return max(1, *self._lane_digits) if self._adds(in_type) else simd
@@ -311,12 +333,30 @@ class IntegerWeights:
             return digits + [Const(0, 1)] * (self.term_count(len(inputs), in_type) - len(digits))
         weights = [c.as_signed() if isinstance(c, Value) else Const(_to_signed(c, bits), signed(bits))
                    for c in codes]
-        if isinstance(in_type, Bipolar):
-            return [Mux(x, w, -w) for x, w in zip(inputs, weights)]
-        return [x * w for x, w in zip(inputs, weights)]
+        return products(inputs, weights, in_type)
 
     def finish(self, total: Value, common: None, count: int, in_type: ElementType) -> Value:
         return total
+
+
+def products(inputs: list[Value], weights: list[Value], in_type: ElementType) -> list[Value]:
+    """Each input times its signed weight: a multiplier, or for a ±1 input a pick of
+    ``w`` or ``-w``."""
+    if isinstance(in_type, Bipolar):
+        return [Mux(x, w, -w) for x, w in zip(inputs, weights)]
+    return [x * w for x, w in zip(inputs, weights)]
+
+
+def product_cost(used: np.ndarray, in_type: ElementType, weight_width: int) -> tuple[Resources, int]:
+    """(resources, bits per term) of ``products`` for the terms ``used`` marks: a
+    MULT18X18D per term while both operands fit 18 bits (Yosys maps a multiply by a
+    constant to one too: on digits-shift's fc3, 29 lanes whose ROM bits never change
+    took one each); for bipolar inputs a negate and a pick."""
+    if isinstance(in_type, Bipolar):
+        width = weight_width + 1
+        return Resources(lut4=int(used.sum()) * (adder_luts(width) + width)), width
+    per_term = -(-in_type.width // 18) * -(-weight_width // 18)
+    return Resources(mult18=int(used.sum()) * per_term), in_type.width + weight_width
 
 
 def _pick(inputs: list[Value], codes: list, pair_sum: Value) -> Value:
