@@ -42,7 +42,9 @@ def unit_counts(model: str, run: Path, lanes: str, yosys_flags: str, folding: st
         meta = json.loads((work / META_FILE).read_text())
         script = [c.replace("synth_ecp5", "synth_ecp5" + yosys_flags) for c in synth.yosys_script(meta["top"])]
         command, _ = synth.yosys_command(script)
-        subprocess.run(command, cwd=work, check=True, capture_output=True)
+        mapped = subprocess.run(command, cwd=work, capture_output=True, text=True)
+        if mapped.returncode:
+            raise SystemExit(f"Yosys failed on the {lanes} lanes{yosys_flags}:\n{mapped.stderr[-2000:]}")
         return synth.unit_resources((work / synth.STAT_FILE).read_text()), meta
 
 
