@@ -58,7 +58,8 @@ def run() -> int:
     counts = {}
     for way, (lanes, flags) in WAYS.items():
         counts[way], meta = unit_counts(args.model, args.out, lanes, flags, args.folding, args.block_rams)
-        print(f"[shift_lanes] {way}: mapped", file=sys.stderr, flush=True)
+        # Each way's counts as soon as they are known: a later way may not finish.
+        print(f"[shift_lanes] {way}: mapped, {json.dumps(counts[way])}", file=sys.stderr, flush=True)
     folds = meta["folding"].split(",")
     units = [name for name in counts["barrel shift"] if name.endswith("MatrixVectorUnit")]
     units.sort(key=lambda name: int(name[1:].split("_")[0]))
