@@ -1,4 +1,6 @@
 """The folded matrix-vector unit (after FINN's MVU), for every weight format."""
+from functools import cached_property
+
 import numpy as np
 from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import stream, wiring
@@ -135,9 +137,10 @@ class MatrixVectorUnit(wiring.Component):
         of many block RAMs first copies its address (``rom_address_copies``): one more."""
         return 1 if self.fully_parallel else read_cycles(self.rom_address_copies) + 2
 
-    @property
+    @cached_property
     def rom_address_copies(self) -> int:
-        """Registers the weight ROM's address is copied into (see :func:`~.roms.address_copies`)."""
+        """Registers the weight ROM's address is copied into (see :func:`~.roms.address_copies`);
+        kept, for ``input_stages`` and so ``latency`` ask for it often (the auto-folder)."""
         if self.fully_parallel:
             return 1
         _, depth = self.rom_shape
