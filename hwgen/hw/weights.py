@@ -271,9 +271,9 @@ class TernaryWeights:
 class IntegerWeights:
     """Signed integer weights of ``bits`` bits, multiplied: where the unit is folded,
     Yosys maps each ``x * w`` to a MULT18X18D (one per term while both fit 18
-    bits). A shift layer can run on these too (``sign * 2**shift`` as an
-    integer), trading its barrel shifters for multipliers. A bipolar input
-    needs no multiplier: its term is ``w`` or ``-w``.
+    bits). (A shift layer on multipliers keeps its codes: ``ShiftWeights``
+    with ``multiplied``.) A bipolar input needs no multiplier: its term is
+    ``w`` or ``-w``.
 
     With ``shift_add`` (constant weights, a fully parallel unit on integer
     inputs) there is no multiplier either: each weight is written in canonical
