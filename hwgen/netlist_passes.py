@@ -13,6 +13,17 @@ cycle, so the simulated RTL still describes the placed design. In 36-bit
 (pseudo dual port) mode all 36 outputs belong to the read port B, and
 nextpnr sets both REGMODEs from one, as it does for Lattice's PDPW16KD.
 
+**Multiplier registers.** A MULT18X18D's inputs come from the block RAM
+rows and the lanes, its products go back to the lanes: unregistered, the
+multiply sits between two long routes (digits-shift: 20 ns, 15 of it
+routing). The block has registers at its inputs and output that Yosys never
+uses. Where every used product bit drives exactly one plain flip-flop, and
+every input bit comes from one (or is a constant), all on one clock, those
+flip-flops become the block's own: the output flip-flops leave the netlist,
+and each input register takes what its flip-flop took (the flip-flop leaves
+where nothing else reads it). Cycle for cycle the same, apart from a
+constant input's register, which holds 0 until the first clock edge.
+
 **Unused carry outs.** Yosys connects the carry out of every chain's last
 CCU2C to a net, used or not, and nextpnr gives each such net a CCU2C of its
 own to bring it into the fabric: two LUT4 for nothing, on every adder of
@@ -31,6 +42,7 @@ makes its carry out from A and B alone, and its sum moves to a LUT4 of its
 own: one LUT4 less.
 """
 import copy
+import json
 from collections import defaultdict
 
 _PORTS = ("A", "B")
@@ -56,6 +68,96 @@ def absorb_output_registers(netlist: dict) -> tuple[dict, int]:
                     cell["parameters"][f"REGMODE_{port}"] = "OUTREG"
                 absorbed += len(flops)
     return netlist, absorbed
+
+
+def absorb_multiplier_registers(netlist: dict) -> tuple[dict, int]:
+    """A copy of ``netlist`` with the flip-flops before and after each MULT18X18D made
+    its input and output registers, and how many flip-flops left the netlist."""
+    netlist = copy.deepcopy(netlist)
+    absorbed = 0
+    for module in netlist["modules"].values():
+        cells = module.get("cells", {})
+        loads, drivers = _loads(module), _drivers(module)
+        fed = set()
+        for cell in [c for c in cells.values() if c["type"] == "MULT18X18D"]:
+            groups = _multiplier_register_flops(cell, loads, drivers, cells)
+            flops = [name for group in groups.values() for name in group.values()]
+            # (A flip-flop between two multipliers stays: it cannot be both blocks' register.)
+            if not groups or any(name not in cells or name in fed for name in groups["OUTPUT"].values()):
+                continue
+            # One clock for the block; one reset for each of its registers.
+            clocks = {json.dumps(cells[name]["connections"]["CLK"]) for name in flops}
+            resets = {register: {json.dumps(_reset_of(cells[name])) for name in group.values()} or {'["0"]'}
+                      for register, group in groups.items()}
+            if len(clocks) != 1 or any(len(reset) > 1 for reset in resets.values()):
+                continue
+            pins = cell["connections"]
+            for register in ("INPUTA", "INPUTB"):
+                for pin, flop in groups[register].items():
+                    pins[pin] = cells[flop]["connections"]["DI"]
+                    fed.add(flop)
+            for pin, flop in groups["OUTPUT"].items():
+                pins[pin] = cells.pop(flop)["connections"]["Q"]
+            absorbed += len(groups["OUTPUT"])
+            pins.update(CLK0=json.loads(clocks.pop()), CE0=["1"])
+            for k, register in enumerate(_MULT_REGISTERS):
+                pins[f"RST{k}"] = json.loads(resets[register].pop())
+                cell["parameters"].update({f"REG_{register}_CLK": "CLK0", f"REG_{register}_CE": "CE0",
+                                           f"REG_{register}_RST": f"RST{k}"})
+            cell["parameters"]["RESETMODE"] = "SYNC"
+            cell["port_directions"].update({pin: "input" for pin in ("CLK0", "CE0", "RST0", "RST1", "RST2")})
+        loads = _loads(module)
+        unread = [flop for flop in fed if not loads.get(cells[flop]["connections"]["Q"][0])]
+        for flop in unread:
+            del cells[flop]
+        absorbed += len(unread)
+    return netlist, absorbed
+
+
+# A MULT18X18D's registers, each given a reset pin of its own (RST0, RST1, RST2).
+_MULT_REGISTERS = ("INPUTA", "INPUTB", "OUTPUT")
+
+
+def _multiplier_register_flops(cell: dict, loads: dict, drivers: dict, cells: dict) -> dict[str, dict]:
+    """Register -> {pin: flip-flop} of a multiplier not yet registered: the flip-flop
+    each used A, B and P pin meets (constant inputs need none). Empty where a pin meets
+    anything else, or a flip-flop with an enable or anything but a synchronous reset to
+    0 (Yosys makes a multiplexer to 0 before a flip-flop such a reset)."""
+    params, pins = cell["parameters"], cell["connections"]
+    if any(params.get(f"REG_{register}_CLK", "NONE") != "NONE" for register in _MULT_REGISTERS):
+        return {}
+    groups = {register: {} for register in _MULT_REGISTERS}
+    for pin, (bit,) in pins.items():
+        if not pin[1:].isdigit() or pin[0] not in "ABP" or bit in ("0", "1", "x"):
+            continue
+        if pin[0] == "P":
+            used = loads.get(bit, [])
+            if not used:
+                continue
+            name, port = used[0] if len(used) == 1 else (None, None)
+            wanted = "DI"
+        else:
+            name, port = drivers.get(bit, (None, None))
+            wanted = "Q"
+        if name is None or port != wanted or _reset_of(cells[name]) is None:
+            return {}
+        groups["OUTPUT" if pin[0] == "P" else f"INPUT{pin[0]}"][pin] = name
+    return groups if groups["OUTPUT"] and (groups["INPUTA"] or groups["INPUTB"]) else {}
+
+
+def _reset_of(cell: dict) -> list | None:
+    """A TRELLIS_FF's synchronous reset to 0 (its net, or ["0"] where it has none), if
+    it is clocked on the rising edge, always enabled, and reset in no other way."""
+    params, pins = cell["parameters"], cell["connections"]
+    if (cell["type"] != "TRELLIS_FF" or params.get("CLKMUX", "CLK") != "CLK"
+            or not (params.get("CEMUX", "").strip() == "1" or pins.get("CE") == ["1"])):
+        return None
+    reset = pins.get("LSR", ["0"])
+    if params.get("LSRMUX", "LSR") != "LSR" or reset == ["1"]:
+        return None
+    if reset == ["0"] or params.get("LSRMUX", "").strip() == "0":
+        return ["0"]
+    return reset if params.get("SRMODE") == "LSR_OVER_CE" and params.get("REGSET", "RESET") == "RESET" else None
 
 
 def cut_unused_carry_outs(netlist: dict) -> tuple[dict, int]:
@@ -207,6 +309,13 @@ def _loads(module: dict) -> dict:
             for bit in port["bits"]:
                 loads[bit].append((None, name))
     return loads
+
+
+def _drivers(module: dict) -> dict:
+    """Net bit -> the (cell, port) output that drives it."""
+    return {bit: (name, port) for name, cell in module.get("cells", {}).items()
+            for port, bits in cell["connections"].items()
+            if cell["port_directions"].get(port) == "output" for bit in bits if bit != "x"}
 
 
 def _output_groups(cell: dict) -> list[dict]:

@@ -16,8 +16,8 @@ from .artifacts import SYNTH_RESULTS, VERILOG_META
 from .errors import HwgenError
 from .files import write_text
 from .hw.cost import LUT_RAM_LUTS
-from .netlist_passes import (absorb_output_registers, carry_chains, cut_unused_carry_outs,
-                             move_first_sums_out_of_chain, start_constant_carries_in_chain)
+from .netlist_passes import (absorb_multiplier_registers, absorb_output_registers, carry_chains,
+                             cut_unused_carry_outs, move_first_sums_out_of_chain, start_constant_carries_in_chain)
 from .verilog import META_FILE, VERILOG_FILE
 
 SYNTH_FILE = "synth.json"
@@ -219,6 +219,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         shutil.copyfile(work / STAT_FILE, folder / STAT_FILE)   # per unit, kept if placement fails
         stages = unit_resources((work / STAT_FILE).read_text())
         netlist, absorbed = absorb_output_registers(json.loads((work / "netlist.json").read_text()))
+        netlist, into_multipliers = absorb_multiplier_registers(netlist)
         netlist, carry_outs = cut_unused_carry_outs(netlist)
         netlist, _ = start_constant_carries_in_chain(netlist)
         netlist, first_sums = move_first_sums_out_of_chain(netlist)
@@ -247,6 +248,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         "yosys_units": stages,
         # Counted in yosys_units, gone from the placed design (see netlist_passes.py).
         "flops_into_block_ram": absorbed,
+        "flops_into_multipliers": into_multipliers,
         "unused_carry_outs_cut": carry_outs,
         # Those whose carry in stays connected: each gets a CCU2C from nextpnr that
         # yosys_units does not count.

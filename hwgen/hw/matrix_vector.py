@@ -225,19 +225,23 @@ class MatrixVectorUnit(wiring.Component):
             ]
 
         # The beat, and its weights read from ROM in the same cycle, then registered
-        # without reset (synthesis makes the first register the block RAM's own:
-        # hwgen/netlist_passes.py).
+        # without reset (synthesis makes the first register the block RAM's own, and
+        # a multiplier's the last: hwgen/netlist_passes.py). The last holds operands.
         copies = self.beat_copies
-        beats = delayed_copies(m, self.i.payload, self.input_stages, "beat", copies)
-        code_width = self._weights.code_width
+        beats = delayed_copies(m, self.i.payload, self.input_stages, "beat", copies, reset_less=True)
+        code_width, operand_width = self._weights.code_width, self._weights.operand_width
         if self.fully_parallel:
             codes = [[int(c) for c in row] for row in self._weights.codes]
         else:
             addresses = self.rom_address_copies
             read = read_rom(m, "rom", self.weight_words(), pe * simd * code_width, word_index, self._rom_in_block_ram,
                             addresses)
-            word = delayed(m, read, self.input_stages - read_cycles(addresses), "weights", reset_less=True)
-            codes = [[word.word_select(p * simd + s, code_width) for s in range(simd)]
+            stages = self.input_stages - read_cycles(addresses)
+            word = delayed(m, read, stages - 1, "weights", reset_less=True)
+            operands = Cat(self._weights.operand(word.word_select(k, code_width)) for k in range(pe * simd))
+            word = Signal(len(operands), name=f"weights_d{stages}", reset_less=True)
+            m.d.sync += word.eq(operands)
+            codes = [[word.word_select(p * simd + s, operand_width) for s in range(simd)]
                      for p in range(pe)]
         lanes, commons = [], []
         for copy, beat in enumerate(beats):

@@ -142,15 +142,17 @@ def delayed(m: Module, value: Value, cycles: int, name: str, reset_less: bool = 
     return value
 
 
-def delayed_copies(m: Module, value: Value, cycles: int, name: str, copies: int) -> list[Value]:
+def delayed_copies(m: Module, value: Value, cycles: int, name: str, copies: int,
+                   reset_less: bool = False) -> list[Value]:
     """``value`` as it was ``cycles`` (at least 1) cycles ago, its last register
     copied ``copies`` times so that each copy drives a share of the loads, the
     registers before fanning out as a tree (``copy_tree``). The copies are marked
     ``keep``: Yosys merges flip-flops with the same input, and ``hwgen synth``
-    passes the mark on to them (:func:`hwgen.synth.yosys_script`)."""
+    passes the mark on to them (:func:`hwgen.synth.yosys_script`). ``reset_less``
+    as for ``delayed``."""
     level = [value]
     for stage, count in enumerate(copy_tree(cycles, copies), start=1):
-        registers = register_copies(value, count, f"{name}_d{stage}")
+        registers = register_copies(value, count, f"{name}_d{stage}", reset_less=reset_less)
         m.d.sync += [r.eq(level[k * len(level) // count]) for k, r in enumerate(registers)]
         level = registers
     return level
@@ -172,8 +174,8 @@ def register_copies(like: Value, copies: int, name: str, **kwargs) -> list[Signa
     return [Signal.like(like, name=f"{name}_copy{k}", attrs={"keep": 1}, **kwargs) for k in range(copies)]
 
 
-def register(m: Module, values: list[Value], name: str) -> list[Value]:
-    registers = [Signal.like(v, name=f"{name}{k}") for k, v in enumerate(values)]
+def register(m: Module, values: list[Value], name: str, reset_less: bool = False) -> list[Value]:
+    registers = [Signal.like(v, name=f"{name}{k}", reset_less=reset_less) for k, v in enumerate(values)]
     m.d.sync += [r.eq(v) for r, v in zip(registers, values)]
     return registers
 
@@ -199,11 +201,14 @@ def adder_tree_plan(count: int, *, levels_done: int = 0, levels_after: int = 0) 
 def pipelined_adder_tree(m: Module, lanes: list[list[Value]], plan: list[bool], name: str) -> list[Value]:
     """The sum of each lane's terms (all lanes alike in length) by a balanced
     tree registered where ``plan`` (from :func:`adder_tree_plan`) says; the
-    tree's latency is ``sum(plan)``."""
+    tree's latency is ``sum(plan)``. Its registers hold data that a delayed valid
+    qualifies: no reset (a flip-flop with one cannot become a MULT18X18D's own
+    register: :mod:`~hwgen.netlist_passes`)."""
     level = [list(terms) for terms in lanes]
     for depth, registered in enumerate(plan):
         if registered:
-            level = [register(m, terms, f"{name}{depth}_{lane}_") for lane, terms in enumerate(level)]
+            level = [register(m, terms, f"{name}{depth}_{lane}_", reset_less=True)
+                     for lane, terms in enumerate(level)]
         if len(level[0]) > 1:
             level = [[t[i] + t[i + 1] for i in range(0, len(t) - 1, 2)] + t[len(t) - len(t) % 2:]
                      for t in level]

@@ -12,6 +12,11 @@ terms), which the matrix-vector unit adds in a pipelined tree, and
 ``common_terms`` (or None) one more tree per beat that every lane shares.
 ``term_levels`` says how many adder levels of logic a term costs, so that
 the tree knows where its first register goes.
+
+The register beside the lanes holds each code as an ``operand``: the code
+itself, or what a multiplier takes (``ShiftWeights`` decoded), so that a
+MULT18X18D's inputs come straight from flip-flops, which ``hwgen synth``
+moves into the block (:mod:`~hwgen.netlist_passes`).
 """
 import numpy as np
 from amaranth.hdl import Cat, Const, Mux, Value, signed
@@ -23,7 +28,22 @@ from .cost import Resources, adder_luts
 from .pipeline import LEVELS_PER_STAGE
 
 
-class BinaryWeights:
+class WeightFormat:
+    """What every format shares: the register beside the lanes holds the codes as they are."""
+
+    code_width: int
+
+    @property
+    def operand_width(self) -> int:
+        """Bits of one ``operand``."""
+        return self.code_width
+
+    def operand(self, code: Value) -> Value:
+        """What the register beside the lanes holds for a code read from ROM."""
+        return code
+
+
+class BinaryWeights(WeightFormat):
     """±1 weights, one bit each: 1 means +1. No multiplier.
 
     Bipolar inputs: XNOR, then a popcount. Integer inputs: ``Σ w·x = 2·Σ_{w=+1} x − Σ x``,
@@ -98,15 +118,15 @@ class BinaryWeights:
         return (total << 1) - (Const(count) if common is None else common)
 
 
-class ShiftWeights:
+class ShiftWeights(WeightFormat):
     """Power-of-two weights ``sign * 2**exponent``, sign in {-1, 0, +1}.
 
     Code bit 0 says the weight is non-zero, bit 1 that it is negative, and
     the bits above hold the shift ``exponent - min_exponent``. In hardware a
     weight is a barrel shift of the input, then a conditional negate or zero:
-    no multiplier. Or, ``multiplied``, the code is decoded beside the lane into
-    the integer ``sign * 2**shift`` (a few LUTs a bit), which a MULT18X18D
-    multiplies: the ROM still holds the short code, not the integer.
+    no multiplier. Or, ``multiplied``, the code is decoded into the integer
+    ``sign * 2**shift`` (a few LUTs a bit) before the register beside the lanes,
+    and a MULT18X18D multiplies: the ROM still holds the short code, not the integer.
     """
 
     def __init__(self, signs: np.ndarray, exponents: np.ndarray, weight_type: PowerOfTwo,
@@ -123,6 +143,13 @@ class ShiftWeights:
         """Bits of a decoded weight, signed: ``-2**max_shift`` .. ``2**max_shift``."""
         return self._max_shift + 2
 
+    @property
+    def operand_width(self) -> int:
+        return self._weight_width if self.multiplied else self.code_width
+
+    def operand(self, code: Value) -> Value:
+        return self._decoded(code).as_unsigned() if self.multiplied else code
+
     def _decoded(self, code: Value | int) -> Value:
         """The weight ``sign * 2**shift`` of ``code`` as a signed integer. ``-2**s`` is
         all ones from bit ``s`` up, so each bit is a function of the code alone."""
@@ -130,9 +157,11 @@ class ShiftWeights:
         if not isinstance(code, Value):
             value = (-1 if code & 2 else 1) << (code >> 2) if code & 1 else 0
             return Const(value, signed(width))
-        shift = code[2:]
+        # Zero as an AND, not a multiplexer to 0, which Yosys would make a synchronous
+        # reset of the flip-flops after it, each bit's its own (netlist_passes.py).
+        shift, nonzero = code[2:], code[0].replicate(width)
         positive, negative = Const(1, width) << shift, Const(-1, signed(width)) << shift
-        return Mux(code[0], Mux(code[1], negative[:width], positive[:width]), 0).as_signed()
+        return (Mux(code[1], negative[:width], positive[:width]) & nonzero).as_signed()
 
     def zero_code_sum(self, count: int, in_type: ElementType) -> int:
         """Code 0 is the weight 0, whatever it meets."""
@@ -160,10 +189,13 @@ class ShiftWeights:
         Code bits that are the same in every word are constants: a constant
         shift is wiring, a constant zero weight no logic at all.
         ``multiplied``: a product per term (see ``product_cost``), and two LUT4 a
-        bit to decode a code that varies."""
+        bit to decode a code that varies, whose register beside the lanes then holds
+        the wider operand."""
         if self.multiplied:
             used = (codes & 1).any(axis=0) if len(codes) else np.zeros(0, dtype=bool)
-            decode = Resources(lut4=2 * self._weight_width * int((used & _varies(codes)).sum()))
+            decoded = int((used & _varies(codes)).sum())
+            decode = Resources(lut4=2 * self._weight_width * decoded,
+                               ff=(self._weight_width - self.code_width) * decoded)
             cost, width = product_cost(used, in_type, self._weight_width)
             return cost + decode, width
         width = in_type.width + self._max_shift + 1
@@ -179,8 +211,9 @@ class ShiftWeights:
         return simd
 
     def terms(self, inputs: list[Value], codes: list, in_type: ElementType, common: None) -> list[Value]:
-        if self.multiplied:
-            return products(inputs, [self._decoded(c) for c in codes], in_type)
+        if self.multiplied:   # operands (decoded), or constant codes
+            weights = [c.as_signed() if isinstance(c, Value) else self._decoded(c) for c in codes]
+            return products(inputs, weights, in_type)
         terms = []
         for x, code in zip(inputs, codes):
             if isinstance(code, Value):
@@ -197,7 +230,7 @@ class ShiftWeights:
         return total
 
 
-class TernaryWeights:
+class TernaryWeights(WeightFormat):
     """Ternary weights -1, 0, +1 (TWN): code bit 0 says the weight is non-zero, bit 1
     that it is negative. A lane adds, subtracts or skips each input; no multiplier.
 
@@ -268,7 +301,7 @@ class TernaryWeights:
         return total
 
 
-class IntegerWeights:
+class IntegerWeights(WeightFormat):
     """Signed integer weights of ``bits`` bits, multiplied: where the unit is folded,
     Yosys maps each ``x * w`` to a MULT18X18D (one per term while both fit 18
     bits). (A shift layer on multipliers keeps its codes: ``ShiftWeights``
