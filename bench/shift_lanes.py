@@ -3,7 +3,8 @@
 For a trained and exported shift model in ``--out``, generates the Verilog
 three ways at one folding (``--shift-lanes barrel``, ``--shift-lanes
 multiplier``, and the multipliers again mapped with Yosys's ``-nodsp``, so
-into LUTs), maps each with Yosys ``synth_ecp5 -noflatten`` and prints a
+into LUTs), maps each with Yosys ``synth_ecp5 -noflatten`` (read as RTLIL, the
+same design: see ``unit_counts``) and prints a
 Markdown table of every matrix-vector unit: its lanes, LUT4 and MULT18X18D,
 and LUT4 per lane. Yosys only (no place and route): the per-unit counts are
 what the comparison needs. Every weight ROM goes into block RAM by default
@@ -20,8 +21,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+from amaranth.back import rtlil
+
 from hwgen import synth
 from hwgen.cli import main
+from hwgen.folding import Folding
+from hwgen.hw.network import Network
+from hwgen.ir import load_graph
 from hwgen.verilog import META_FILE
 
 WAYS = {"barrel shift": ("barrel", ""), "MULT18X18D": ("multiplier", ""),
@@ -40,7 +46,15 @@ def unit_counts(model: str, run: Path, lanes: str, yosys_flags: str, folding: st
         if main(argv + (["--folding", folding] if folding else [])):
             raise SystemExit("hwgen verilog failed")
         meta = json.loads((work / META_FILE).read_text())
-        script = [c.replace("synth_ecp5", "synth_ecp5" + yosys_flags) for c in synth.yosys_script(meta["top"])]
+        # The same design in RTLIL: Yosys's Verilog frontend took more than 17 GB on
+        # mnist-fc-shift-ps's ROM initialisations (1.2 M lines), where RTLIL states each
+        # ROM's contents as one constant.
+        network = Network(load_graph(work), Folding.parse(meta["folding"], meta["input_per_beat"]),
+                          shift_lanes=lanes, block_rams=block_rams)
+        (work / "hwgen_top.il").write_text(rtlil.convert(network, name=meta["top"], emit_src=False))
+        script = ["read_rtlil hwgen_top.il"] + [c.replace("synth_ecp5", "synth_ecp5" + yosys_flags)
+                                                for c in synth.yosys_script(meta["top"])
+                                                if not c.startswith("read_verilog")]
         command, _ = synth.yosys_command(script)
         mapped = subprocess.run(command, cwd=work, capture_output=True, text=True)
         if mapped.returncode:
