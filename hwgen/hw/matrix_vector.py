@@ -134,8 +134,11 @@ class MatrixVectorUnit(wiring.Component):
         beside the lanes, for the block RAMs sit in a few rows far from most of them.
         The beat waits as long. (Reading a cycle ahead would save a stage, but puts
         the late ``accept`` on the block RAMs' address: 7.2 ns on digits-bnn.) A ROM
-        of many block RAMs first copies its address (``rom_address_copies``): one more."""
-        return 1 if self.fully_parallel else read_cycles(self.rom_address_copies) + 2
+        of many block RAMs first copies its address (``rom_address_copies``): one more.
+        A format that decodes its codes beside the lanes adds its ``decode_stages``."""
+        if self.fully_parallel:
+            return 1
+        return read_cycles(self.rom_address_copies) + 2 + self._weights.decode_stages
 
     @cached_property
     def rom_address_copies(self) -> int:

@@ -42,6 +42,11 @@ class WeightFormat:
         """What the register beside the lanes holds for a code read from ROM."""
         return code
 
+    @property
+    def decode_stages(self) -> int:
+        """Registers a code takes beside the lanes before its ``operand`` is made."""
+        return 0
+
 
 class BinaryWeights(WeightFormat):
     """±1 weights, one bit each: 1 means +1. No multiplier.
@@ -149,6 +154,12 @@ class ShiftWeights(WeightFormat):
 
     def operand(self, code: Value) -> Value:
         return self._decoded(code).as_unsigned() if self.multiplied else code
+
+    @property
+    def decode_stages(self) -> int:
+        # The code from the block RAM rows is registered before the decode, the operand
+        # after it in the MULT18X18D: a route each, not both around the decode in one cycle.
+        return 1 if self.multiplied else 0
 
     def _decoded(self, code: Value | int) -> Value:
         """The weight ``sign * 2**shift`` of ``code`` as a signed integer. ``-2**s`` is
