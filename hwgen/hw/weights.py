@@ -13,10 +13,11 @@ terms), which the matrix-vector unit adds in a pipelined tree, and
 ``term_levels`` says how many adder levels of logic a term costs, so that
 the tree knows where its first register goes.
 
-The register beside the lanes holds each code as an ``operand``: the code
-itself, or what a multiplier takes (``ShiftWeights`` decoded), so that a
-MULT18X18D's inputs come straight from flip-flops, which ``hwgen synth``
-moves into the block (:mod:`~hwgen.netlist_passes`).
+The last register beside the lanes holds each code as an ``operand``: the
+code itself, or what a multiplier takes (``ShiftWeights`` decoded, after
+``decode_stages`` registers of the code), so that a MULT18X18D's inputs come
+straight from flip-flops, which ``hwgen synth`` moves into the block
+(:mod:`~hwgen.netlist_passes`).
 """
 import numpy as np
 from amaranth.hdl import Cat, Const, Mux, Value, signed
@@ -129,9 +130,10 @@ class ShiftWeights(WeightFormat):
     Code bit 0 says the weight is non-zero, bit 1 that it is negative, and
     the bits above hold the shift ``exponent - min_exponent``. In hardware a
     weight is a barrel shift of the input, then a conditional negate or zero:
-    no multiplier. Or, ``multiplied``, the code is decoded into the integer
-    ``sign * 2**shift`` (a few LUTs a bit) before the register beside the lanes,
-    and a MULT18X18D multiplies: the ROM still holds the short code, not the integer.
+    no multiplier. Or, ``multiplied``, the code is registered beside the lanes,
+    then decoded into the integer ``sign * 2**shift`` (a few LUTs a bit) in a
+    register of its own, and a MULT18X18D multiplies: the ROM still holds the
+    short code, not the integer.
     """
 
     def __init__(self, signs: np.ndarray, exponents: np.ndarray, weight_type: PowerOfTwo,
