@@ -152,11 +152,13 @@ def _reset_of(cell: dict) -> list | None:
     if (cell["type"] != "TRELLIS_FF" or params.get("CLKMUX", "CLK") != "CLK"
             or not (params.get("CEMUX", "").strip() == "1" or pins.get("CE") == ["1"])):
         return None
+    if params.get("LSRMUX", "").strip() == "0":
+        return ["0"]
     reset = pins.get("LSR", ["0"])
     if params.get("LSRMUX", "LSR") != "LSR" or reset == ["1"]:
         return None
-    if reset == ["0"] or params.get("LSRMUX", "").strip() == "0":
-        return ["0"]
+    if reset == ["0"]:
+        return reset
     return reset if params.get("SRMODE") == "LSR_OVER_CE" and params.get("REGSET", "RESET") == "RESET" else None
 
 
@@ -356,12 +358,7 @@ def _plain_flops_behind(cell: dict, group: dict, loads: dict, cells: dict) -> di
 
 def _plain_flop(cell: dict, clock: list) -> bool:
     """A TRELLIS_FF clocked on ``clock``'s rising edge, always enabled, never reset."""
-    params, pins = cell["parameters"], cell["connections"]
-    return (cell["type"] == "TRELLIS_FF" and pins.get("CLK") == clock
-            and params.get("CLKMUX", "CLK") == "CLK"
-            and (params.get("CEMUX", "").strip() == "1" or pins.get("CE") == ["1"])
-            and (params.get("LSRMUX", "LSR") == "LSR" and pins.get("LSR", ["0"]) == ["0"]
-                 or params.get("LSRMUX", "").strip() == "0"))
+    return cell["connections"].get("CLK") == clock and _reset_of(cell) == ["0"]
 
 
 def _number(value) -> int:
