@@ -59,8 +59,8 @@ def emit(graph: Graph, folding: Folding, folder: Path, *, logits: bool = False,
     """Write ``hwgen_top.v`` and ``hwgen_top.json`` into ``folder``; return the metadata.
     With ``logits`` the output beat carries the integer logits after the class
     index; with ``axi_stream`` the ports have AXI4-Stream names; ``shift_lanes``
-    says how shift layers multiply and ``block_rams`` how many DP16KD the weight
-    ROMs may take (see ``Network``)."""
+    says how shift layers multiply and ``block_rams`` how many DP16KD the vector
+    buffers and weight ROMs may take (see ``Network``)."""
     network = Network(graph, folding, logits=logits, shift_lanes=shift_lanes, block_rams=block_rams)
     top = AxiStreamTop(network) if axi_stream else network
     text = verilog.convert(top, name=TOP_NAME, emit_src=False)

@@ -112,7 +112,7 @@ def render_markdown(report: dict) -> str:
         "",
         "Busy cycles per image by layer: " + ", ".join(f"{k} {v}" for k, v in cyc["layers"].items()),
         "",
-        f"| inference, µs per image | |",
+        "| inference, µs per image | |",
         "|---|---|",
         f"| torch, weights quantized once, batch 1 (this CPU) | {sw['torch_batch1']:.2f} |",
         f"| torch, weights quantized once, batched (this CPU) | {sw['torch_batched']:.2f} |",

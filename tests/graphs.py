@@ -1,6 +1,7 @@
 """Random integer graphs and a naive reference to check the golden model against."""
 import numpy as np
 
+from hwgen.folding import Folding, LayerFold
 from hwgen.ir import (MATRIX_NODES, Argmax, Bipolar, Dense, Flatten, Graph, Input, Integer, IntegerDense, MaxPool,
                       MultiThreshold, PowerOfTwo, Requantize, ShiftDense, Ternary, Threshold, Window)
 
@@ -139,14 +140,12 @@ def _divisor(rng: np.random.Generator, n: int) -> int:
     return int(rng.choice([d for d in range(1, n + 1) if n % d == 0]))
 
 
-def random_network(rng: np.random.Generator) -> tuple[Graph, "Folding"]:
+def random_network(rng: np.random.Generator) -> tuple[Graph, Folding]:
     """A random graph and a random legal folding for it: an MLP or a CNN, with
     binary weights on integer or bipolar inputs, or shift weights, or each
     layer's weights binary, ternary or n-bit and each activation one or
     several thresholds; random sizes, kernels, strides, paddings, pooling,
     PE (any divisor) and SIMD (any width, so some layers pad)."""
-    from hwgen.folding import Folding, LayerFold
-
     family = str(rng.choice(["binary", "shift", "mixed"]))
     shift = family == "shift"
     cnn = bool(rng.integers(2))

@@ -37,7 +37,7 @@ def _model_with_ties(seed: int):
     x = rng.integers(0, 8, (400, 12))
     with torch.no_grad():
         for block in (0, 3):
-            linear, bn = model[block], model[block + 1]
+            bn = model[block + 1]
             acc = _prefix(model, block + 1)(to_tensor(x))
             # Means equal to accumulators some inputs really produce: exact ties.
             bn.running_mean.copy_(acc[rng.integers(0, len(x), bn.num_features),

@@ -53,6 +53,20 @@ def test_vector_buffer_replays_each_vector(stall, size, in_per_beat, out_per_bea
         assert dut.slice_width < in_per_beat * 3
 
 
+@pytest.mark.parametrize("stall", STALLS)
+@pytest.mark.parametrize("size, in_per_beat, out_per_beat, repeats", [
+    (1024, 8, 8, 2), (1024, 16, 8, 1), (960, 24, 6, 2),   # the last two pick beats at offsets in a word
+    (1024, 8, 20, 2), (800, 16, 40, 1)])   # a beat over several words: a read port (and copy of the banks) each
+def test_vector_buffer_in_block_ram_replays_each_vector(stall, size, in_per_beat, out_per_beat, repeats):
+    rng = np.random.default_rng(size)
+    vectors = rng.integers(0, 8, (4, size))
+    dut = VectorBuffer(element_width=3, size=size, in_per_beat=in_per_beat,
+                       out_per_beat=out_per_beat, repeats=repeats, block_ram=True)
+    assert dut.storage == "block_ram"
+    expected = [word for v in vectors for _ in range(repeats) for word in beats(v[None], out_per_beat, 3)]
+    assert run_stream(dut, beats(vectors, in_per_beat, 3), len(expected), stall=stall) == expected
+
+
 # (mh, mw, pe, simd); the last three pad each vector's last beat, and the last
 # has more lanes than one copy of the beat feeds (LANES_PER_BEAT_COPY).
 MVU_SHAPES = [(6, 10, 2, 5), (4, 9, 4, 9), (3, 7, 1, 1), (8, 12, 4, 3), (6, 10, 2, 4), (3, 7, 3, 5), (20, 10, 10, 3)]

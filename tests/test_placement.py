@@ -1,6 +1,7 @@
 # amaranth: UnusedElaboratable=no
 """Placement: weight ROMs in block RAM (geometry, deepest first, the budget kept,
-the style reaching the Verilog) and shift layers on multipliers."""
+the style reaching the Verilog) and shift layers on multipliers (vector buffers in
+block RAM: test_random_graphs.py)."""
 import numpy as np
 import pytest
 from amaranth.back import verilog
@@ -8,7 +9,7 @@ from amaranth.back import verilog
 from hwgen.folding import Folding
 from hwgen.hw.network import Network
 from hwgen.hw.cost import block_rams
-from hwgen.hw.multiplier_placement import place_multipliers
+from hwgen.hw.placement import place_by_saving
 from hwgen.hw.rom_placement import place_roms
 from hwgen.ir import Integer
 
@@ -50,8 +51,8 @@ def test_deep_tables_go_into_block_ram():
 
 def test_multipliers_go_where_they_save_most_per_block():
     options = {"fc1": (5000, 100), "fc2": (9000, 100), "fc3": (100, 10), "fc4": (-50, 4)}
-    assert place_multipliers(options, budget=156) == {"fc2", "fc3"}
-    assert place_multipliers(options, budget=0) == set()
+    assert place_by_saving(options, budget=156) == {"fc2", "fc3"}
+    assert place_by_saving(options, budget=0) == set()
 
 
 @pytest.mark.parametrize("shift_lanes, multiplied", [("barrel", []), ("multiplier", ["fc0", "fc1", "fc2"]),

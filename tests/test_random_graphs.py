@@ -1,15 +1,19 @@
+# amaranth: UnusedElaboratable=no
+# (Networks built for their stages alone are never elaborated.)
 """Seeded random graphs and foldings (MLPs and CNNs; binary, shift, ternary and n-bit
 weights; one or several thresholds; padded SIMD) through amaranth.sim, every output field scored: the fast tier.
 A few go through Verilator in the slow tier; ``bench/random_graphs.py`` runs 1,000."""
 import numpy as np
 import pytest
 
+from hwgen.folding import Folding
 from hwgen.hw.network import Network
+from hwgen.hw.vector_buffer import VectorBuffer
 from hwgen.verilog import emit
 from hwgen.sim.job import Pass, expected_outputs, unpack_fields
 from hwgen.sim.runner import simulate
 
-from .graphs import random_inputs, random_network
+from .graphs import random_graph, random_inputs, random_network
 from .streams import pack, run_stream
 
 IMAGES = 4
@@ -19,7 +23,10 @@ def check_in_amaranth(seed: int, shift_lanes: str = "barrel") -> None:
     """Golden = RTL on every field, and measured pace and latency = analytic."""
     rng = np.random.default_rng(seed)
     graph, folding = random_network(rng)
-    x = random_inputs(rng, graph, IMAGES)
+    check_network(graph, folding, random_inputs(rng, graph, IMAGES), seed, shift_lanes)
+
+
+def check_network(graph, folding, x: np.ndarray, seed: int, shift_lanes: str = "barrel") -> None:
     expected = expected_outputs(graph, x, logits=True)
     net = Network(graph, folding, logits=True, shift_lanes=shift_lanes)
     per_beat, width = folding.input_per_beat, graph.input.dtype.width
@@ -36,6 +43,22 @@ def check_in_amaranth(seed: int, shift_lanes: str = "barrel") -> None:
 @pytest.mark.parametrize("seed", range(16))
 def test_random_graph_in_amaranth_sim(seed):
     check_in_amaranth(seed)
+
+
+def test_a_deep_wide_input_buffer_in_block_ram():
+    """The input buffer (2 banks of 32 words of 64 bits) goes into block RAM, whose
+    reads take longer: outputs, pace and latency still as the model says."""
+    rng = np.random.default_rng(5)
+    graph = random_graph(rng, [512, 12, 4])
+    folding = Folding.parse("4x16,2x4", 16)
+    buffers = [unit for unit, _ in Network(graph, folding)._stages if isinstance(unit, VectorBuffer)]
+    assert [b.storage for b in buffers] == ["block_ram", "memory"] and buffers[0].resources.dp16kd == 2
+    check_network(graph, folding, random_inputs(rng, graph, IMAGES), 5)
+    # fc0's weight ROM takes 3 blocks first: with 4, the buffer's 2 are not left.
+    for budget in (4, 0):
+        buffers = [unit for unit, _ in Network(graph, folding, block_rams=budget)._stages
+                   if isinstance(unit, VectorBuffer)]
+        assert [b.storage for b in buffers] == ["memory"] * 2
 
 
 @pytest.mark.parametrize("seed", [1, 6, 9, 12, 16, 19])   # shift graphs, their weights multiplied

@@ -12,10 +12,10 @@ from ..ir import (MATRIX_NODES, Argmax, Dense, Flatten, Graph, Integer, IntegerD
                   Requantize, ShiftDense, Ternary, Threshold, Window)
 from .argmax import ArgmaxUnit
 from .cost import LFE5U_85F, Resources
-from .multiplier_placement import place_multipliers
 from .matrix_vector import MatrixVectorUnit
 from .max_pool import MaxPoolUnit
 from .requantize import RequantizeUnit
+from .placement import place_by_saving
 from .rom_placement import DEFAULT_BLOCK_RAMS, place_roms
 from .sliding_window import SlidingWindowUnit
 from .threshold import ThresholdUnit
@@ -24,7 +24,7 @@ from .weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
 
 # How shift layers, and n-bit layers with constant weights (fully parallel, integer
 # inputs), multiply: in LUTs (barrel shifters; shift-adds of signed digits), on
-# multipliers (MULT18X18D), or each layer as multiplier_placement.py chooses.
+# multipliers (MULT18X18D), or each layer as placement.py chooses.
 SHIFT_LANES = ("auto", "barrel", "multiplier")
 DEFAULT_MULTIPLIERS = LFE5U_85F.mult18
 # Per-channel tables go into block RAM from this many words (channels per lane) on.
@@ -64,22 +64,28 @@ class Network(wiring.Component):
         self._folding = folding
         self._logits = logits
         # Built more than once: earlier builds measure what the placement of
-        # multipliers and then of weight ROMs needs.
+        # multipliers, then of weight ROMs, then of vector buffers needs.
         choosable = {node.name for node in graph.nodes if self._multiplier_or_luts(node)}
         self._multiplied = choosable if shift_lanes == "multiplier" else set()
         if shift_lanes == "auto" and choosable:
-            _, in_luts = self._build_stages({})
+            _, in_luts, _ = self._build_stages({})
             self._multiplied = choosable
-            _, products = self._build_stages({})
+            _, products, _ = self._build_stages({})
             # Folded n-bit layers have no LUT form here: their multipliers come first.
             taken = sum(unit.resources.mult18 for name, unit in products.items() if name not in choosable)
-            self._multiplied = place_multipliers(
+            self._multiplied = place_by_saving(
                 {name: (in_luts[name].resources.lut4 - products[name].resources.lut4,
                         products[name].resources.mult18) for name in choosable}, max(0, multipliers - taken))
-        _, roms = self._build_stages({})
-        in_block = place_roms([unit.rom_shape if isinstance(unit, MatrixVectorUnit) or _deep(unit.rom_shape) else None
-                               for unit in roms.values()], block_rams)
-        self._stages, roms = self._build_stages(dict(zip(roms, in_block)))
+        _, roms, in_luts = self._build_stages({})
+        in_block = dict(zip(roms, place_roms([unit.rom_shape if isinstance(unit, MatrixVectorUnit)
+                                              or _deep(unit.rom_shape) else None for unit in roms.values()],
+                                             block_rams)))
+        # Large vector buffers take the blocks the ROMs leave (a ROM saves more LUT4 a block).
+        stages, _, in_blocks = self._build_stages(in_block, buffers_in_block_ram=set(in_luts))
+        left = block_rams - sum(unit.resources.dp16kd for unit, _ in stages if not isinstance(unit, VectorBuffer))
+        buffers = place_by_saving({name: (in_luts[name].resources.lut4 - unit.resources.lut4, unit.resources.dp16kd)
+                                 for name, unit in in_blocks.items() if unit.storage == "block_ram"}, left)
+        self._stages, roms, _ = self._build_stages(in_block, buffers_in_block_ram=buffers)
         self._matrix_units = {name: unit for name, unit in roms.items() if isinstance(unit, MatrixVectorUnit)}
         in_width = graph.input.dtype.width
         super().__init__({
@@ -87,11 +93,13 @@ class Network(wiring.Component):
             "o": Out(stream.Signature(sum(width for width, _ in self.output_fields))),
         })
 
-    def _build_stages(self, rom_in_block_ram: dict[str, bool]):
-        """The stages in stream order, each with the cycles it is busy per image, and every
-        unit with a ROM (matrix-vector units' weights, per-channel tables) by node name.
-        ``rom_in_block_ram`` by node name (absent: LUTs)."""
-        graph, stages, roms = self._graph, [], {}
+    def _build_stages(self, rom_in_block_ram: dict[str, bool], buffers_in_block_ram: set[str] = frozenset()):
+        """The stages in stream order, each with the cycles it is busy per image; every
+        unit with a ROM (matrix-vector units' weights, per-channel tables) by node name;
+        and each matrix-vector unit's input buffer by the unit's node name.
+        ``rom_in_block_ram`` by node name (absent: LUTs); the buffers of the layers in
+        ``buffers_in_block_ram`` may be built in block RAM."""
+        graph, stages, roms, buffers = self._graph, [], {}, {}
         per_beat = self._folding.input_per_beat
         for node in graph.nodes[1:]:
             in_type, in_shape = graph.types[node.input], graph.shapes[node.input]
@@ -106,7 +114,8 @@ class Network(wiring.Component):
                 roms[node.name] = mvu
                 buffer = VectorBuffer(element_width=in_type.width, size=node.in_features,
                                       in_per_beat=per_beat, out_per_beat=fold.simd,
-                                      repeats=mvu.neuron_folds)
+                                      repeats=mvu.neuron_folds, block_ram=node.name in buffers_in_block_ram)
+                buffers[node.name] = buffer
                 stages += [_per_vector(buffer, pixels), _per_vector(mvu, pixels)]
                 per_beat = fold.pe
             elif isinstance(node, (Threshold, MultiThreshold, Requantize)):
@@ -141,7 +150,7 @@ class Network(wiring.Component):
                                      f"but {node.input!r} is {in_type}")
                 stages.append(_per_vector(ArgmaxUnit(classes=graph.sizes[node.input], acc_width=in_type.width,
                                                      per_beat=per_beat, logits=self._logits), 1))
-        return stages, roms
+        return stages, roms, buffers
 
     def _multiplier_or_luts(self, node) -> bool:
         """Whether a layer can multiply either on MULT18X18D or in LUTs: shift layers, and

@@ -5,16 +5,24 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .cost import CONTROL_LUTS, Resources, lut_ram
-from .pipeline import BEFORE_THE_IMAGE, lookup, register_copies
+from .cost import CONTROL_LUTS, Resources, block_rams, credit_queue, lut_ram
+from .pipeline import BEFORE_THE_IMAGE, QUEUE_LATENCY, CreditQueue, delayed, lookup, queue_depth, register_copies
 
 # Flip-flops one enable drives at most. One enable for digits-bnn's 320-bit input
 # buffer, from a LUT4 on registers, still took 6.8 ns: 5.8 of it routing.
-COPY_FANOUT = 64
+COPY_FANOUT = 16
 # DPR16X4 that one copy of a memory address drives at most. mnist-lenet-ternary's
 # conv2 input buffer read 104 of them per port from one address register: 13.1 ns,
 # 11.4 of it routing.
 DPRS_PER_ADDRESS = 16
+# LUT4 of LUT RAM a DP16KD must save for the banks to go into block RAM. The
+# auto-folded mnist-mlp-bnn's input buffer (98 words of 128 bits: 2,112 LUT4, or
+# 4 blocks) spread over so much of the part that whatever it broadcast in a cycle,
+# its write enable or its next read address, was 9-11 ns of routing.
+BLOCK_RAM_LUT4_WORTH = 256
+# Cycles from a word's read address to its data in a register (the block's own output
+# register: hwgen/netlist_passes.py).
+BLOCK_RAM_READ_CYCLES = 2
 
 
 class VectorBuffer(wiring.Component):
@@ -32,7 +40,7 @@ class VectorBuffer(wiring.Component):
     then aligned.
 
     Where one output beat is the whole vector, the banks may be registers
-    instead (see ``storage``).
+    instead, and where they are large, block RAM (see ``storage``).
 
     Parameters
     ----------
@@ -44,6 +52,8 @@ class VectorBuffer(wiring.Component):
         Elements per input beat, dividing ``size``, and per output beat.
     repeats : int
         How many times each vector is sent.
+    block_ram : bool
+        Whether large banks may go into block RAM (DP16KD).
 
     Members
     -------
@@ -53,7 +63,7 @@ class VectorBuffer(wiring.Component):
     """
 
     def __init__(self, *, element_width: int, size: int, in_per_beat: int, out_per_beat: int,
-                 repeats: int):
+                 repeats: int, block_ram: bool = False):
         for name, value in (("element_width", element_width), ("size", size),
                             ("in_per_beat", in_per_beat), ("out_per_beat", out_per_beat),
                             ("repeats", repeats)):
@@ -66,6 +76,7 @@ class VectorBuffer(wiring.Component):
         self._in_per_beat = in_per_beat
         self._out_per_beat = out_per_beat
         self._repeats = repeats
+        self._block_ram = block_ram
         super().__init__({
             "i": In(stream.Signature(in_per_beat * element_width)),
             "o": Out(stream.Signature(out_per_beat * element_width)),
@@ -102,40 +113,61 @@ class VectorBuffer(wiring.Component):
           is paid only where the replay is slower anyway;
         - ``"registers"``: two shift registers read through a mux (a LUT4 a
           bit), where the estimate says they are cheaper than ``"memory"`` (see
-          ``memory_shape``; memory needs a copy of the banks per read port).
+          ``memory_shape``; memory needs a copy of the banks per read port);
+        - ``"block_ram"``: where block RAM is allowed and each DP16KD saves
+          ``BLOCK_RAM_LUT4_WORTH`` LUT4 of LUT RAM. A
+          read takes ``BLOCK_RAM_READ_CYCLES``, so the beats wait in a
+          ``CreditQueue`` that the reads reserve: ``o.ready`` reaches only the queue.
         """
         whole_vector = self.out_words == 1
         if whole_vector and self.replay_cycles > self.in_beats:
             return "hold"
-        return "registers" if whole_vector and self._registers_cost.lut4 < self._memory_cost.lut4 else "memory"
+        if whole_vector and self._registers_cost.lut4 < self._memory_cost.lut4:
+            return "registers"
+        if self._block_ram and self._memory_cost.lut4 >= BLOCK_RAM_LUT4_WORTH * self._blocks:
+            return "block_ram"
+        return "memory"
+
+    @property
+    def _blocks(self) -> int:
+        """DP16KD for the banks in block RAM: a copy per read port (Yosys makes them)."""
+        width, depth, reads = self.memory_shape
+        return reads * block_rams(width, 2 * depth)
 
     @property
     def latency(self) -> int:
         """Cycles from a vector's last input beat to its first output beat (``"hold"``:
-        the copy into the hold register takes a cycle)."""
-        return 2 if self.storage == "hold" else 1
+        the copy into the hold register takes a cycle; ``"block_ram"``: the read and
+        the queue, ``read_delay``)."""
+        return (2 if self.storage == "hold" else 1) + self.read_delay
+
+    @property
+    def read_delay(self) -> int:
+        """Cycles from a beat's read to its offer at ``o``: 0 but in block RAM."""
+        return BLOCK_RAM_READ_CYCLES + QUEUE_LATENCY if self.storage == "block_ram" else 0
 
     def schedule(self, arrivals: list[int]) -> list[int]:
         """Output offer cycles from input offer cycles (see :func:`~.pipeline.offers_after`).
 
         A vector's beats are taken one a cycle once its bank is free, and its
-        replay sends a beat every cycle from ``latency`` cycles after its last
-        beat, once the previous vector's replay is over. A bank is free once the
-        vector two before has been sent, or (``"hold"``) the shift register once
-        the vector before it has been copied: in the cycle of the last beat sent
-        from the hold register at the latest."""
-        offers, sent, taken, copied = [], [], BEFORE_THE_IMAGE, BEFORE_THE_IMAGE
+        replay reads a beat every cycle from ``latency - read_delay`` cycles after
+        its last beat, once the previous vector's replay is read, and offers it
+        ``read_delay`` cycles later. A bank is free once the vector two before has
+        been read, or (``"hold"``) the shift register once the vector before it has
+        been copied: in the cycle of the last beat sent from the hold register at the
+        latest."""
+        offers, read, taken, copied = [], [], BEFORE_THE_IMAGE, BEFORE_THE_IMAGE
         for v in range(len(arrivals) // self.in_beats):
             if self.storage == "hold":
                 bank_free = copied + 1
             else:
-                bank_free = sent[v - 2] + 1 if v >= 2 else BEFORE_THE_IMAGE
+                bank_free = read[v - 2] + 1 if v >= 2 else BEFORE_THE_IMAGE
             for arrival in arrivals[v * self.in_beats:(v + 1) * self.in_beats]:
                 taken = max(arrival, taken + 1, bank_free)
-            start = max(taken + self.latency, sent[-1] + 1 if sent else BEFORE_THE_IMAGE)
+            start = max(taken + self.latency - self.read_delay, read[-1] + 1 if read else BEFORE_THE_IMAGE)
             copied = start - 1
-            offers += [start + k for k in range(self.replay_cycles)]
-            sent.append(offers[-1])
+            offers += [start + self.read_delay + k for k in range(self.replay_cycles)]
+            read.append(start + self.replay_cycles - 1)
         return offers
 
     @property
@@ -171,7 +203,7 @@ class VectorBuffer(wiring.Component):
         bits = self._size * self._element_width
         hold = Resources(lut4=CONTROL_LUTS + 3 * self.copy_groups, ff=2 * bits + 2 * self.copy_groups)
         return {"hold": hold, "registers": self._registers_cost,
-                "memory": self._memory_cost}[self.storage]
+                "memory": self._memory_cost, "block_ram": self._block_ram_cost}[self.storage]
 
     @property
     def _registers_cost(self) -> Resources:
@@ -188,6 +220,18 @@ class VectorBuffer(wiring.Component):
         addresses = -(-width // self.slice_width) * (reads + 1) * (2 * depth - 1).bit_length()
         return (lut_ram(width, 2 * depth) * reads
                 + Resources(lut4=CONTROL_LUTS + align * self._out_per_beat * self._element_width, ff=addresses))
+
+    @property
+    def _block_ram_cost(self) -> Resources:
+        """The blocks; the queue; a mux a bit over the beats' offsets, and the addresses
+        (the read registers are the blocks' own)."""
+        _, depth, reads = self.memory_shape
+        beat_width = self._out_per_beat * self._element_width
+        offsets = len(set(self._offsets))
+        align = math.ceil(offsets / 2) if offsets > 1 else 0
+        address_bits = (2 * depth - 1).bit_length()
+        return (Resources(lut4=CONTROL_LUTS + align * beat_width, ff=(1 + reads) * address_bits, dp16kd=self._blocks)
+                + credit_queue(beat_width, queue_depth(BLOCK_RAM_READ_CYCLES)))
 
     def elaborate(self, platform):
         return self._hold() if self.storage == "hold" else self._banks()
@@ -263,20 +307,30 @@ class VectorBuffer(wiring.Component):
             with m.Else():
                 m.d.sync += write_beat.eq(write_beat + 1)
 
-        m.d.comb += self.o.valid.eq(full.bit_select(read_bank, 1))
-        sent = self.o.valid & self.o.ready
+        # A beat is read when it is sent; in block RAM, when the queue has room for it.
+        if self.storage == "block_ram":
+            queue = CreditQueue(width=self._out_per_beat * self._element_width, latency=BLOCK_RAM_READ_CYCLES)
+            m.submodules.queue = queue
+            wiring.connect(m, queue.o, wiring.flipped(self.o))
+            read = Signal()
+            m.d.comb += [read.eq(full.bit_select(read_bank, 1) & queue.free), queue.reserve.eq(read)]
+        else:
+            m.d.comb += self.o.valid.eq(full.bit_select(read_bank, 1))
+            read = self.o.valid & self.o.ready
         word_done = read_word == self.out_words - 1
         vector_done = word_done & (read_repeat == self._repeats - 1)
-        emptied = sent & vector_done
-        # Where the next beat is, should this one be sent: from the read state alone.
+        emptied = read & vector_done
+        # Where the next beat is, should this one be read: from the read state alone.
         following_word, following_bank = Mux(word_done, 0, read_word + 1), read_bank ^ vector_done
-        with m.If(sent):
+        with m.If(read):
             m.d.sync += [read_word.eq(following_word), read_bank.eq(following_bank)]
             with m.If(word_done):
                 m.d.sync += read_repeat.eq(Mux(vector_done, 0, read_repeat + 1))
         m.d.sync += full.eq(next_full(full, filled, write_bank, emptied, read_bank))
         if self.storage == "memory":
-            self._memory(m, accept, sent, following_bank, following_word)
+            self._memory(m, accept, read, following_bank, following_word)
+        elif self.storage == "block_ram":
+            self._block_memory(m, accept, read, following_bank, following_word, queue)
         return m
 
     def _memory(self, m: Module, accept: Value, sent: Value, following_bank: Value, following_word: Value) -> None:
@@ -297,8 +351,7 @@ class VectorBuffer(wiring.Component):
         # to 32 copies, the auto-folded mnist-mlp-bnn's worst path was 11.5 ns of routing.
         write_addresses = register_copies(Signal(range(2 * depth)), len(lows), "write_address")
         with m.If(accept):
-            m.d.sync += [a.eq(Mux(a == self.in_beats - 1, depth, Mux(a == depth + self.in_beats - 1, 0, a + 1)))
-                         for a in write_addresses]
+            m.d.sync += [a.eq(self._next_write_address(a, depth)) for a in write_addresses]
         first_rows = [self._rows(word).start for word in range(self.out_words)]
         read_addresses = []
         for k in range(reads):
@@ -321,18 +374,55 @@ class VectorBuffer(wiring.Component):
                 read = banks.read_port(domain="comb")
                 m.d.comb += read.addr.eq(read_addresses[k][j])
                 slices[k].append(read.data)
-        words = [Cat(*parts) for parts in slices]
+        m.d.comb += self.o.payload.eq(self._aligned(m, Cat(*(Cat(*parts) for parts in slices)), sent,
+                                                     following_word))
+
+    def _next_write_address(self, address: Value, depth: int) -> Value:
+        """The write address after an input beat: after a bank's last word, the other bank's first."""
+        return Mux(address == self.in_beats - 1, depth, Mux(address == depth + self.in_beats - 1, 0, address + 1))
+
+    def _aligned(self, m: Module, overlapped: Value, sent: Value, following_word: Value, delay: int = 0) -> Value:
+        """The output beat picked out of ``overlapped`` (the words it overlaps) at its
+        offset, whose index is a register loaded with the following beat's on ``sent``
+        (``delay`` cycles before ``overlapped`` holds the beat's words)."""
         offsets = sorted(set(self._offsets))
         beat_width = self._out_per_beat * self._element_width
-        overlapped = Cat(*words)
         choices = [overlapped[o * self._element_width:][:beat_width] for o in offsets]
         if len(choices) == 1:
-            m.d.comb += self.o.payload.eq(choices[0])
-            return
+            return choices[0]
         choice = Signal(range(len(choices)), name="offset_index")
         with m.If(sent):
             m.d.sync += choice.eq(lookup([offsets.index(o) for o in self._offsets], following_word))
-        m.d.comb += self.o.payload.eq(Cat(*choices).word_select(choice, beat_width))
+        return Cat(*choices).word_select(delayed(m, choice, delay, "offset_index"), beat_width)
+
+    def _block_memory(self, m: Module, accept: Value, read: Value, following_bank: Value, following_word: Value,
+                      queue: CreditQueue) -> None:
+        """The banks in block RAM, bank ``b``'s word ``k`` at ``b * depth + k``, written
+        and read at address registers. Read port ``k`` reads free-running at its read
+        address, which holds the ``k``-th word of the beat to be read; its output
+        register holds the word ``BLOCK_RAM_READ_CYCLES`` after the read, the offset
+        index follows it, and the beat goes into the queue that ``read`` reserved."""
+        width, depth, reads = self.memory_shape
+        m.submodules.banks = banks = memory.Memory(shape=width, depth=2 * depth, init=[],
+                                                   attrs={"ram_style": "block"})
+        write_address = Signal(range(2 * depth))
+        with m.If(accept):
+            m.d.sync += write_address.eq(self._next_write_address(write_address, depth))
+        write = banks.write_port()
+        m.d.comb += [write.addr.eq(write_address), write.data.eq(self.i.payload), write.en.eq(accept)]
+        first_rows = [self._rows(word).start for word in range(self.out_words)]
+        words = []
+        for k in range(reads):
+            address = Signal(range(2 * depth), init=k, name=f"read_address{k}")
+            with m.If(read):
+                m.d.sync += address.eq(Mux(following_bank, depth, 0) + lookup(first_rows, following_word) + k)
+            port = banks.read_port(domain="sync")
+            m.d.comb += port.addr.eq(address)
+            words.append(Signal(width, name=f"word{k}", reset_less=True))
+            m.d.sync += words[-1].eq(port.data)
+        aligned = self._aligned(m, Cat(*words), read, following_word, BLOCK_RAM_READ_CYCLES)
+        m.d.comb += [queue.push.payload.eq(aligned),
+                     queue.push.valid.eq(delayed(m, read, BLOCK_RAM_READ_CYCLES, "read"))]
 
 
 def next_full(full: Value, filled: Value, write_bank: Value, emptied: Value, read_bank: Value) -> Value:
