@@ -71,7 +71,17 @@ def test_random_shift_graph_on_multipliers(seed):
 def test_random_graph_on_verilator(tmp_path, seed):
     rng = np.random.default_rng(seed)
     graph, folding = random_network(rng)
-    x = random_inputs(rng, graph, 30)
+    check_on_verilator(tmp_path, graph, folding, random_inputs(rng, graph, 30), seed)
+
+
+@pytest.mark.slow
+def test_an_input_buffer_in_block_ram_on_verilator(tmp_path):
+    rng = np.random.default_rng(5)
+    graph = random_graph(rng, [512, 12, 4])
+    check_on_verilator(tmp_path, graph, Folding.parse("4x16,2x4", 16), random_inputs(rng, graph, 30), 5)
+
+
+def check_on_verilator(tmp_path, graph, folding, x: np.ndarray, seed: int) -> None:
     expected = expected_outputs(graph, x, logits=True)
     meta = emit(graph, folding, tmp_path, logits=True)
     steady, stalled = simulate(tmp_path, x, expected, [Pass(30, 0.0), Pass(30, 0.3, seed=seed)],
