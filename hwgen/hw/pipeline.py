@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 
 from amaranth.hdl import Const, Module, Mux, Signal, Value
-from amaranth.lib import fifo, stream, wiring
+from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..packing import pack
@@ -66,17 +66,31 @@ class CreditQueue(wiring.Component):
         return QUEUE_LATENCY
 
     def elaborate(self, platform):
+        """A FIFO in LUT RAM whose write enable is ``push.valid`` alone: the reservations
+        leave room for every push. (Amaranth's SyncFIFO also checks its level first;
+        through that LUT to the write enable of every DPR16X4 was the worst path of the
+        auto-folded mnist-mlp-bnn at 75k images/s, 8.5 ns, 7.4 of it routing.)"""
         m = Module()
-        m.submodules.fifo = queue = fifo.SyncFIFO(width=self._width, depth=self._depth)
-        m.d.comb += [
-            queue.w_data.eq(self.push.payload),
-            queue.w_en.eq(self.push.valid),
-            self.o.payload.eq(queue.r_data),
-            self.o.valid.eq(queue.r_rdy),
-            queue.r_en.eq(self.o.ready),
-        ]
-        pending = Signal(range(self._depth + 1))
+        depth = self._depth
+        m.submodules.slots = slots = memory.Memory(shape=self._width, depth=depth, init=[])
+        write, read = slots.write_port(), slots.read_port(domain="comb")
+        write_slot, read_slot = Signal(range(depth)), Signal(range(depth))
         left = self.o.valid & self.o.ready
+        filled = Signal(range(depth + 1))
+        m.d.comb += [
+            write.addr.eq(write_slot), write.data.eq(self.push.payload), write.en.eq(self.push.valid),
+            read.addr.eq(read_slot), self.o.payload.eq(read.data),
+        ]
+        with m.If(self.push.valid):
+            m.d.sync += write_slot.eq(Mux(write_slot == depth - 1, 0, write_slot + 1))
+        with m.If(left):
+            m.d.sync += read_slot.eq(Mux(read_slot == depth - 1, 0, read_slot + 1))
+        m.d.sync += [
+            filled.eq(_pick(self.push.valid, left, filled + 1, filled, filled - 1)),
+            # A register: a result waits in the queue from the cycle after its push.
+            self.o.valid.eq(self.push.valid | Mux(left, filled != 1, filled != 0)),
+        ]
+        pending = Signal(range(depth + 1))
         # `reserve` (from the upstream unit's valid) and `left` (from the downstream
         # unit's ready) both arrive late in the cycle: every outcome is computed from
         # `pending` alone, and they only pick one.
