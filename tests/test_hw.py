@@ -67,6 +67,12 @@ def test_vector_buffer_in_block_ram_replays_each_vector(stall, size, in_per_beat
     assert run_stream(dut, beats(vectors, in_per_beat, 3), len(expected), stall=stall) == expected
 
 
+def test_a_vector_buffer_read_through_many_ports_stays_in_lut_ram():
+    # 16 words a beat: 16 copies of the banks, more than Yosys's memory mapping can take.
+    dut = VectorBuffer(element_width=8, size=784, in_per_beat=1, out_per_beat=16, repeats=32, block_ram=True)
+    assert dut.memory_shape[2] == 16 and dut.storage == "memory"
+
+
 # (mh, mw, pe, simd); the last three pad each vector's last beat, and the last
 # has more lanes than one copy of the beat feeds (LANES_PER_BEAT_COPY).
 MVU_SHAPES = [(6, 10, 2, 5), (4, 9, 4, 9), (3, 7, 1, 1), (8, 12, 4, 3), (6, 10, 2, 4), (3, 7, 3, 5), (20, 10, 10, 3)]

@@ -20,6 +20,10 @@ DPRS_PER_ADDRESS = 16
 # 4 blocks) spread over so much of the part that whatever it broadcast in a cycle,
 # its write enable or its next read address, was 9-11 ns of routing.
 BLOCK_RAM_LUT4_WORTH = 256
+# Read ports (each a copy of the banks) at most for block RAM: Yosys's memory mapping
+# took 0.2 GB for 8, and passed 24 GB for the 16 that 784 8-bit pixels a beat apart,
+# read 16 a beat, would need.
+BLOCK_RAM_MAX_READS = 4
 # Cycles from a word's read address to its data in a register (the block's own output
 # register: hwgen/netlist_passes.py).
 BLOCK_RAM_READ_CYCLES = 2
@@ -104,27 +108,29 @@ class VectorBuffer(wiring.Component):
 
     @property
     def storage(self) -> str:
-        """How the banks are built, where each output beat is the whole vector:
+        """How the banks are built: in LUT RAM (``"memory"``) but
 
-        - ``"hold"``, where a vector's replay outlasts its input beats: a shift
-          register that the beats enter, copied whole into a hold register that
-          is sent (no LUT a bit). The copy waits for the shift register to be
-          full, so a vector takes a cycle more than its input beats: the price
-          is paid only where the replay is slower anyway;
-        - ``"registers"``: two shift registers read through a mux (a LUT4 a
-          bit), where the estimate says they are cheaper than ``"memory"`` (see
-          ``memory_shape``; memory needs a copy of the banks per read port);
-        - ``"block_ram"``: where block RAM is allowed and each DP16KD saves
-          ``BLOCK_RAM_LUT4_WORTH`` LUT4 of LUT RAM. A
-          read takes ``BLOCK_RAM_READ_CYCLES``, so the beats wait in a
-          ``CreditQueue`` that the reads reserve: ``o.ready`` reaches only the queue.
+        - ``"hold"``, where each output beat is the whole vector and its replay
+          outlasts its input beats: a shift register that the beats enter, copied
+          whole into a hold register that is sent (no LUT a bit). The copy waits
+          for the shift register to be full, so a vector takes a cycle more than
+          its input beats: the price is paid only where the replay is slower anyway;
+        - ``"registers"``, where each output beat is the whole vector: two shift
+          registers read through a mux (a LUT4 a bit), where the estimate says they
+          are cheaper than ``"memory"`` (see ``memory_shape``; memory needs a copy
+          of the banks per read port);
+        - ``"block_ram"``, where block RAM is allowed, a beat overlaps at most
+          ``BLOCK_RAM_MAX_READS`` words, and each DP16KD saves ``BLOCK_RAM_LUT4_WORTH``
+          LUT4 of LUT RAM. A read takes ``BLOCK_RAM_READ_CYCLES``, so the beats wait
+          in a ``CreditQueue`` that the reads reserve: ``o.ready`` reaches only the queue.
         """
         whole_vector = self.out_words == 1
         if whole_vector and self.replay_cycles > self.in_beats:
             return "hold"
         if whole_vector and self._registers_cost.lut4 < self._memory_cost.lut4:
             return "registers"
-        if self._block_ram and self._memory_cost.lut4 >= BLOCK_RAM_LUT4_WORTH * self._blocks:
+        if (self._block_ram and self.memory_shape[2] <= BLOCK_RAM_MAX_READS
+                and self._memory_cost.lut4 >= BLOCK_RAM_LUT4_WORTH * self._blocks):
             return "block_ram"
         return "memory"
 
