@@ -410,7 +410,7 @@ class VectorBuffer(wiring.Component):
         index follows it, and the beat goes into the queue that ``read`` reserved."""
         width, depth, reads = self.memory_shape
         m.submodules.banks = banks = memory.Memory(shape=width, depth=2 * depth, init=[],
-                                                   attrs={"ram_style": "block"})
+                                                   attrs={"ram_style": "block", "no_rw_check": 1})
         write_address = Signal(range(2 * depth))
         with m.If(accept):
             m.d.sync += write_address.eq(self._next_write_address(write_address, depth))
