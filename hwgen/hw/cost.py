@@ -125,4 +125,8 @@ def lut_ram(width: int, depth: int) -> Resources:
 
 
 def credit_queue(width: int, depth: int) -> Resources:
-    return lut_ram(width, depth) + Resources(lut4=CONTROL_LUTS, ff=3 * math.ceil(math.log2(depth + 1)))
+    """A ``CreditQueue``: its slots, the registered push, and a write enable and two slot
+    addresses per column slice of 64 bits."""
+    slices = math.ceil(width / 64)
+    return lut_ram(width, depth) + Resources(lut4=CONTROL_LUTS,
+                                             ff=width + (2 * slices + 2) * math.ceil(math.log2(depth + 1)) + slices)

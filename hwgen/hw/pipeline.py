@@ -21,8 +21,13 @@ from ..packing import pack
 LEVELS_PER_STAGE = 1
 # How many copies of a register one register feeds in a fan-out tree (delayed_copies).
 COPY_BRANCHING = 4
-# Cycles from a result's push into a CreditQueue to its beat at the queue's output.
-QUEUE_LATENCY = 1
+# Cycles from a result's push into a CreditQueue to its beat at the queue's output:
+# the push is registered, then written.
+QUEUE_LATENCY = 2
+# Payload bits of a CreditQueue's slots that one copy of its write enable and slot
+# addresses drives: 16 DPR16X4. From one write address to the 88 DPR16X4 of fc1's
+# queue in the auto-folded mnist-mlp-bnn at 75k images/s took 8.6 ns of routing.
+QUEUE_SLICE_BITS = 64
 
 
 class CreditQueue(wiring.Component):
@@ -31,7 +36,7 @@ class CreditQueue(wiring.Component):
     The unit raises ``reserve`` when it accepts a beat that will produce an
     output and may accept one only while ``free`` is high. The result is
     pushed through ``push`` when it leaves the pipeline, and the queue sends
-    it on through ``o`` one cycle later. With ``depth`` slots, results
+    it on through ``o`` ``QUEUE_LATENCY`` cycles later. With ``depth`` slots, results
     reserved every ``interval`` cycles flow at full rate; ``depth`` is
     derived from the pipeline's latency, so a queue never overflows and
     never throttles an unstalled stream.
@@ -66,29 +71,40 @@ class CreditQueue(wiring.Component):
         return QUEUE_LATENCY
 
     def elaborate(self, platform):
-        """A FIFO in LUT RAM whose write enable is ``push.valid`` alone: the reservations
-        leave room for every push. (Amaranth's SyncFIFO also checks its level first;
-        through that LUT to the write enable of every DPR16X4 was the worst path of the
-        auto-folded mnist-mlp-bnn at 75k images/s, 8.5 ns, 7.4 of it routing.)"""
+        """A FIFO in LUT RAM, in column slices of ``QUEUE_SLICE_BITS``. Each slice registers
+        its share of the push and has its own copies of the write enable and the slot
+        addresses, so none of them fans out to every DPR16X4. The write enable is the
+        registered ``push.valid`` alone: the reservations leave room for every push.
+        (Amaranth's SyncFIFO also checks its level first; through that LUT to the write
+        enable of every DPR16X4 was the worst path of the auto-folded mnist-mlp-bnn at
+        75k images/s, 8.5 ns, 7.4 of it routing.)"""
         m = Module()
         depth = self._depth
-        m.submodules.slots = slots = memory.Memory(shape=self._width, depth=depth, init=[])
-        write, read = slots.write_port(), slots.read_port(domain="comb")
-        write_slot, read_slot = Signal(range(depth)), Signal(range(depth))
+        lows = range(0, self._width, QUEUE_SLICE_BITS)
+        writes = register_copies(Signal(), len(lows), "write")
+        write_slots = register_copies(Signal(range(depth)), len(lows), "write_slot")
+        read_slots = register_copies(Signal(range(depth)), len(lows), "read_slot")
         left = self.o.valid & self.o.ready
-        filled = Signal(range(depth + 1))
-        m.d.comb += [
-            write.addr.eq(write_slot), write.data.eq(self.push.payload), write.en.eq(self.push.valid),
-            read.addr.eq(read_slot), self.o.payload.eq(read.data),
-        ]
-        with m.If(self.push.valid):
-            m.d.sync += write_slot.eq(Mux(write_slot == depth - 1, 0, write_slot + 1))
-        with m.If(left):
-            m.d.sync += read_slot.eq(Mux(read_slot == depth - 1, 0, read_slot + 1))
+        for j, low in enumerate(lows):
+            width = min(QUEUE_SLICE_BITS, self._width - low)
+            pushed = Signal(width, name=f"pushed{j}", reset_less=True)
+            m.d.sync += [pushed.eq(self.push.payload[low:low + width]), writes[j].eq(self.push.valid)]
+            m.submodules[f"slots{j}"] = slots = memory.Memory(shape=width, depth=depth, init=[])
+            write, read = slots.write_port(), slots.read_port(domain="comb")
+            m.d.comb += [
+                write.addr.eq(write_slots[j]), write.data.eq(pushed), write.en.eq(writes[j]),
+                read.addr.eq(read_slots[j]), self.o.payload[low:low + width].eq(read.data),
+            ]
+            with m.If(writes[j]):
+                m.d.sync += write_slots[j].eq(Mux(write_slots[j] == depth - 1, 0, write_slots[j] + 1))
+            with m.If(left):
+                m.d.sync += read_slots[j].eq(Mux(read_slots[j] == depth - 1, 0, read_slots[j] + 1))
+        written, filled = Signal(), Signal(range(depth + 1))
         m.d.sync += [
-            filled.eq(_pick(self.push.valid, left, filled + 1, filled, filled - 1)),
-            # A register: a result waits in the queue from the cycle after its push.
-            self.o.valid.eq(self.push.valid | Mux(left, filled != 1, filled != 0)),
+            written.eq(self.push.valid),
+            filled.eq(_pick(written, left, filled + 1, filled, filled - 1)),
+            # A register: a result waits in the queue from the cycle after it is written.
+            self.o.valid.eq(written | Mux(left, filled != 1, filled != 0)),
         ]
         pending = Signal(range(depth + 1))
         # `reserve` (from the upstream unit's valid) and `left` (from the downstream
@@ -141,9 +157,9 @@ def less_than(a: Value, b: Value) -> Value:
 
 
 def queue_depth(latency: int, interval: int = 1) -> int:
-    """Slots a ``CreditQueue`` needs: reserves in the last ``latency + 1`` cycles (the
-    queue's own cycle included) can all be pending; one more slot keeps ``free`` high."""
-    return -(-(latency + 1) // interval) + 1
+    """Slots a ``CreditQueue`` needs: reserves in the last ``latency + QUEUE_LATENCY``
+    cycles (the queue's own included) can all be pending; one more slot keeps ``free`` high."""
+    return -(-(latency + QUEUE_LATENCY) // interval) + 1
 
 
 def delayed(m: Module, value: Value, cycles: int, name: str, reset_less: bool = False) -> Value:
