@@ -141,9 +141,9 @@ def _folding(p):
                         "or per layer: multipliers while the LFE5U-85F's 156 last, best LUT saving first; "
                         "BENCHMARKS.md compares them (default: auto)")
     p.add_argument("--block-rams", type=int, default=208,
-                   help="DP16KD blocks the design may take: large vector buffers first (all or none), then the "
-                        "weight ROMs and per-channel tables, deepest first; the rest are LUTs. Block RAM saves "
-                        "LUTs; `hwgen synth` moves the flip-flops after a ROM into "
+                   help="DP16KD blocks the design may take: the weight ROMs and per-channel tables, deepest "
+                        "first, then large vector buffers, most LUTs saved first; the rest are LUTs. Block RAM "
+                        "saves LUTs; `hwgen synth` moves the flip-flops after a ROM into "
                         "the block's output register, which Yosys leaves unused (default: 208, the "
                         "LFE5U-85F's)")
     p.add_argument("--axi-stream", action="store_true",

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .pipeline import QUEUE_SLICE_BITS
+
 # Counters, handshakes and enables of one unit, in LUT4 (Yosys: 15-30).
 CONTROL_LUTS = 20
 # A DPR16X4 fills three slices: two hold its 64 bits (four LUT4), the third takes the
@@ -126,7 +128,7 @@ def lut_ram(width: int, depth: int) -> Resources:
 
 def credit_queue(width: int, depth: int) -> Resources:
     """A ``CreditQueue``: its slots, the registered push, and a write enable and two slot
-    addresses per column slice of 64 bits."""
-    slices = math.ceil(width / 64)
+    addresses per column slice."""
+    slices = math.ceil(width / QUEUE_SLICE_BITS)
     return lut_ram(width, depth) + Resources(lut4=CONTROL_LUTS,
                                              ff=width + (2 * slices + 2) * math.ceil(math.log2(depth + 1)) + slices)
