@@ -378,11 +378,10 @@ class VectorBuffer(wiring.Component):
         write_addresses = register_copies(Signal(range(2 * depth)), len(lows), "write_address")
         with m.If(accept):
             m.d.sync += [a.eq(self._next_write_address(a, depth)) for a in write_addresses]
-        first_rows = [self._rows(word).start for word in range(self.out_words)]
         read_addresses = []
         for k in range(reads):
             copies = register_copies(Signal(range(2 * depth), init=k), len(lows), f"read_address{k}")
-            following = Mux(following_bank, depth, 0) + lookup(first_rows, following_word) + k
+            following = self._read_address(following_bank, following_word, k, depth)
             with m.If(sent):
                 m.d.sync += [a.eq(following) for a in copies]
             read_addresses.append(copies)
@@ -402,6 +401,10 @@ class VectorBuffer(wiring.Component):
                 slices[k].append(read.data)
         m.d.comb += self.o.payload.eq(self._aligned(m, Cat(*(Cat(*parts) for parts in slices)), sent,
                                                      following_word))
+
+    def _read_address(self, bank: Value, word: Value, k: int, depth: int) -> Value:
+        """Where output beat ``word`` of ``bank`` has its ``k``-th word."""
+        return Mux(bank, depth, 0) + lookup([self._rows(w).start for w in range(self.out_words)], word) + k
 
     def _next_write_address(self, address: Value, depth: int) -> Value:
         """The write address after an input beat: after a bank's last word, the other bank's first."""
@@ -436,12 +439,11 @@ class VectorBuffer(wiring.Component):
             m.d.sync += write_address.eq(self._next_write_address(write_address, depth))
         write = banks.write_port()
         m.d.comb += [write.addr.eq(write_address), write.data.eq(self.i.payload), write.en.eq(accept)]
-        first_rows = [self._rows(word).start for word in range(self.out_words)]
         words = []
         for k in range(reads):
             address = Signal(range(2 * depth), init=k, name=f"read_address{k}")
             with m.If(read):
-                m.d.sync += address.eq(Mux(following_bank, depth, 0) + lookup(first_rows, following_word) + k)
+                m.d.sync += address.eq(self._read_address(following_bank, following_word, k, depth))
             port = banks.read_port(domain="sync")
             m.d.comb += port.addr.eq(address)
             words.append(Signal(width, name=f"word{k}", reset_less=True))
