@@ -8,6 +8,7 @@ from hwgen.folding import Folding
 from hwgen.hw.matrix_vector import MatrixVectorUnit
 from hwgen.hw.network import Network
 from hwgen.hw.pipeline import COPY_BRANCHING, LEVELS_PER_STAGE, adder_tree_plan, copy_tree
+from hwgen.hw.register_slice import RegisterSlice
 from hwgen.ir import Bipolar, Integer
 
 from .graphs import random_graph, random_inputs, random_shift_graph
@@ -31,6 +32,17 @@ def test_adder_tree_plan_bounds_the_logic_between_registers(count, levels_done, 
 def test_copies_fan_out_as_a_tree(cycles, copies, tree):
     assert COPY_BRANCHING == 4
     assert copy_tree(cycles, copies) == tree
+
+
+@pytest.mark.parametrize("stall", [0.0, 0.3, 0.7])
+def test_a_register_slice_passes_every_beat_in_order(stall):
+    beats = list(range(1, 200))
+    stamps = []
+    assert run_stream(RegisterSlice(width=8, beats=len(beats)), beats, len(beats), stall=stall, seed=3,
+                      stamps=stamps) == beats
+    if not stall:
+        # The first beat goes in during cycle 0, and one beat leaves a cycle.
+        assert stamps == [RegisterSlice(width=8, beats=1).latency + k for k in range(len(beats))]
 
 
 @pytest.mark.parametrize("make_graph, folding, per_beat", [

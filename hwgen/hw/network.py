@@ -16,6 +16,7 @@ from .matrix_vector import MatrixVectorUnit
 from .max_pool import MaxPoolUnit
 from .requantize import RequantizeUnit
 from .placement import place_by_saving
+from .register_slice import RegisterSlice
 from .rom_placement import DEFAULT_BLOCK_RAMS, place_roms
 from .sliding_window import SlidingWindowUnit
 from .threshold import ThresholdUnit
@@ -41,7 +42,8 @@ class Network(wiring.Component):
     (HWC); a window becomes a ``SlidingWindowUnit`` whose windows the next
     matrix-vector unit takes as vectors, one per output pixel; max-pool is a
     ``MaxPoolUnit``; flatten is wiring (the stream is already in HWC order).
-    The graph must end in an argmax over signed values.
+    The graph must end in an argmax over signed values. A ``RegisterSlice`` at each
+    end keeps the pins' handshakes out of every internal path.
 
     Members
     -------
@@ -99,8 +101,9 @@ class Network(wiring.Component):
         and each matrix-vector unit's input buffer by the unit's node name.
         ``rom_in_block_ram`` by node name (absent: LUTs); the buffers of the layers in
         ``buffers_in_block_ram`` may be built in block RAM."""
-        graph, stages, roms, buffers = self._graph, [], {}, {}
+        graph, roms, buffers = self._graph, {}, {}
         per_beat = self._folding.input_per_beat
+        stages = [(RegisterSlice(width=per_beat * graph.input.dtype.width, beats=self.input_beats), self.input_beats)]
         for node in graph.nodes[1:]:
             in_type, in_shape = graph.types[node.input], graph.shapes[node.input]
             pixels = in_shape[0] * in_shape[1]
@@ -148,8 +151,10 @@ class Network(wiring.Component):
                 if not in_type.signed:
                     raise ValueError(f"{node.name}: the argmax unit compares signed values, "
                                      f"but {node.input!r} is {in_type}")
-                stages.append(_per_vector(ArgmaxUnit(classes=graph.sizes[node.input], acc_width=in_type.width,
-                                                     per_beat=per_beat, logits=self._logits), 1))
+                argmax = ArgmaxUnit(classes=graph.sizes[node.input], acc_width=in_type.width,
+                                    per_beat=per_beat, logits=self._logits)
+                stages += [_per_vector(argmax, 1),
+                           (RegisterSlice(width=sum(width for width, _ in argmax.output_fields), beats=1), 1)]
         return stages, roms, buffers
 
     def _multiplier_or_luts(self, node) -> bool:
@@ -197,7 +202,7 @@ class Network(wiring.Component):
     def output_fields(self) -> list[tuple[int, bool]]:
         """The output beat's fields from bit 0, (width, signed): the class index, then with
         ``logits`` every class's logit."""
-        return self._stages[-1][0].output_fields
+        return next(stage for stage, _ in self._stages if isinstance(stage, ArgmaxUnit)).output_fields
 
     @property
     def stage_resources(self) -> list[tuple[str, Resources]]:

@@ -7,7 +7,8 @@ from amaranth.lib.wiring import In, Out
 
 from .constant_product import times
 from .cost import BLOCK_RAM_BITS, CONTROL_LUTS, Resources, block_rams, credit_queue, lut_ram
-from .pipeline import BEFORE_THE_IMAGE, QUEUE_LATENCY, CreditQueue, delayed, less_than, lookup, queue_depth
+from .pipeline import (BEFORE_THE_IMAGE, QUEUE_LATENCY, CreditQueue, delayed, delayed_copies, less_than, lookup,
+                       queue_depth)
 
 
 class SlidingWindowUnit(wiring.Component):
@@ -165,12 +166,14 @@ class SlidingWindowUnit(wiring.Component):
 
     @property
     def resources(self) -> Resources:
-        """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): the line buffers (copied for
-        each read port), the address counters and registers, the output queue."""
+        """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): the line buffers and their
+        write registers (one of each per read port), the address counters and registers,
+        the output queue."""
         ports = self.rows_per_beat * self._kernel if self.whole_rows else 1
         width, depth = len(self.i.payload), self.ring_rows * self._shape[1] * self.beats_per_pixel
-        lines = (Resources(dp16kd=block_rams(width, depth)) if self.in_block_ram
-                 else lut_ram(width, depth) + Resources(ff=width)) * ports
+        write_registers = Resources(ff=width + (depth - 1).bit_length() + 1)
+        lines = (write_registers + (Resources(dp16kd=block_rams(width, depth)) if self.in_block_ram
+                                    else lut_ram(width, depth) + Resources(ff=width))) * ports
         queue = credit_queue(len(self.o.payload), queue_depth(self.read_stages))
         # The per-row tables' current and upcoming entries: (stored, window stored, room)
         # for each of eight cases, one table each.
@@ -208,11 +211,6 @@ class SlidingWindowUnit(wiring.Component):
         # read is made, and a read port that is not transparent still sees the old row.
         m.submodules.queue = queue = CreditQueue(width=len(self.o.payload), latency=self.read_stages)
         wiring.connect(m, queue.o, wiring.flipped(self.o))
-        lines = memory.Memory(shape=len(self.i.payload), depth=ring * row_words, init=[],
-                              attrs={"ram_style": "block" if self.in_block_ram else "distributed"})
-        m.submodules.lines = lines
-        write = lines.write_port()
-        reads = [lines.read_port(transparent_for=()) for _ in offsets]
 
         # `stored` counts the rows from the first one the current output row
         # needs to the last one fully written, as the writer sees them: while
@@ -222,19 +220,33 @@ class SlidingWindowUnit(wiring.Component):
         # slot while fewer than `ring` rows are kept.
         stored = Signal(signed(self._stored_width))
         releasing = Signal()
-        write_slot, write_pos = Signal(range(ring)), Signal(range(row_words))
-        row_written = write.en & (write_pos == row_words - 1)
+        beat_width, depth = len(self.i.payload), ring * row_words
+        write_address, write_pos = Signal(range(depth)), Signal(range(row_words))
+        taken = self.i.valid & self.i.ready
+        row_written = taken & (write_pos == row_words - 1)
         room = Signal(init=1)   # stored < ring, kept in a register (updated below)
-        m.d.comb += [
-            self.i.ready.eq(room),
-            write.addr.eq(times(write_slot, row_words) + write_pos),
-            write.data.eq(self.i.payload),
-            write.en.eq(self.i.valid & self.i.ready),
-        ]
-        with m.If(write.en):
-            m.d.sync += write_pos.eq(Mux(row_written, 0, write_pos + 1))
-            with m.If(row_written):
-                m.d.sync += write_slot.eq(wrapped(write_slot + 1))
+        m.d.comb += self.i.ready.eq(room)
+        with m.If(taken):
+            m.d.sync += [write_pos.eq(Mux(row_written, 0, write_pos + 1)),
+                         write_address.eq(Mux(write_address == depth - 1, 0, write_address + 1))]
+
+        # One memory per read port, each written through registers of its own: one write
+        # enable and address driving every port's copy (Yosys copies a memory for each
+        # read port) was mnist-lenet-ternary's worst path, 19.8 ns. The write lands a
+        # cycle late, still before any read of its row: a row's reads are issued a cycle
+        # after its last beat is taken at the earliest, and read two cycles after that.
+        ports = len(offsets)
+        enables = delayed_copies(m, taken, 1, "write", ports)
+        addresses = delayed_copies(m, write_address, 1, "write_address", ports, reset_less=True)
+        data = delayed_copies(m, self.i.payload, 1, "write_data", ports, reset_less=True)
+        reads = []
+        for lane in range(ports):
+            lines = memory.Memory(shape=beat_width, depth=depth, init=[],
+                                  attrs={"ram_style": "block" if self.in_block_ram else "distributed"})
+            m.submodules[f"lines{lane}"] = lines
+            write = lines.write_port()
+            m.d.comb += [write.en.eq(enables[lane]), write.addr.eq(addresses[lane]), write.data.eq(data[lane])]
+            reads.append(lines.read_port(transparent_for=()))
 
         # Read counters, innermost first: channel beat, kx, ky, output x, output y
         # (whole-row mode reads every kx at once, and a pixel is one beat).
@@ -255,7 +267,6 @@ class SlidingWindowUnit(wiring.Component):
         # From one output row's top slot to the next one's: its release, and the change in `above`.
         step = lookup([(release + above[(k + 1) % len(rows)] - above[k]) % ring
                        for k, release in enumerate(releases)], oy)
-        beat_width = len(self.i.payload)
         for lane, ((dy, dx), read) in enumerate(zip(offsets, reads)):
             y, x = Signal(coordinate, name=f"y{lane}"), Signal(coordinate, name=f"x{lane}")
             slot = Signal(range(2 * ring), name=f"slot{lane}")
