@@ -8,16 +8,17 @@ from amaranth.lib.wiring import In, Out
 
 from .cost import CONTROL_LUTS, Resources, credit_queue, distinct_columns, rom
 from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, offers_after, queue_depth
-from .roms import read_rom
+from .roms import address_copies, read_cycles, read_rom
 
 
 class ChannelUnit(wiring.Component):
     """Maps ``per_beat`` signed input lanes to ``per_beat`` output lanes with per-channel constants.
 
     Beat ``nf`` of a vector carries channels ``nf * per_beat .. nf * per_beat + per_beat - 1``;
-    a fold counter tracks which. Stages 0 and 1 carry the beat while the
+    a fold counter tracks which. The first stages (``read_stages``) carry the beat while the
     lanes' constants for their channels are read from one ROM (a word per
-    beat; in block RAM where ``tables_in_block_ram``, in logic otherwise) and
+    beat; in block RAM where ``tables_in_block_ram``, in logic otherwise;
+    a large one from copies of the fold counter) and
     registered again (a block RAM's data comes late after the clock unless its
     own output register holds it: ``hwgen synth`` moves the second register
     there); subclasses define the lane's logic
@@ -44,12 +45,23 @@ class ChannelUnit(wiring.Component):
         return self._channels // self._per_beat
 
     lane_stages = 0
-    READ_STAGES = 2
+
+    @property
+    def table_address_copies(self) -> int:
+        """Registers the tables' ROM address is copied into (see :func:`~.roms.address_copies`)."""
+        shape = self.rom_shape
+        return 1 if shape is None else address_copies(*shape, self._tables_in_block_ram)
+
+    @property
+    def read_stages(self) -> int:
+        """Registers from the input beat to its lanes: the tables' read, then a second
+        register."""
+        return read_cycles(self.table_address_copies) + 1
 
     @property
     def latency(self) -> int:
         """Cycles from an input beat to its output beat."""
-        return self.READ_STAGES + self.lane_stages + QUEUE_LATENCY
+        return self.read_stages + self.lane_stages + QUEUE_LATENCY
 
     def schedule(self, arrivals: list[int]) -> list[int]:
         """Output offer cycles from input offer cycles (see :func:`~.pipeline.offers_after`)."""
@@ -93,15 +105,17 @@ class ChannelUnit(wiring.Component):
     @property
     def resources(self) -> Resources:
         """Estimated LUT4, FF and DP16KD (see :mod:`~hwgen.hw.cost`): lanes, their tables, the queue."""
-        lanes = (self.lane_cost() + Resources(ff=self.READ_STAGES * self._in_width)) * self._per_beat
+        lanes = (self.lane_cost() + Resources(ff=self.read_stages * self._in_width)) * self._per_beat
         tables, shape = Resources(), self.rom_shape
         if shape is not None:
             bits, depth = shape
             if not self._tables_in_block_ram:
                 words = self.table_words
                 bits = distinct_columns([[w >> b & 1 for b in range(self.table_width)] for w in words])
-            tables = rom(bits, depth, self._tables_in_block_ram) + Resources(ff=bits)
-        queue = credit_queue(self._per_beat * self._out_width, queue_depth(self.READ_STAGES + self.lane_stages))
+            copies = self.table_address_copies
+            address_bits = copies * (depth - 1).bit_length() if copies > 1 else 0
+            tables = rom(bits, depth, self._tables_in_block_ram) + Resources(ff=bits + address_bits)
+        queue = credit_queue(self._per_beat * self._out_width, queue_depth(self.read_stages + self.lane_stages))
         return lanes + tables + queue + Resources(lut4=CONTROL_LUTS)
 
     def tables(self) -> list[tuple[np.ndarray, int]]:
@@ -116,7 +130,7 @@ class ChannelUnit(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         per_beat, folds = self._per_beat, self.cycles_per_vector
-        to_queue = self.READ_STAGES + self.lane_stages
+        to_queue = self.read_stages + self.lane_stages
         m.submodules.queue = queue = CreditQueue(width=per_beat * self._out_width, latency=to_queue)
         wiring.connect(m, queue.o, wiring.flipped(self.o))
         accept = self.i.valid & self.i.ready
@@ -130,13 +144,12 @@ class ChannelUnit(wiring.Component):
         if folds == 1:
             table = Const(self.table_words[0], self.table_width)
         else:
-            read = read_rom(m, "tables", self.table_words, self.table_width, fold, self._tables_in_block_ram)
+            read = read_rom(m, "tables", self.table_words, self.table_width, fold, self._tables_in_block_ram,
+                            self.table_address_copies)
             table = delayed(m, read, 1, "tables", reset_less=True)
         outputs, offset = [], 0
         for p in range(per_beat):
-            beat = Signal(self._in_width, name=f"in{p}")
-            value = Signal(self._in_width, name=f"in{p}_read")
-            m.d.sync += [beat.eq(self.i.payload.word_select(p, self._in_width)), value.eq(beat)]
+            value = delayed(m, self.i.payload.word_select(p, self._in_width), self.read_stages, f"in{p}")
             entries = []
             for _, width in self.tables():
                 entries.append(table[offset:offset + width])
