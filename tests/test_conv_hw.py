@@ -49,6 +49,27 @@ def test_sliding_window_matches_golden(stall, shape, kernel, stride, padding, pe
     assert np.array_equal(_unbeats(got, dut.out_per_beat, in_type.width, signed, 3), expected)
 
 
+@pytest.mark.parametrize("stall", STALLS)
+@pytest.mark.parametrize("whole_windows", [False, True], ids=["rows", "windows"])
+def test_sliding_window_line_buffers_in_block_ram(stall, whole_windows):
+    """Line buffers of 224 8-bit words (272 LUT4 of LUT RAM each) go into block RAM where
+    allowed, read through the block's output register; images follow at the model's pace."""
+    shape, in_type = (10, 32, 1), Integer(8, signed=True)
+    rng = np.random.default_rng(5)
+    graph = Graph((Input("x", 320, in_type, shape), Window("win", "x", 3, 1, 1)))
+    x = rng.integers(in_type.min, in_type.max + 1, (3, 320))
+    dut = SlidingWindowUnit(element_width=8, shape=shape, kernel=3, stride=1, padding=1, in_per_beat=1,
+                            whole_windows=whole_windows, block_ram=True)
+    assert (dut.in_block_ram, dut.read_stages, dut.resources.dp16kd) == (True, 4, 3 * (1 + 2 * whole_windows))
+    assert not SlidingWindowUnit(element_width=8, shape=shape, kernel=3, stride=1, padding=1,
+                                 in_per_beat=1).in_block_ram
+    stamps = []
+    got = run_stream(dut, _beats(x, 1, 8), 3 * dut.out_beats, stall=stall, stamps=stamps)
+    assert np.array_equal(_unbeats(got, dut.out_per_beat, 8, True, 3), golden.run(graph, x))
+    if not stall:
+        assert stamps[2 * dut.out_beats] - stamps[dut.out_beats] == dut.cycles_per_image
+
+
 @pytest.mark.parametrize("shape, kernel, stride, padding, per_beat", [
     ((5, 6, 4), 3, 1, 1, 2),    # reading sets the pace
     ((8, 4, 2), 2, 2, 0, 2),    # writing sets the pace (whole-row windows)

@@ -8,7 +8,9 @@ import pytest
 
 from hwgen.folding import Folding
 from hwgen.hw.network import Network
+from hwgen.hw.sliding_window import SlidingWindowUnit
 from hwgen.hw.vector_buffer import VectorBuffer
+from hwgen.ir import Argmax, Dense, Flatten, Graph, Input, Integer, MaxPool, Threshold, Window
 from hwgen.verilog import emit
 from hwgen.sim.job import Pass, expected_outputs, unpack_fields
 from hwgen.sim.runner import simulate
@@ -61,6 +63,28 @@ def test_a_deep_wide_input_buffer_in_block_ram():
         assert [b.storage for b in buffers] == ["memory"] * 2
 
 
+def line_buffers_in_block_ram() -> tuple[Graph, Folding]:
+    """A CNN on 10x32 8-bit images whose first window's line buffers (224 words, whole
+    windows: 9 read ports) go into block RAM."""
+    rng = np.random.default_rng(3)
+    nodes = [Input("input", 320, Integer(8, signed=False), (10, 32, 1)), Window("win", "input", 3, 1, 1),
+             Dense("conv", "win", rng.integers(0, 2, (4, 9))),
+             Threshold("act", "conv", rng.integers(-200, 200, 4), rng.integers(0, 2, 4).astype(bool)),
+             MaxPool("pool", "act", 2), Flatten("flat", "pool"), Dense("fc", "flat", rng.integers(0, 2, (10, 320))),
+             Argmax("argmax", "fc")]
+    return Graph(tuple(nodes)), Folding.parse("4x9,10x32", 1)
+
+
+def test_line_buffers_in_block_ram():
+    graph, folding = line_buffers_in_block_ram()
+    (window,) = [unit for unit, _ in Network(graph, folding)._stages if isinstance(unit, SlidingWindowUnit)]
+    assert window.in_block_ram and window.resources.dp16kd == 9
+    check_network(graph, folding, random_inputs(np.random.default_rng(3), graph, IMAGES), 3)
+    (window,) = [unit for unit, _ in Network(graph, folding, block_rams=8)._stages
+                 if isinstance(unit, SlidingWindowUnit)]
+    assert not window.in_block_ram
+
+
 @pytest.mark.parametrize("seed", [1, 6, 9, 12, 16, 19])   # shift graphs, their weights multiplied
 def test_random_shift_graph_on_multipliers(seed):
     check_in_amaranth(seed, shift_lanes="multiplier")
@@ -79,6 +103,12 @@ def test_an_input_buffer_in_block_ram_on_verilator(tmp_path):
     rng = np.random.default_rng(5)
     graph = random_graph(rng, [512, 12, 4])
     check_on_verilator(tmp_path, graph, Folding.parse("4x16,2x4", 16), random_inputs(rng, graph, 30), 5)
+
+
+@pytest.mark.slow
+def test_line_buffers_in_block_ram_on_verilator(tmp_path):
+    graph, folding = line_buffers_in_block_ram()
+    check_on_verilator(tmp_path, graph, folding, random_inputs(np.random.default_rng(3), graph, 30), 3)
 
 
 def check_on_verilator(tmp_path, graph, folding, x: np.ndarray, seed: int) -> None:

@@ -108,6 +108,14 @@ BLOCK_RAM_BITS = 18 * 1024
 BLOCK_RAM_WIDTHS = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1))
 
 
+# LUT4 of LUT RAM a DP16KD must save for a buffer (a vector buffer's banks, a sliding
+# window's line buffers) to go into block RAM. The auto-folded mnist-mlp-bnn's input
+# buffer (98 words of 128 bits: 2,112 LUT4, or 4 blocks) spread over so much of the
+# part that whatever it broadcast in a cycle, its write enable or its next read
+# address, was 9-11 ns of routing.
+BLOCK_RAM_LUT4_WORTH = 256
+
+
 def block_ram_width(depth: int) -> int:
     """The widest word of one DP16KD ``depth`` words deep (1 beyond 16K words)."""
     return next((widest for max_depth, widest in BLOCK_RAM_WIDTHS if depth <= max_depth), 1)

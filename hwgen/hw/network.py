@@ -82,11 +82,14 @@ class Network(wiring.Component):
         in_block = dict(zip(roms, place_roms([unit.rom_shape if isinstance(unit, MatrixVectorUnit)
                                               or _deep(unit.rom_shape) else None for unit in roms.values()],
                                              block_rams)))
-        # Large vector buffers take the blocks the ROMs leave (a ROM saves more LUT4 a block).
+        # Large vector buffers and line buffers take the blocks the ROMs leave (a ROM
+        # saves more LUT4 a block).
         stages, _, in_blocks = self._build_stages(in_block, buffers_in_block_ram=set(in_luts))
-        left = block_rams - sum(unit.resources.dp16kd for unit, _ in stages if not isinstance(unit, VectorBuffer))
+        movable = {name: unit for name, unit in in_blocks.items() if unit.resources.dp16kd}
+        left = block_rams - sum(unit.resources.dp16kd for unit, _ in stages
+                                if all(unit is not buffer for buffer in movable.values()))
         buffers = place_by_saving({name: (in_luts[name].resources.lut4 - unit.resources.lut4, unit.resources.dp16kd)
-                                 for name, unit in in_blocks.items() if unit.storage == "block_ram"}, left)
+                                   for name, unit in movable.items()}, left)
         self._stages, roms, _ = self._build_stages(in_block, buffers_in_block_ram=buffers)
         self._matrix_units = {name: unit for name, unit in roms.items() if isinstance(unit, MatrixVectorUnit)}
         in_width = graph.input.dtype.width
@@ -98,8 +101,9 @@ class Network(wiring.Component):
     def _build_stages(self, rom_in_block_ram: dict[str, bool], buffers_in_block_ram: set[str] = frozenset()):
         """The stages in stream order, each with the cycles it is busy per image; every
         unit with a ROM (matrix-vector units' weights, per-channel tables) by node name;
-        and each matrix-vector unit's input buffer by the unit's node name.
-        ``rom_in_block_ram`` by node name (absent: LUTs); the buffers of the layers in
+        and the buffers that block RAM may hold: each matrix-vector unit's input buffer by
+        the unit's node name, each sliding window by its own.
+        ``rom_in_block_ram`` by node name (absent: LUTs); the buffers named in
         ``buffers_in_block_ram`` may be built in block RAM."""
         graph, roms, buffers = self._graph, {}, {}
         per_beat = self._folding.input_per_beat
@@ -139,7 +143,8 @@ class Network(wiring.Component):
                 windows = SlidingWindowUnit(element_width=in_type.width, shape=in_shape,
                                             kernel=node.kernel, stride=node.stride,
                                             padding=node.padding, in_per_beat=per_beat,
-                                            whole_windows=whole)
+                                            whole_windows=whole, block_ram=node.name in buffers_in_block_ram)
+                buffers[node.name] = windows
                 stages.append((windows, windows.cycles_per_image))
                 per_beat = windows.out_per_beat
             elif isinstance(node, MaxPool):

@@ -4,7 +4,7 @@ On an LFE5U-85F a barrel-shift lane of DeepShift's 5-bit weights costs about
 100 LUT4, the same lane on a multiplier about 27 LUT4 and one MULT18X18D, and
 a LUT multiplier about 190 LUT4 (BENCHMARKS.md). A vector buffer in block RAM
 saves its LUT RAM and read muxes, at least 256 LUT4 a DP16KD (see
-``vector_buffer.BLOCK_RAM_LUT4_WORTH``). Blocks are worth taking while they
+``cost.BLOCK_RAM_LUT4_WORTH``). Blocks are worth taking while they
 last: layers get them in order of LUT4 saved per block, as long as the budget
 holds all a layer needs.
 """

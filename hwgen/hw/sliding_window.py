@@ -6,7 +6,7 @@ from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .constant_product import times
-from .cost import BLOCK_RAM_BITS, CONTROL_LUTS, Resources, block_rams, credit_queue, lut_ram
+from .cost import BLOCK_RAM_BITS, BLOCK_RAM_LUT4_WORTH, CONTROL_LUTS, Resources, block_rams, credit_queue, lut_ram
 from .pipeline import (BEFORE_THE_IMAGE, QUEUE_LATENCY, CreditQueue, delayed, delayed_copies, less_than, lookup,
                        queue_depth)
 
@@ -41,10 +41,12 @@ class SlidingWindowUnit(wiring.Component):
         ``in_per_beat`` elements, or ``kernel * channels`` in whole-row mode.
     whole_windows : bool
         Where a beat holds a whole pixel, send a whole window a beat.
+    block_ram : bool
+        Whether the line buffers may go into block RAM (see ``in_block_ram``).
     """
 
     def __init__(self, *, element_width: int, shape: tuple[int, int, int], kernel: int, stride: int,
-                 padding: int, in_per_beat: int, whole_windows: bool = False):
+                 padding: int, in_per_beat: int, whole_windows: bool = False, block_ram: bool = False):
         height, width, channels = shape
         if not isinstance(in_per_beat, int) or in_per_beat < 1 or channels % in_per_beat:
             raise ValueError(f"in_per_beat ({in_per_beat!r}) must be a positive divisor of the {channels} channels")
@@ -53,6 +55,7 @@ class SlidingWindowUnit(wiring.Component):
         self._kernel, self._stride, self._padding = kernel, stride, padding
         self._in_per_beat = in_per_beat
         self._whole_windows = whole_windows and in_per_beat == channels
+        self._block_ram = block_ram
         self._out_h = (height + 2 * padding - kernel) // stride + 1
         self._out_w = (width + 2 * padding - kernel) // stride + 1
         super().__init__({
@@ -126,8 +129,9 @@ class SlidingWindowUnit(wiring.Component):
     @property
     def read_stages(self) -> int:
         """Registers between issuing a beat's read and pushing it into the output queue:
-        the row's slot and the column, the read address, then the memory's registered read."""
-        return 3
+        the row's slot and the column, the read address, then the memory's registered
+        read, and in block RAM the block's own output register."""
+        return 4 if self.in_block_ram else 3
 
     @property
     def latency(self) -> int:
@@ -161,8 +165,19 @@ class SlidingWindowUnit(wiring.Component):
 
     @property
     def in_block_ram(self) -> bool:
-        """Line buffers of a block RAM's size or more go into block RAM, smaller ones into LUT RAM."""
-        return len(self.i.payload) * self.ring_rows * self._shape[1] * self.beats_per_pixel >= BLOCK_RAM_BITS
+        """Whether the line buffers are in block RAM: where they may be, and each one (a
+        copy per read port) fills a block or saves ``BLOCK_RAM_LUT4_WORTH`` LUT4 of LUT RAM
+        a block (mnist-lenet-ternary's first window reads 25 ports of 308 words: 10k LUT4
+        in LUT RAM)."""
+        width, depth = self._lines_shape
+        blocks = block_rams(width, depth)
+        return self._block_ram and (width * depth >= BLOCK_RAM_BITS
+                                    or lut_ram(width, depth).lut4 >= BLOCK_RAM_LUT4_WORTH * blocks)
+
+    @property
+    def _lines_shape(self) -> tuple[int, int]:
+        """(width, depth) of each read port's line buffer."""
+        return len(self.i.payload), self.ring_rows * self._shape[1] * self.beats_per_pixel
 
     @property
     def resources(self) -> Resources:
@@ -170,7 +185,7 @@ class SlidingWindowUnit(wiring.Component):
         write registers (one of each per read port), the address counters and registers,
         the output queue."""
         ports = self.rows_per_beat * self._kernel if self.whole_rows else 1
-        width, depth = len(self.i.payload), self.ring_rows * self._shape[1] * self.beats_per_pixel
+        width, depth = self._lines_shape
         write_registers = Resources(ff=width + (depth - 1).bit_length() + 1)
         lines = (write_registers + (Resources(dp16kd=block_rams(width, depth)) if self.in_block_ram
                                     else lut_ram(width, depth) + Resources(ff=width))) * ports
@@ -241,8 +256,9 @@ class SlidingWindowUnit(wiring.Component):
         data = delayed_copies(m, self.i.payload, 1, "write_data", ports, reset_less=True)
         reads = []
         for lane in range(ports):
-            lines = memory.Memory(shape=beat_width, depth=depth, init=[],
-                                  attrs={"ram_style": "block" if self.in_block_ram else "distributed"})
+            # A read never meets a write of its word (above): no collision logic.
+            style = {"ram_style": "block", "no_rw_check": 1} if self.in_block_ram else {"ram_style": "distributed"}
+            lines = memory.Memory(shape=beat_width, depth=depth, init=[], attrs=style)
             m.submodules[f"lines{lane}"] = lines
             write = lines.write_port()
             m.d.comb += [write.en.eq(enables[lane]), write.addr.eq(addresses[lane]), write.data.eq(data[lane])]
@@ -282,10 +298,12 @@ class SlidingWindowUnit(wiring.Component):
             address = Signal.like(read.addr, name=f"address{lane}")
             m.d.sync += [row_slot.eq(wrapped(slot)), column.eq(times(x, beats) + cb),
                          address.eq(times(row_slot, row_words) + column)]
+            # A block's data comes late after the clock: its own output register holds it.
+            data = delayed(m, read.data, 1, f"line{lane}", reset_less=True) if self.in_block_ram else read.data
             m.d.comb += [
                 read.addr.eq(address),
                 queue.push.payload.word_select(lane, beat_width).eq(
-                    Mux(delayed(m, inside, self.read_stages, f"inside{lane}"), read.data, 0)),
+                    Mux(delayed(m, inside, self.read_stages, f"inside{lane}"), data, 0)),
             ]
         issue = Signal()
         window_stored = Signal()   # stored > need, kept in a register (updated below)

@@ -5,7 +5,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from .cost import CONTROL_LUTS, Resources, block_rams, credit_queue, lut_ram
+from .cost import BLOCK_RAM_LUT4_WORTH, CONTROL_LUTS, Resources, block_rams, credit_queue, lut_ram
 from .pipeline import BEFORE_THE_IMAGE, QUEUE_LATENCY, CreditQueue, delayed, lookup, queue_depth, register_copies
 
 # Flip-flops one enable drives at most. One enable for digits-bnn's 320-bit input
@@ -15,11 +15,6 @@ COPY_FANOUT = 16
 # conv2 input buffer read 104 of them per port from one address register: 13.1 ns,
 # 11.4 of it routing.
 DPRS_PER_ADDRESS = 16
-# LUT4 of LUT RAM a DP16KD must save for the banks to go into block RAM. The
-# auto-folded mnist-mlp-bnn's input buffer (98 words of 128 bits: 2,112 LUT4, or
-# 4 blocks) spread over so much of the part that whatever it broadcast in a cycle,
-# its write enable or its next read address, was 9-11 ns of routing.
-BLOCK_RAM_LUT4_WORTH = 256
 # Read ports (each a copy of the banks) at most for block RAM: Yosys's memory mapping
 # took 0.2 GB for 8, and passed 24 GB for the 16 that 784 8-bit pixels a beat apart,
 # read 16 a beat, would need.
