@@ -2,7 +2,7 @@
 from functools import cached_property
 
 import numpy as np
-from amaranth.hdl import Cat, Module, Mux, Signal, Value, signed
+from amaranth.hdl import Cat, Module, Mux, Signal, signed
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -11,7 +11,7 @@ from ..packing import pack
 from .cost import (CONTROL_LUTS, Resources, adder_luts, adder_tree, credit_queue, distinct_columns, rom,
                    varying_bits)
 from .pipeline import (QUEUE_LATENCY, CreditQueue, adder_tree_plan, copy_tree, delayed, delayed_copies,
-                       offers_after, pipelined_adder_tree, queue_depth, register)
+                       offers_after, pipelined_adder_tree, queue_depth)
 from .roms import address_copies, read_cycles, read_rom
 from .weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
 
@@ -112,14 +112,6 @@ class MatrixVectorUnit(wiring.Component):
         return -(-self._pe // LANES_PER_BEAT_COPY)
 
     @property
-    def commons_registered(self) -> bool:
-        """Whether the common terms (the pair sums of integer inputs) are made a stage
-        early and registered beside each copy of the beat: from a beat copy through the
-        pair's adder to its lanes' picks took 8.8 ns (7.1 routing) in the auto-folded
-        mnist-mlp-bnn at 75k images/s. (A fully parallel unit's beat is its input.)"""
-        return self._weights.has_common_terms(self._in_type) and self.input_stages > 1
-
-    @property
     def rom_shape(self) -> tuple[int, int] | None:
         """The weight ROM's (word width, depth); None when the weights are constants."""
         if self.fully_parallel:
@@ -195,22 +187,9 @@ class MatrixVectorUnit(wiring.Component):
         common = (tree if self._weights.has_common_terms(self._in_type) else Resources()) * copies
         terms += self._weights.common_cost(self._in_type, simd) * copies
         queue = credit_queue(pe * acc, queue_depth(self.latency - QUEUE_LATENCY, self.synapse_folds))
-        width = self._in_type.width
-        if self.commons_registered:
-            beat_registers = sum(copy_tree(self.input_stages - 1, copies)) + copies
-            common_registers = (simd // 2 * (width + 1) + simd % 2 * width) * copies
-        else:
-            beat_registers, common_registers = sum(copy_tree(self.input_stages, copies)), 0
-        beats = Resources(ff=beat_registers * simd * width + common_registers)
+        beats = Resources(ff=sum(copy_tree(self.input_stages, copies)) * simd * self._in_type.width)
         return (lane * pe + common + weights + queue + terms + beats
                 + Resources(lut4=CONTROL_LUTS, ff=3 * self.latency))
-
-    def _inputs(self, beat: Value) -> list[Value]:
-        """A beat's input elements, signed where the input type is."""
-        inputs = [beat.word_select(s, self._in_type.width) for s in range(self._simd)]
-        if isinstance(self._in_type, Integer) and self._in_type.signed:
-            inputs = [x.as_signed() for x in inputs]
-        return inputs
 
     def codes_by_word(self) -> np.ndarray:
         """Shape (words, pe * simd): row ``nf * SF + sf`` holds code ``p * simd + s`` =
@@ -255,14 +234,7 @@ class MatrixVectorUnit(wiring.Component):
         # without reset (synthesis makes the first register the block RAM's own, and
         # a multiplier's the last: hwgen/netlist_passes.py). The last holds operands.
         copies = self.beat_copies
-        if self.commons_registered:
-            early = delayed_copies(m, self.i.payload, self.input_stages - 1, "beat", copies, reset_less=True)
-            beats = [register(m, [beat], f"beat_d{self.input_stages}_copy{k}_", reset_less=True)[0]
-                     for k, beat in enumerate(early)]
-            early_commons = [register(m, self._weights.common_terms(self._inputs(beat), self._in_type),
-                                      f"common{k}_", reset_less=True) for k, beat in enumerate(early)]
-        else:
-            beats = delayed_copies(m, self.i.payload, self.input_stages, "beat", copies, reset_less=True)
+        beats = delayed_copies(m, self.i.payload, self.input_stages, "beat", copies, reset_less=True)
         code_width, operand_width = self._weights.code_width, self._weights.operand_width
         if self.fully_parallel:
             codes = [[int(c) for c in row] for row in self._weights.codes]
@@ -279,9 +251,10 @@ class MatrixVectorUnit(wiring.Component):
                      for p in range(pe)]
         lanes, commons = [], []
         for copy, beat in enumerate(beats):
-            inputs = self._inputs(beat)
-            common = (early_commons[copy] if self.commons_registered
-                      else self._weights.common_terms(inputs, self._in_type))
+            inputs = [beat.word_select(s, self._in_type.width) for s in range(simd)]
+            if isinstance(self._in_type, Integer) and self._in_type.signed:
+                inputs = [x.as_signed() for x in inputs]
+            common = self._weights.common_terms(inputs, self._in_type)
             lanes += [self._weights.terms(inputs, codes[p], self._in_type, common)
                       for p in range(copy * LANES_PER_BEAT_COPY, min(pe, (copy + 1) * LANES_PER_BEAT_COPY))]
             commons += [common] if common else []
