@@ -38,7 +38,8 @@ def check_network(graph, folding, x: np.ndarray, seed: int, shift_lanes: str = "
     assert [unpack_fields(p, net.output_fields) for p in got] == expected.tolist()
     assert list(np.diff(stamps[1:])) == [net.cycles_per_image] * (IMAGES - 2)
     assert stamps[0] == net.latency
-    stalled = run_stream(Network(graph, folding, logits=True, shift_lanes=shift_lanes), beats, IMAGES, stall=0.3, seed=seed)
+    stalled = run_stream(Network(graph, folding, logits=True, shift_lanes=shift_lanes), beats, IMAGES,
+                         stall=0.3, seed=seed)
     assert [unpack_fields(p, net.output_fields) for p in stalled] == expected.tolist()
 
 
