@@ -312,5 +312,5 @@ def test_copies_of_a_beat_register_survive_synthesis(tmp_path):
     subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
     cells = _cells(json.loads((tmp_path / "netlist.json").read_text()))
     copies = {copy: sum(1 for name, cell in cells.items() if cell["type"] == "TRELLIS_FF"
-                        and f"s1_MatrixVectorUnit.beat_d3_copy{copy}_" in name) for copy in range(4)}
+                        and f"s2_MatrixVectorUnit.beat_d3_copy{copy}_" in name) for copy in range(4)}
     assert copies == {copy: 6 * 4 for copy in range(4)}

@@ -45,7 +45,7 @@ def test_deep_tables_go_into_block_ram():
     graph = random_graph(np.random.default_rng(3), [12, 128, 10], Integer(4, signed=False))
     deep = Network(graph, Folding.parse("1x12,10x16", 3))      # 128 thresholds, one a beat
     shallow = Network(graph, Folding.parse("4x12,10x16", 3))   # 32 a lane
-    assert [name for name, r in deep.stage_resources if "Threshold" in name and r.dp16kd] == ["s2_ThresholdUnit"]
+    assert [name for name, r in deep.stage_resources if "Threshold" in name and r.dp16kd] == ["s3_ThresholdUnit"]
     assert not any(r.dp16kd for name, r in shallow.stage_resources if "Threshold" in name)
 
 

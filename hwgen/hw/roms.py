@@ -58,7 +58,9 @@ def read_rom(m: Module, name: str, words: list[int], width: int, address: Value,
         chunks = [varying[low:low + step] for low in range(0, len(varying), step)]
     else:
         per_copy = 1
-        chunks = [varying[len(varying) * k // copies:len(varying) * (k + 1) // copies] for k in range(copies)]
+        # (Never an empty slice: a zero-width memory crashes Yosys's Verilog backend.)
+        chunks = [chunk for k in range(copies)
+                  if (chunk := varying[len(varying) * k // copies:len(varying) * (k + 1) // copies])]
     style = "block" if in_block_ram else "logic"   # Yosys's memory_libmap reads it
     addresses = delayed_copies(m, address, 1, f"{name}_address", copies) if copies > 1 else None
     for index, chunk in enumerate(chunks):
