@@ -30,6 +30,12 @@ NATIVE_YOSYS, NATIVE_NEXTPNR = "yosys", "nextpnr-ecp5"
 PYOSYS = "pyosys"
 # Native Yosys older than this lacks the ECP5 mapping the YoWASP build has.
 MIN_NATIVE_YOSYS = (0, 40)
+# A primary clock input (PCLK) per package: G2 on CABGA381, PCLKT6_0, the ULX3S's clock.
+# Left to nextpnr, the clock came in on a general pin, and routing it from there to the
+# global network failed on one placement of digits-cnn-bnn (nextpnr issue 1236: globals
+# without constraints). Other packages leave the pin to nextpnr.
+CLOCK_PINS = {"CABGA381": "G2"}
+CLOCK_PORT = "clk"
 # The resources worth a line in the report: logic, flip-flops, LUT RAM, block RAM, multipliers.
 RESOURCES = ("TRELLIS_COMB", "TRELLIS_FF", "TRELLIS_RAMW", "DP16KD", "MULT18X18D", "TRELLIS_IO")
 # pyosys is libyosys in-process: a native Yosys from PyPI, minutes faster than the WebAssembly one.
@@ -224,13 +230,19 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         netlist, _ = start_constant_carries_in_chain(netlist)
         netlist, first_sums = move_first_sums_out_of_chain(netlist)
         (work / "netlist.json").write_text(json.dumps(netlist))
+        clock_pin = CLOCK_PINS.get(package)
+        constraints = []
+        if clock_pin:
+            (work / "clock.lpf").write_text(f'LOCATE COMP "{CLOCK_PORT}" SITE "{clock_pin}";\n')
+            constraints = ["--lpf", "clock.lpf", "--lpf-allow-unconstrained"]
         runs, nextpnr_s = [], 0.0
         for seed in range(1, seeds + 1):
             if seeds > 1:
                 print(f"  nextpnr seed {seed} of {seeds}", file=sys.stderr, flush=True)
             nextpnr_s += _run([nextpnr, f"--{device}", "--package", package, "--speed", str(speed),
                                "--json", "netlist.json", "--freq", f"{target_mhz:g}", "--timing-allow-fail",
-                               "--seed", str(seed), "--router", router, "--report", f"report{seed}.json"],
+                               "--seed", str(seed), "--router", router, "--report", f"report{seed}.json",
+                               *constraints],
                               work, nextpnr_log, "nextpnr-ecp5", echo=NEXTPNR_PHASES)
             report = json.loads((work / f"report{seed}.json").read_text())
             # The slowest clock domain sets the pace; the design has one.
@@ -240,6 +252,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
     result = {
         "device": part_name(device, package),
         "speed_grade": speed,
+        "clock_pin": clock_pin,
         "target_mhz": target_mhz,
         "fmax_mhz": fmax,
         "fmax_by_seed": [run[0] for run in runs],

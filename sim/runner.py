@@ -81,9 +81,11 @@ def _verilator_make_fix():
     # header is passed as a bare file name, and without the coroutine flags
     # `--timing` (the harness's clock) does not compile. cocotb runs make
     # itself; a variable given in MAKEFLAGS counts as a command-line
-    # definition and overrides the makefile's.
+    # definition and overrides the makefile's. The C++ compiles in parallel, one job
+    # per core: on 2 cores it took a random model file's build from 144 s to 92 s.
     saved = os.environ.get("MAKEFLAGS")
-    os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, *VERILATOR_MAKE_FLAGS]))
+    jobs = [] if saved and "-j" in saved else [f"-j{os.cpu_count() or 1}"]
+    os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved, *jobs, *VERILATOR_MAKE_FLAGS]))
     try:
         yield
     finally:

@@ -7,8 +7,9 @@ from .cost import Resources
 
 
 class RegisterSlice(wiring.Component):
-    """A two-entry skid buffer: ``o.valid``, ``o.payload`` and ``i.ready`` are registers,
-    and a beat passes in one cycle at full rate.
+    """A two-entry skid buffer: ``o.valid`` and ``o.payload`` are registers, ``i.ready``
+    is a register's inverse (one LUT beside it), and a beat passes in one cycle at full
+    rate.
 
     Without it the network's input handshake (``i.valid`` from a pin, ANDed with
     ``i.ready``) was a LUT that the placer pulled toward the pins, and from there to

@@ -58,7 +58,8 @@ def read_rom(m: Module, name: str, words: list[int], width: int, address: Value,
         chunks = [varying[low:low + step] for low in range(0, len(varying), step)]
     else:
         per_copy = 1
-        # (Never an empty slice: a zero-width memory crashes Yosys's Verilog backend.)
+        # A ROM whose words are all equal has no varying bits, and one copy of its
+        # address: no slice then (a zero-width memory crashes Yosys's Verilog backend).
         chunks = [chunk for k in range(copies)
                   if (chunk := varying[len(varying) * k // copies:len(varying) * (k + 1) // copies])]
     style = "block" if in_block_ram else "logic"   # Yosys's memory_libmap reads it

@@ -129,9 +129,12 @@ class SlidingWindowUnit(wiring.Component):
     @property
     def read_stages(self) -> int:
         """Registers between issuing a beat's read and pushing it into the output queue:
-        the row's slot and the column, the read address, then the memory's registered
-        read, and in block RAM the block's own output register."""
-        return 4 if self.in_block_ram else 3
+        the row's slot and the column, the read address, the memory's registered read,
+        and a register of the data read. In block RAM that is the block's own output
+        register (its data comes late after the clock). In LUT RAM Yosys moves the
+        read's register to the address, and from there through the LUT RAM into the
+        queue was digits-cnn-bnn's worst path (6.97 ns, 5.72 of it routing)."""
+        return 4
 
     @property
     def latency(self) -> int:
@@ -188,11 +191,11 @@ class SlidingWindowUnit(wiring.Component):
         width, depth = self._lines_shape
         write_registers = Resources(ff=width + (depth - 1).bit_length() + 1)
         lines = (write_registers + (Resources(dp16kd=block_rams(width, depth)) if self.in_block_ram
-                                    else lut_ram(width, depth) + Resources(ff=width))) * ports
+                                    else lut_ram(width, depth) + Resources(ff=2 * width))) * ports
         queue = credit_queue(len(self.o.payload), queue_depth(self.read_stages))
-        # The per-row tables' current and upcoming entries: (stored, window stored, room)
-        # for each of eight cases, one table each.
-        row_tables = Resources(ff=2 * 3 * 8 * self._table_width)
+        # The per-row tables' entries (this cycle's, this row's, the next row's two):
+        # (stored, window stored, room) for each of four cases, one table each.
+        row_tables = Resources(ff=4 * 3 * 4 * self._table_width)
         return lines + queue + row_tables + Resources(lut4=4 * CONTROL_LUTS, ff=60 + 16 * ports)
 
     @property
@@ -228,13 +231,13 @@ class SlidingWindowUnit(wiring.Component):
         wiring.connect(m, queue.o, wiring.flipped(self.o))
 
         # `stored` counts the rows from the first one the current output row
-        # needs to the last one fully written, as the writer sees them: while
-        # `releasing`, the rows the last output row released still count. It
+        # needs to the last one fully written, as the writer sees them: in the
+        # cycle after a row is done (`releasing`), the rows the last output row
+        # released still count. It
         # goes negative when the reader has moved past rows (never needed ones,
         # at an image's end) the writer has yet to write. The writer may fill a
         # slot while fewer than `ring` rows are kept.
         stored = Signal(signed(self._stored_width))
-        releasing = Signal()
         beat_width, depth = len(self.i.payload), ring * row_words
         write_address, write_pos = Signal(range(depth)), Signal(range(row_words))
         taken = self.i.valid & self.i.ready
@@ -298,8 +301,7 @@ class SlidingWindowUnit(wiring.Component):
             address = Signal.like(read.addr, name=f"address{lane}")
             m.d.sync += [row_slot.eq(wrapped(slot)), column.eq(times(x, beats) + cb),
                          address.eq(times(row_slot, row_words) + column)]
-            # A block's data comes late after the clock: its own output register holds it.
-            data = delayed(m, read.data, 1, f"line{lane}", reset_less=True) if self.in_block_ram else read.data
+            data = delayed(m, read.data, 1, f"line{lane}", reset_less=True)   # see read_stages
             m.d.comb += [
                 read.addr.eq(address),
                 queue.push.payload.word_select(lane, beat_width).eq(
@@ -336,40 +338,46 @@ class SlidingWindowUnit(wiring.Component):
             ]
 
         # Next cycle's row count and flags for each case of the late signals (a row
-        # written, a row done) and of `releasing`: each case compares `stored` with
-        # one per-row table entry, a single carry chain from registers, and the late
-        # signals only pick (digits-cnn-bnn's `room` was two chains after a table
-        # lookup, 7.5 ns).
+        # written, a row done): each case compares `stored` with one per-row table
+        # entry, a single carry chain from registers, and the late signals only pick
+        # (digits-cnn-bnn's `room` was two chains after a table lookup, 7.5 ns).
+        # Whether the last row's release is still to apply (`releasing`, a register)
+        # is settled in the entries a cycle ahead: with it as a third case, `stored`
+        # fed 24 chains, and from it to `window_stored` was digits-cnn-bnn's worst
+        # path, 7.19 ns (5.13 routing).
         next_needs = needs[1:] + needs[:1]
         released = releases[-1:] + releases[:-1]   # by the row before (oy has moved on)
         table_width = self._table_width
 
-        def per_row(values):
-            """This output row's entry, from a register: the next row's entry waits in
-            another, so that a row's end only moves registers (the lookup into a table
-            then the compare was the design's longest path, 6.8 ns on digits-cnn-bnn)."""
-            rows = len(values)
-            current = Signal(signed(table_width), init=values[0])
-            upcoming = Signal(signed(table_width), init=values[1 % rows])
+        def per_row(entries):
+            """This cycle's entry, ``entries(late)[oy]`` with ``late`` = ``releasing``, from a
+            register. The next row's entries wait in registers of their own, so that a
+            row's end only picks between registers (the lookup into a table then the
+            compare was the design's longest path, 6.8 ns on digits-cnn-bnn)."""
+            kept, released_late = entries(0), entries(1)
+            rows = len(kept)
+            entry = Signal(signed(table_width), init=kept[0])
+            current = Signal(signed(table_width), init=kept[0])          # this row's, late = 0
+            upcoming = [Signal(signed(table_width), init=values[1 % rows]) for values in (kept, released_late)]
             with m.If(row_done):
-                m.d.sync += [current.eq(upcoming),
-                             upcoming.eq(lookup([values[(k + 2) % rows] for k in range(rows)], oy, table_width))]
-            return current
+                m.d.sync += [entry.eq(upcoming[1]), current.eq(upcoming[0])]
+                m.d.sync += [register.eq(lookup([values[(k + 2) % rows] for k in range(rows)], oy, table_width))
+                             for register, values in zip(upcoming, (kept, released_late))]
+            with m.Else():
+                m.d.sync += entry.eq(current)
+            return entry
 
-        def case(written, done, late):
-            """(stored, window stored, room) next cycle, if a row is written and done so,
-            and the last row's release is now applied or not."""
-            fewer = per_row([late * before - written for before in released])
-            needed = per_row([(after + now_released if done else now) + late * before - written
-                              for now, after, now_released, before in zip(needs, next_needs, releases, released)])
-            limit = per_row([ring + late * before - written for before in released])
+        def case(written, done):
+            """(stored, window stored, room) next cycle, if a row is written and done so."""
+            fewer = per_row(lambda late: [late * before - written for before in released])
+            needed = per_row(lambda late: [(after + now_released if done else now) + late * before - written
+                                           for now, after, now_released, before
+                                           in zip(needs, next_needs, releases, released)])
+            limit = per_row(lambda late: [ring + late * before - written for before in released])
             return stored - fewer, less_than(needed, stored), less_than(stored, limit)
 
-        outcomes = {key: case(*key) for key in itertools.product((0, 1), repeat=3)}
+        outcomes = {key: case(*key) for key in itertools.product((0, 1), repeat=2)}
         for field, target in enumerate((stored, window_stored, room)):
-            def pick(late):
-                return Mux(row_written, Mux(row_done, outcomes[1, 1, late][field], outcomes[1, 0, late][field]),
-                           Mux(row_done, outcomes[0, 1, late][field], outcomes[0, 0, late][field]))
-            m.d.sync += target.eq(Mux(releasing, pick(1), pick(0)))
-        m.d.sync += releasing.eq(row_done)
+            m.d.sync += target.eq(Mux(row_written, Mux(row_done, outcomes[1, 1][field], outcomes[1, 0][field]),
+                                      Mux(row_done, outcomes[0, 1][field], outcomes[0, 0][field])))
         return m

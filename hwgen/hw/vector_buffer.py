@@ -138,9 +138,9 @@ class VectorBuffer(wiring.Component):
     @property
     def latency(self) -> int:
         """Cycles from a vector's last input beat to its first output beat (``"hold"``:
-        the copy into the hold register takes a cycle; ``"block_ram"``: the read and
-        the queue, ``read_delay``)."""
-        return (2 if self.storage == "hold" else 1) + self.read_delay
+        the copy into the hold register takes a cycle; ``"block_ram"``: the registered
+        write, then the read and the queue, ``read_delay``)."""
+        return (2 if self.storage in ("hold", "block_ram") else 1) + self.read_delay
 
     @property
     def read_delay(self) -> int:
@@ -225,14 +225,16 @@ class VectorBuffer(wiring.Component):
 
     @property
     def _block_ram_cost(self) -> Resources:
-        """The blocks; the queue; a mux a bit over the beats' offsets, and the addresses
-        (the read registers are the blocks' own)."""
-        _, depth, reads = self.memory_shape
+        """The blocks; the queue; a mux a bit over the beats' offsets; the addresses (the
+        read registers are the blocks' own); the write's registers and the delayed full flag."""
+        width, depth, reads = self.memory_shape
         beat_width = self._out_per_beat * self._element_width
         offsets = len(set(self._offsets))
         align = math.ceil(offsets / 2) if offsets > 1 else 0
         address_bits = (2 * depth - 1).bit_length()
-        return (Resources(lut4=CONTROL_LUTS + align * beat_width, ff=(1 + reads) * address_bits, dp16kd=self._blocks)
+        write = width + address_bits + 1
+        return (Resources(lut4=CONTROL_LUTS + align * beat_width, ff=(1 + reads) * address_bits + write + 2,
+                          dp16kd=self._blocks)
                 + credit_queue(beat_width, queue_depth(BLOCK_RAM_READ_CYCLES)))
 
     def elaborate(self, platform):
@@ -320,7 +322,12 @@ class VectorBuffer(wiring.Component):
             m.d.sync += [read_word.eq(following_word), read_bank.eq(following_bank)]
             with m.If(word_done):
                 m.d.sync += read_repeat.eq(Mux(vector_done, 0, read_repeat + 1))
-        next_state = (next_full(full, filled, write_bank, emptied, read_bank), write_bank ^ filled,
+        # In block RAM a write lands a cycle late (``_block_memory``), and so does its bank's full flag.
+        if self.storage == "block_ram":
+            filled_bank = delayed(m, filled, 1, "filled"), delayed(m, write_bank, 1, "filled_bank")
+        else:
+            filled_bank = filled, write_bank
+        next_state = (next_full(full, *filled_bank, emptied, read_bank), write_bank ^ filled,
                       Mux(read, following_bank, read_bank))
         m.d.sync += full.eq(next_state[0])
         if self.storage == "registers":
@@ -432,8 +439,11 @@ class VectorBuffer(wiring.Component):
         write_address = Signal(range(2 * depth))
         with m.If(accept):
             m.d.sync += write_address.eq(self._next_write_address(write_address, depth))
+        # The write goes through registers: from `accept`, a LUT on `full`, to the write
+        # enable of blocks spread over the die was the 60k-images/s mnist-mlp-bnn's worst
+        # path (8.1 ns of routing). The bank's full flag follows it (``_banks``).
         write = banks.write_port()
-        m.d.comb += [write.addr.eq(write_address), write.data.eq(self.i.payload), write.en.eq(accept)]
+        m.d.sync += [write.en.eq(accept), write.addr.eq(write_address), write.data.eq(self.i.payload)]
         words = []
         for k in range(reads):
             address = Signal(range(2 * depth), init=k, name=f"read_address{k}")
