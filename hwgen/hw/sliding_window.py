@@ -131,9 +131,10 @@ class SlidingWindowUnit(wiring.Component):
         """Registers between issuing a beat's read and pushing it into the output queue:
         the row's slot and the column, the read address, the memory's registered read,
         and a register of the data read. In block RAM that is the block's own output
-        register (its data comes late after the clock). In LUT RAM Yosys moves the
-        read's register to the address, and from there through the LUT RAM into the
-        queue was digits-cnn-bnn's worst path (6.97 ns, 5.72 of it routing)."""
+        register (its data comes late after the clock). In LUT RAM it is one beside the
+        queue: the read into the port's register stays digits-cnn-bnn's worst path, but
+        with it each of three placements closed at 148.5-153.2 MHz, and at 140.5-147.3
+        without (BENCHMARKS.md)."""
         return 4
 
     @property
