@@ -13,7 +13,7 @@ from hwgen.hw.network import Network
 from hwgen.ir import MATRIX_NODES
 
 from .graphs import random_network
-from .test_cli import _fails_with, _fresh_copy, run_dir  # noqa: F401 (a fixture)
+from .test_cli import _fails_with, _fresh_copy
 
 
 def _layer_cycles(graph, node, pe, simd):
@@ -64,7 +64,7 @@ def test_a_lut_budget_is_kept(seed):
     assert choice.resources.lut4 <= budget
 
 
-def test_target_fps_through_the_cli(run_dir, tmp_path, capsys):  # noqa: F811
+def test_target_fps_through_the_cli(run_dir, tmp_path, capsys):
     out = _fresh_copy(run_dir, tmp_path)
     # 100 MHz assumed: 1 M images/s is 100 cycles per image.
     assert main(["verilog", "--out", str(out), "--target-fps", "1e6"]) == 0
@@ -81,6 +81,6 @@ def test_target_fps_through_the_cli(run_dir, tmp_path, capsys):  # noqa: F811
     (["--max-luts", "10"], "even fully folded the design needs about"),
     (["--target-fps", "1e6", "--max-luts", "10"], "more than --max-luts 10 holds"),
 ])
-def test_impossible_requests(run_dir, tmp_path, capsys, argv, message):  # noqa: F811
+def test_impossible_requests(run_dir, tmp_path, capsys, argv, message):
     out = _fresh_copy(run_dir, tmp_path)
     _fails_with(capsys, ["verilog", "--out", str(out), *argv], message, out)

@@ -12,14 +12,7 @@ import torch
 from hwgen.cli import main
 from hwgen.run_folder import RunFolder, file_digest
 
-pytestmark = pytest.mark.slow   # the run folder's fixture simulates its Verilog
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    assert main(["flow", "--epochs", "2", "--test-images", "4", "--out", str(out)]) == 0
-    return out
+pytestmark = pytest.mark.slow   # the run folder's fixture (conftest.py) simulates its Verilog
 
 
 def _fresh_copy(run_dir, tmp_path):

@@ -1,5 +1,5 @@
 """The whole flow on the digits set through the CLI, as `make demo` runs it (fewer epochs),
-for a binarized MLP, a shift MLP and a binarized CNN."""
+for a binarized MLP (the shared run folder, conftest.py), a shift MLP and a binarized CNN."""
 import json
 
 import pytest
@@ -9,11 +9,19 @@ from hwgen.cli import main
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("model", ["digits-bnn", "digits-shift", "digits-cnn-bnn"])
+@pytest.mark.parametrize("model", ["digits-shift", "digits-cnn-bnn"])
 def test_flow_digits_end_to_end(tmp_path, model):
     assert main(["flow", "--model", model, "--epochs", "5", "--test-images", "60",
                  "--out", str(tmp_path)]) == 0
-    report = json.loads((tmp_path / "report.json").read_text())
+    _check_report(tmp_path, model)
+
+
+def test_flow_digits_bnn_end_to_end(run_dir):
+    _check_report(run_dir, "digits-bnn")
+
+
+def _check_report(folder, model):
+    report = json.loads((folder / "report.json").read_text())
     assert report["images"] == 60 and report["simulator"] == "verilator"
     assert report["mismatches"] == 0 and report["torch_golden_disagreements"] == 0
     accuracy = report["accuracy"]
@@ -23,4 +31,4 @@ def test_flow_digits_end_to_end(tmp_path, model):
     assert cycles["latency_analytic"] == cycles["latency"]
     for key in ("torch_batch1", "torch_batched", "golden"):
         assert report["software_us_per_image"][key] > 0
-    assert (tmp_path / "report.md").read_text().startswith(f"# hwgen report: {model}")
+    assert (folder / "report.md").read_text().startswith(f"# hwgen report: {model}")
