@@ -9,7 +9,7 @@ pytestmark = pytest.mark.slow
 
 # 1062: convs of kernel 1 and 2 with padding 1, whose top rows of windows hold
 # padding alone (the analytic latency once waited for the image's last row there).
-@pytest.mark.parametrize("seed", [0, 1, 2, 3, 1062, 44])   # 44: a CNN of mixed kinds, n-bit activations
+@pytest.mark.parametrize("seed", [0, 3, 1062, 44])   # 44: a CNN of mixed kinds, n-bit activations
 def test_random_model_file(tmp_path, seed):
     check_report(run_model_file(seed, tmp_path))
 
