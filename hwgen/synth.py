@@ -35,7 +35,6 @@ MIN_NATIVE_YOSYS = (0, 40)
 # global network failed on one placement of digits-cnn-bnn (nextpnr issue 1236: globals
 # without constraints). Other packages leave the pin to nextpnr.
 CLOCK_PINS = {"CABGA381": "G2"}
-CLOCK_PORT = "clk"
 # The resources worth a line in the report: logic, flip-flops, LUT RAM, block RAM, multipliers.
 RESOURCES = ("TRELLIS_COMB", "TRELLIS_FF", "TRELLIS_RAMW", "DP16KD", "MULT18X18D", "TRELLIS_IO")
 # pyosys is libyosys in-process: a native Yosys from PyPI, minutes faster than the WebAssembly one.
@@ -213,7 +212,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         raise HwgenError(f"unknown nextpnr router {router!r}; choose one of {', '.join(ROUTERS)}")
     if not (folder / VERILOG_FILE).is_file() or not (folder / META_FILE).is_file():
         raise HwgenError(f"{folder}: no generated Verilog; run `hwgen verilog` first")
-    top = artifacts.load(folder / META_FILE, VERILOG_META)["top"]
+    meta = artifacts.load(folder / META_FILE, VERILOG_META)
+    top, clock_port = meta["top"], meta["ports"]["clk"]   # `aclk` with AXI4-Stream names
     yosys, yosys_kind = yosys_command(yosys_script(top))
     nextpnr, nextpnr_kind = nextpnr_command()
     yosys_log, nextpnr_log = folder / "yosys.log", folder / "nextpnr.log"
@@ -233,7 +233,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         clock_pin = CLOCK_PINS.get(package)
         constraints = []
         if clock_pin:
-            (work / "clock.lpf").write_text(f'LOCATE COMP "{CLOCK_PORT}" SITE "{clock_pin}";\n')
+            (work / "clock.lpf").write_text(f'LOCATE COMP "{clock_port}" SITE "{clock_pin}";\n')
             constraints = ["--lpf", "clock.lpf", "--lpf-allow-unconstrained"]
         runs, nextpnr_s = [], 0.0
         for seed in range(1, seeds + 1):
