@@ -108,7 +108,8 @@ def _baseline(p):
 def _data_dir(p):
     p.add_argument("--data-dir", type=Path, default=None,
                    help="folder with the data set's files (MNIST: the four IDX files, .gz or not); "
-                        "the digits set ships with scikit-learn and needs none")
+                        "the digits set ships with scikit-learn and needs none; after `train`, the run folder "
+                        "remembers it")
 
 
 def _epochs(p):

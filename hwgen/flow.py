@@ -134,6 +134,7 @@ def train(run: RunFolder, options: Options) -> None:
     statistics = accuracy_statistics(results)
     document = {
         "model": spec.name, "dataset": spec.dataset, "epochs": epochs, "seed": options.seed,
+        "data_dir": str(Path(options.data_dir).resolve()) if options.data_dir is not None else None,
         "kept_seed": kept.seed, "test_accuracy": statistics,
         "float_baseline": accuracy_statistics(baseline) if baseline else None,
         "runs": [{"seed": r.seed, **vars(r.history)} for r in results],
@@ -195,7 +196,7 @@ def export(run: RunFolder, options: Options) -> None:
     run_spec(run, options)
     run.check([CHECKPOINT])
     spec, model, _ = load_checkpoint(run / CHECKPOINT)
-    data = load_dataset(spec, options.data_dir)
+    data = load_dataset(spec, options.data_dir or _trained_data_dir(run))
     _check_finite(run / CHECKPOINT, model)
     graph = export_graph(model, data.features, data.pixel_bits)
     torch_pred = predict(model, data.test.images)
@@ -211,6 +212,14 @@ def export(run: RunFolder, options: Options) -> None:
     accuracy = float(np.mean(golden_pred == data.test.labels))
     print(f"exported {spec.name}: {len(graph.nodes)} nodes; golden = torch on all "
           f"{len(torch_pred)} test images ({accuracy:.2%} accuracy); wrote {run / 'graph.json'}")
+
+
+def _trained_data_dir(run: RunFolder) -> Path | None:
+    """The data folder ``train`` was given, where the run folder records one that still exists."""
+    if not _is_current(run, TRAINING):
+        return None
+    recorded = json.loads((run / TRAINING).read_text()).get("data_dir")
+    return Path(recorded) if recorded and Path(recorded).is_dir() else None
 
 
 def _check_finite(path: Path, model,

@@ -277,6 +277,17 @@ def test_bad_mnist_files(tmp_path, capsys, make, message):
     assert not (tmp_path / "run").exists()
 
 
+def test_export_finds_the_data_folder_train_was_given(tmp_path, capsys):
+    data, out = _mnist_folder(tmp_path / "mnist", images=64), tmp_path / "run"
+    assert main(["train", "--model", "mnist-tfc-w1a1", "--data-dir", str(data), "--out", str(out),
+                 "--epochs", "1"]) == 0
+    assert json.loads((out / "train.json").read_text())["data_dir"] == str(data.resolve())
+    assert main(["export", "--out", str(out)]) == 0
+    shutil.rmtree(data)
+    capsys.readouterr()
+    _fails_with(capsys, ["export", "--out", str(out)], "needs --data-dir")
+
+
 def test_mnist_with_a_corrupt_deflate_block(tmp_path, capsys):
     data = _mnist_folder(tmp_path / "mnist", images=400)
     path = data / "train-images-idx3-ubyte.gz"

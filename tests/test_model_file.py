@@ -63,6 +63,9 @@ def test_a_good_file(tmp_path):
     assert (spec.name, spec.dataset, spec.input_bits, spec.hidden, spec.classes) == ("my-net", "vertebral", 6, (16,), 3)
     assert (spec.epochs, spec.early_stop_patience, spec.validation, spec.runs) == (4, 2, 0.1, 3)
     assert spec.folding == ("4x6", "3x16") and spec.input_per_beat == 6
+    assert spec.augment_shift == 0
+    assert read_model_file(_write(tmp_path, GOOD.replace("epochs = 4", "epochs = 4\naugment_shift = 2"))
+                           ).augment_shift == 2
 
 
 def test_a_data_file_is_found_beside_the_model_file(tmp_path):
@@ -101,6 +104,7 @@ def test_a_path_or_a_zoo_name(tmp_path):
     ("epochs = 4", "epochs = -4", "train.epochs = -4: an integer from 1 to"),
     ("epochs = 4", "epochs = 4.5", "train.epochs = 4.5: an integer from 1 to"),
     ("runs = 3", "runs = 3\nvalidation = 0", "train.early_stop_patience needs train.validation above 0"),
+    ("epochs = 4", "epochs = 4\naugment_shift = 5", "train.augment_shift = 5: an integer from 0 to 4"),
     ('folding = ["4x6", "3x16"]', 'folding = "fast"', 'hardware.folding = \'fast\': "auto" or a list of "PExSIMD"'),
     ('folding = ["4x6", "3x16"]', 'folding = ["4x0", "3x16"]', "hardware.folding"),
     ("[train]", "[training]", "unknown key training"),

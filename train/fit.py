@@ -9,6 +9,7 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 from tqdm import tqdm
 
+from .augment import shifted_images
 from .datasets import SPLIT_SEED, Dataset, Split
 from .models import build_model, exact_dtype
 from .zoo import ModelSpec
@@ -79,7 +80,10 @@ def train_model(spec: ModelSpec, data: Dataset, *, epochs: int, seed: int, progr
         total, correct = 0.0, 0
         for start in range(0, len(x), spec.batch_size):
             batch = order[start:start + spec.batch_size]
-            outputs = model(x[batch])
+            inputs = x[batch]
+            if spec.augment_shift:
+                inputs = shifted_images(inputs, data.image, spec.augment_shift, generator)
+            outputs = model(inputs)
             loss = loss_fn(outputs, y[batch])
             optimizer.zero_grad()
             loss.backward()

@@ -120,6 +120,7 @@ def parse_model(path: Path, document: dict, base: Path) -> ModelSpec:
         validation=train.fraction("validation", DEFAULT_PATIENCE_VALIDATION if patience else 0.0, high=0.9),
         runs=train.count("runs", 1, high=100),
         dropout=train.fraction("dropout", 0.0),
+        augment_shift=train.count("augment_shift", 0, low=0, high=4),
         folding=_folding(hardware),
         input_per_beat=hardware.count("input_per_beat", 1),
         max_luts=hardware.count("max_luts", 20_000, low=100, high=10**7),

@@ -64,6 +64,8 @@ class ModelSpec:
     # Dropout after the flatten and the hidden dense layers (shift nets),
     # before each dense layer (binarized nets).
     dropout: float = 0.0
+    # Images shifted by up to this many pixels each way in training, a fresh shift a batch.
+    augment_shift: int = 0
     # Input: unsigned bits per element (0: the data set's own), the user's
     # file and label column (csv, npz), and the share of rows held out for test.
     input_bits: int = 0

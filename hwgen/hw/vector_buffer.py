@@ -294,9 +294,11 @@ class VectorBuffer(wiring.Component):
         read_word = Signal(range(self.out_words))
         read_repeat = Signal(range(self._repeats))
 
-        # `ready` is a register: ~full[write_bank], set a cycle ahead (below). As a LUT on
-        # `full` it reached every bit of the input slice's output register, by the pins:
-        # the 60k-images/s mnist-mlp-bnn's worst path, 9.0 ns (8.0 routing).
+        # In block RAM `ready` is a register: ~full[write_bank], set a cycle ahead (below).
+        # As a LUT on `full` it reached every bit of the input slice's output register, by
+        # the pins: the 60k-images/s mnist-mlp-bnn's worst path, 9.0 ns (8.0 routing).
+        # Elsewhere its next value would wait for the next unit's `ready` through
+        # `emptied`: digits-cnn-bnn's worst path, 7.33 ns, so there it stays a LUT.
         ready = Signal(init=1)
         m.d.comb += self.i.ready.eq(ready)
         accept = self.i.valid & ready
@@ -333,7 +335,11 @@ class VectorBuffer(wiring.Component):
             filled_bank = filled, write_bank
         next_state = (next_full(full, *filled_bank, emptied, read_bank), write_bank ^ filled,
                       Mux(read, following_bank, read_bank))
-        m.d.sync += [full.eq(next_state[0]), ready.eq(~next_state[0].bit_select(next_state[1], 1))]
+        m.d.sync += full.eq(next_state[0])
+        if self.storage == "block_ram":
+            m.d.sync += ready.eq(~next_state[0].bit_select(next_state[1], 1))
+        else:
+            m.d.comb += ready.eq(~full.bit_select(write_bank, 1))
         if self.storage == "registers":
             self._registers(m, next_state)
         elif self.storage == "memory":
