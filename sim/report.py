@@ -86,6 +86,7 @@ def build_report(*, model: str, dataset: str, labels: np.ndarray, torch_pred: np
 def render_markdown(report: dict) -> str:
     acc, cyc, sw = report["accuracy"], report["cycles"], report["software_us_per_image"]
     hw = report["hardware_us_per_image"]
+    clock = f"{report['clock_mhz']:.1f} MHz ({report['clock_note']})"
     verdict = "bit-exact" if report["mismatches"] == 0 else f"**{report['mismatches']} MISMATCHES**"
     rows = [
         f"# hwgen report: {report['model']} on {report['dataset']}",
@@ -117,12 +118,12 @@ def render_markdown(report: dict) -> str:
         f"| torch, weights quantized once, batch 1 (this CPU) | {sw['torch_batch1']:.2f} |",
         f"| torch, weights quantized once, batched (this CPU) | {sw['torch_batched']:.2f} |",
         f"| golden model, batched NumPy (this CPU) | {sw['golden']:.2f} |",
-        f"| hardware at {report['clock_mhz']:.1f} MHz ({report['clock_note']}) | {hw:.2f} |",
+        f"| hardware at {clock} | {hw:.2f} |",
         "",
-        f"Hardware at {report['clock_mhz']:.1f} MHz: {report['hardware_images_per_s']:,.0f} images/s, "
+        f"Hardware at {clock}: {report['hardware_images_per_s']:,.0f} images/s, "
         f"latency {report['hardware_latency_us']:.2f} µs.",
         "",
-        f"Hardware vs torch batch 1: {sw['torch_batch1'] / hw:.1f}x; "
+        f"Hardware at {report['clock_mhz']:.1f} MHz vs torch batch 1: {sw['torch_batch1'] / hw:.1f}x; "
         f"vs torch batched: {sw['torch_batched'] / hw:.1f}x.",
         "",
         "The torch baseline is the exported integer graph as a torch module (`train/deployed.py`): "

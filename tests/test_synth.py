@@ -95,7 +95,8 @@ def test_report_shows_synthesis():
     text = render_markdown(report)
     assert "hardware at 50.0 MHz (Fmax from nextpnr-ecp5 on LFE5U-25F CABGA381)" in text
     assert "Fmax 50.0 MHz (target 100 MHz)" in text
-    assert "Hardware at 50.0 MHz: 12,500,000 images/s, latency 0.18 µs." in text and "| TRELLIS_COMB | 900 | 24288 |" in text
+    assert ("Hardware at 50.0 MHz (Fmax from nextpnr-ecp5 on LFE5U-25F CABGA381): 12,500,000 images/s, "
+            "latency 0.18 µs.") in text and "| TRELLIS_COMB | 900 | 24288 |" in text
 
 
 def test_report_clock_prefers_the_users_then_fmax():
