@@ -11,7 +11,7 @@ from ..packing import pack
 from .cost import (CONTROL_LUTS, Resources, adder_luts, adder_tree, credit_queue, distinct_columns, rom,
                    varying_bits)
 from .pipeline import (QUEUE_LATENCY, CreditQueue, adder_tree_plan, copy_tree, delayed, delayed_copies,
-                       offers_after, pipelined_adder_tree, queue_depth)
+                       offers_after, pipelined_adder_tree, queue_depth, register)
 from .roms import address_copies, read_cycles, read_rom
 from .weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
 
@@ -153,8 +153,10 @@ class MatrixVectorUnit(wiring.Component):
     @property
     def latency(self) -> int:
         """Cycles from a row group's last input beat to its output beat: the
-        input stages, the tree's registers, the accumulator, and the output queue."""
-        return self.input_stages + sum(self.tree_plan) + 1 + QUEUE_LATENCY
+        input stages, the tree's registers, the finish's, the accumulator, and the
+        output queue."""
+        return (self.input_stages + sum(self.tree_plan) + self._weights.finish_stages(self._in_type) + 1
+                + QUEUE_LATENCY)
 
     def schedule(self, arrivals: list[int]) -> list[int]:
         """Output offer cycles from input offer cycles (see :func:`~.pipeline.offers_after`):
@@ -182,7 +184,7 @@ class MatrixVectorUnit(wiring.Component):
             registers = (self.input_stages - read_cycles(addresses)) * bits + address_bits
             weights = rom(bits, depth, self._rom_in_block_ram) + Resources(ff=registers)
         tree = adder_tree(self._weights.term_count(simd, self._in_type), term_width, self.tree_plan)
-        lane = tree + Resources(lut4=3 * adder_luts(acc), ff=acc)
+        lane = tree + Resources(lut4=3 * adder_luts(acc), ff=(1 + self._weights.finish_stages(self._in_type)) * acc)
         copies = self.beat_copies
         common = (tree if self._weights.has_common_terms(self._in_type) else Resources()) * copies
         terms += self._weights.common_cost(self._in_type, simd) * copies
@@ -260,23 +262,28 @@ class MatrixVectorUnit(wiring.Component):
             commons += [common] if common else []
         sums = pipelined_adder_tree(m, lanes + commons, plan, name="tree")
         common_sums = sums[pe:] or [None] * copies
+        finished = [self._weights.finish(lane_sum, common_sums[p // LANES_PER_BEAT_COPY], simd, self._in_type)
+                    for p, lane_sum in enumerate(sums[:pe])]
+        for stage in range(self._weights.finish_stages(self._in_type)):
+            finished = register(m, finished, f"finished{stage}_", reset_less=True)
         at_accumulator = to_queue - 1
         valids = delayed_copies(m, accept, at_accumulator, "valid", copies)
         firsts = delayed_copies(m, synapse_fold == 0, at_accumulator, "first", copies)
         last = delayed(m, last_synapse, at_accumulator, "last")
 
         # Padding inputs meet code 0; starting from minus their sum cancels them.
+        # Each beat's constant offset is in the start too, once for all beats.
         # A partial sum may then leave the accumulator's range, but the
         # wrap-around arithmetic still ends on the exact result, which fits.
-        start = -self._weights.zero_code_sum(self.padding, self._in_type)
+        start = (self._weights.beat_offset(simd, self._in_type) * self.synapse_folds
+                 - self._weights.zero_code_sum(self.padding, self._in_type))
         # The queue takes the accumulators a cycle after their last add (from the
         # adder straight into the queue's LUT RAM was mnist-tfc-w1a1's worst path).
         accumulators = []
-        for p, lane_sum in enumerate(sums[:pe]):
+        for p, lane_sum in enumerate(finished):
             copy = p // LANES_PER_BEAT_COPY
             acc = Signal(signed(self._acc_width), name=f"acc{p}")
-            total = (Mux(firsts[copy], start, acc)
-                     + self._weights.finish(lane_sum, common_sums[copy], simd, self._in_type))
+            total = Mux(firsts[copy], start, acc) + lane_sum
             with m.If(valids[copy]):
                 m.d.sync += acc.eq(total)
             accumulators.append(acc)
