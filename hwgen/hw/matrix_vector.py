@@ -153,10 +153,10 @@ class MatrixVectorUnit(wiring.Component):
     @property
     def latency(self) -> int:
         """Cycles from a row group's last input beat to its output beat: the
-        input stages, the tree's registers, the finish's, the accumulator, and the
-        output queue."""
-        return (self.input_stages + sum(self.tree_plan) + self._weights.finish_stages(self._in_type) + 1
-                + QUEUE_LATENCY)
+        input stages, the products', the tree's registers, the finish's, the
+        accumulator, and the output queue."""
+        return (self.input_stages + self._weights.product_stages + sum(self.tree_plan)
+                + self._weights.finish_stages(self._in_type) + 1 + QUEUE_LATENCY)
 
     def schedule(self, arrivals: list[int]) -> list[int]:
         """Output offer cycles from input offer cycles (see :func:`~.pipeline.offers_after`):
@@ -184,7 +184,10 @@ class MatrixVectorUnit(wiring.Component):
             registers = (self.input_stages - read_cycles(addresses)) * bits + address_bits
             weights = rom(bits, depth, self._rom_in_block_ram) + Resources(ff=registers)
         tree = adder_tree(self._weights.term_count(simd, self._in_type), term_width, self.tree_plan)
-        lane = tree + Resources(lut4=3 * adder_luts(acc), ff=(1 + self._weights.finish_stages(self._in_type)) * acc)
+        products = Resources(ff=self._weights.product_stages * self._weights.term_count(simd, self._in_type)
+                             * term_width)
+        lane = tree + products + Resources(lut4=3 * adder_luts(acc),
+                                           ff=(1 + self._weights.finish_stages(self._in_type)) * acc)
         copies = self.beat_copies
         common = (tree if self._weights.has_common_terms(self._in_type) else Resources()) * copies
         terms += self._weights.common_cost(self._in_type, simd) * copies
@@ -260,7 +263,10 @@ class MatrixVectorUnit(wiring.Component):
             lanes += [self._weights.terms(inputs, codes[p], self._in_type, common)
                       for p in range(copy * LANES_PER_BEAT_COPY, min(pe, (copy + 1) * LANES_PER_BEAT_COPY))]
             commons += [common] if common else []
-        sums = pipelined_adder_tree(m, lanes + commons, plan, name="tree")
+        terms = lanes + commons
+        for stage in range(self._weights.product_stages):
+            terms = [register(m, t, f"product{stage}_{lane}_", reset_less=True) for lane, t in enumerate(terms)]
+        sums = pipelined_adder_tree(m, terms, plan, name="tree")
         common_sums = sums[pe:] or [None] * copies
         finished = [self._weights.finish(lane_sum, common_sums[p // LANES_PER_BEAT_COPY], simd, self._in_type)
                     for p, lane_sum in enumerate(sums[:pe])]
