@@ -176,8 +176,13 @@ def yosys_script(top: str) -> list[str]:
     # per-unit counts to set beside hwgen's estimate.
     # A register copied to share its loads is marked keep (hw/pipeline.py's delayed_copies);
     # Yosys would merge the copies unless their flip-flops carry the mark themselves.
+    # A ROM that Yosys makes of a constant table (memory_bmux2rom) stays logic: in block RAM,
+    # the table's output register became the block's read, 5.6 ns after the clock (the
+    # 40k-images/s mnist-mlp-bnn's worst path). hwgen gives every memory it means a style.
     return [f"read_verilog {VERILOG_FILE}", f"hierarchy -top {top}", "proc", "setattr -set keep 1 a:keep %ci1",
-            f"synth_ecp5 -noflatten -top {top}",
+            f"synth_ecp5 -noflatten -top {top} -run :map_ram",
+            "setattr -set rom_style \"logic\" t:$mem_v2 r:WR_PORTS=0 %i a:rom_style %d",
+            f"synth_ecp5 -noflatten -top {top} -run map_ram:",
             f"tee -q -o {STAT_FILE} stat", "flatten", "opt_clean", "write_json netlist.json"]
 
 

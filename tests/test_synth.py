@@ -1,12 +1,16 @@
 """Synthesis of generated Verilog on the open ECP5 flow (Yosys + nextpnr, from YoWASP)."""
 import json
+import subprocess
+from collections import Counter
 
 import numpy as np
 import pytest
+from amaranth.back import verilog
 
 from hwgen import synth
 from hwgen.errors import HwgenError
 from hwgen.folding import Folding
+from hwgen.hw.vector_buffer import VectorBuffer
 from hwgen.ir import Integer
 from hwgen.verilog import emit
 from hwgen.sim.report import choose_clock, render_markdown
@@ -104,3 +108,16 @@ def test_report_clock_prefers_the_users_then_fmax():
     assert choose_clock(80.0, synthesized) == (80.0, "given with --clock-mhz")
     assert choose_clock(None, synthesized) == (61.5, "Fmax from nextpnr-ecp5 on LFE5U-25F CABGA381")
     assert choose_clock(None, None)[0] == 100.0 and "assumed" in choose_clock(None, None)[1]
+
+
+def test_a_constant_table_stays_out_of_block_ram(tmp_path):
+    """A vector buffer's read-address table (a constant word_select into a register) is a ROM
+    to Yosys, which put it in a DP16KD read at the block's slow output; it stays logic."""
+    buffer = VectorBuffer(element_width=1, size=512, in_per_beat=4, out_per_beat=2, repeats=10, block_ram=True)
+    assert buffer.storage == "memory"
+    (tmp_path / "hwgen_top.v").write_text(verilog.convert(buffer, name="hwgen_top"))
+    command, _ = synth.yosys_command(synth.yosys_script("hwgen_top"))
+    subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
+    cells = json.loads((tmp_path / "netlist.json").read_text())["modules"]["hwgen_top"]["cells"]
+    kinds = Counter(cell["type"] for cell in cells.values())
+    assert kinds["DP16KD"] == 0 and kinds["TRELLIS_DPR16X4"] == 16
