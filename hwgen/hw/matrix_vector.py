@@ -151,11 +151,15 @@ class MatrixVectorUnit(wiring.Component):
                               self._rom_in_block_ram)
 
     @property
+    def _product_stages(self) -> int:
+        return self._weights.product_stages(self.fully_parallel)
+
+    @property
     def latency(self) -> int:
         """Cycles from a row group's last input beat to its output beat: the
         input stages, the products', the tree's registers, the finish's, the
         accumulator, and the output queue."""
-        return (self.input_stages + self._weights.product_stages + sum(self.tree_plan)
+        return (self.input_stages + self._product_stages + sum(self.tree_plan)
                 + self._weights.finish_stages(self._in_type) + 1 + QUEUE_LATENCY)
 
     def schedule(self, arrivals: list[int]) -> list[int]:
@@ -184,7 +188,7 @@ class MatrixVectorUnit(wiring.Component):
             registers = (self.input_stages - read_cycles(addresses)) * bits + address_bits
             weights = rom(bits, depth, self._rom_in_block_ram) + Resources(ff=registers)
         tree = adder_tree(self._weights.term_count(simd, self._in_type), term_width, self.tree_plan)
-        products = Resources(ff=self._weights.product_stages * self._weights.term_count(simd, self._in_type)
+        products = Resources(ff=self._product_stages * self._weights.term_count(simd, self._in_type)
                              * term_width)
         lane = tree + products + Resources(lut4=3 * adder_luts(acc),
                                            ff=(1 + self._weights.finish_stages(self._in_type)) * acc)
@@ -260,13 +264,13 @@ class MatrixVectorUnit(wiring.Component):
             if isinstance(self._in_type, Integer) and self._in_type.signed:
                 inputs = [x.as_signed() for x in inputs]
             common = self._weights.common_terms(inputs, self._in_type)
-            lanes += [self._weights.terms(inputs, codes[p], self._in_type, common)
+            lanes += [self._weights.staged_terms(m, inputs, codes[p], self._in_type, common, f"product{p}_")
                       for p in range(copy * LANES_PER_BEAT_COPY, min(pe, (copy + 1) * LANES_PER_BEAT_COPY))]
-            commons += [common] if common else []
-        terms = lanes + commons
-        for stage in range(self._weights.product_stages):
-            terms = [register(m, t, f"product{stage}_{lane}_", reset_less=True) for lane, t in enumerate(terms)]
-        sums = pipelined_adder_tree(m, terms, plan, name="tree")
+            if common:
+                for stage in range(self._product_stages):
+                    common = register(m, common, f"common{copy}_{stage}_", reset_less=True)
+                commons.append(common)
+        sums = pipelined_adder_tree(m, lanes + commons, plan, name="tree")
         common_sums = sums[pe:] or [None] * copies
         finished = [self._weights.finish(lane_sum, common_sums[p // LANES_PER_BEAT_COPY], simd, self._in_type)
                     for p, lane_sum in enumerate(sums[:pe])]

@@ -20,13 +20,13 @@ straight from flip-flops, which ``hwgen synth`` moves into the block
 (:mod:`~hwgen.netlist_passes`).
 """
 import numpy as np
-from amaranth.hdl import Cat, Const, Mux, Value, signed
+from amaranth.hdl import Cat, Const, Module, Mux, Value, signed
 
 from ..ir import Bipolar, ElementType, PowerOfTwo
 from .barrel_shifter import barrel_shift_left
 from .constant_product import signed_digits
 from .cost import Resources, adder_luts
-from .pipeline import LEVELS_PER_STAGE
+from .pipeline import LEVELS_PER_STAGE, register
 
 
 class WeightFormat:
@@ -48,8 +48,17 @@ class WeightFormat:
         """Registers a code takes beside the lanes before its ``operand`` is made."""
         return 0
 
-    product_stages = 0
-    """Registers between a lane's terms and its adder tree, beyond the tree's own."""
+    def product_stages(self, constant: bool) -> int:
+        """Registers inside a lane's terms (``staged_terms``), before the adder tree's own."""
+        return 0
+
+    def staged_terms(self, m: Module, inputs: list[Value], codes: list, in_type: ElementType,
+                     common: list[Value] | None, name: str) -> list[Value]:
+        """``terms``, registered ``product_stages`` times on the way."""
+        terms = self.terms(inputs, codes, in_type, common)
+        for stage in range(self.product_stages(not any(isinstance(c, Value) for c in codes))):
+            terms = register(m, terms, f"{name}{stage}_", reset_less=True)
+        return terms
 
     def finish(self, total: Value, common: Value | None, count: int, in_type: ElementType) -> Value:
         """A lane's contribution to its accumulator from the sum of its terms for one beat."""
@@ -171,12 +180,22 @@ class ShiftWeights(WeightFormat):
         self.codes = (signs != 0) | (signs < 0) << 1 | np.where(signs != 0, shifts, 0) << 2
         self.multiplied = multiplied
 
-    @property
-    def product_stages(self) -> int:
-        # The product leaves the MULT18X18D through the block's own output register,
-        # then into one in the fabric: a route, then the adder. From the block's register
+    def product_stages(self, constant: bool) -> int:
+        # A product leaves the MULT18X18D through the block's own output register, then
+        # into one in the fabric: a route, then the adder. From the block's register
         # straight into the adder was digits-shift's worst path (10.4 ns, 8.0 routing).
-        return 1 if self.multiplied else 0
+        # A barrel lane registers its shift before the negate: shift, negate and the
+        # first tree register in one cycle were 9.6 ns (digits-shift, all lanes barrels).
+        return 1 if self.multiplied or not constant else 0
+
+    def staged_terms(self, m: Module, inputs: list[Value], codes: list, in_type: ElementType,
+                     common: None, name: str) -> list[Value]:
+        if self.multiplied or not isinstance(codes[0], Value):
+            return super().staged_terms(m, inputs, codes, in_type, common, name)
+        shifted = register(m, [barrel_shift_left(x, code[2:], self._max_shift) for x, code in zip(inputs, codes)],
+                           f"{name}shifted", reset_less=True)
+        signs = register(m, [code[:2] for code in codes], f"{name}sign", reset_less=True)
+        return [Mux(sign[0], Mux(sign[1], -value, value), 0) for value, sign in zip(shifted, signs)]
 
     @property
     def _weight_width(self) -> int:
