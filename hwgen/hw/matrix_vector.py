@@ -272,7 +272,7 @@ class MatrixVectorUnit(wiring.Component):
                 commons.append(common)
         sums = pipelined_adder_tree(m, lanes + commons, plan, name="tree")
         common_sums = sums[pe:] or [None] * copies
-        finished = [self._weights.finish(lane_sum, common_sums[p // LANES_PER_BEAT_COPY], simd, self._in_type)
+        finished = [self._weights.finish(lane_sum, common_sums[p // LANES_PER_BEAT_COPY])
                     for p, lane_sum in enumerate(sums[:pe])]
         for stage in range(self._weights.finish_stages(self._in_type)):
             finished = register(m, finished, f"finished{stage}_", reset_less=True)

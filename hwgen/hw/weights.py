@@ -60,7 +60,7 @@ class WeightFormat:
             terms = register(m, terms, f"{name}{stage}_", reset_less=True)
         return terms
 
-    def finish(self, total: Value, common: Value | None, count: int, in_type: ElementType) -> Value:
+    def finish(self, total: Value, common: Value | None) -> Value:
         """A lane's contribution to its accumulator from the sum of its terms for one beat."""
         return total
 
@@ -145,7 +145,7 @@ class BinaryWeights(WeightFormat):
             return Resources()
         return Resources(lut4=simd // 2 * adder_luts(in_type.width + 1))
 
-    def finish(self, total: Value, common: Value | None, count: int, in_type: ElementType) -> Value:
+    def finish(self, total: Value, common: Value | None) -> Value:
         # Bipolar: each agreement counts +1, each disagreement -1: 2 * agreements - count,
         # the count in ``beat_offset``. Integer: 2 * the +1 inputs' sum - all inputs' sum.
         return total << 1 if common is None else (total << 1) - common
