@@ -305,12 +305,14 @@ def _equivalent(gold: dict, gate: dict, folder, steps: int = 0, models: str = ""
 
 
 def test_copies_of_a_beat_register_survive_synthesis(tmp_path):
-    """16 lanes take four copies of the beat register; Yosys would merge them into one."""
+    """16 lanes take four copies of the beat register, and each copy's inputs a register
+    beside its pair sums; Yosys would merge them into one."""
     graph = random_graph(np.random.default_rng(4), [12, 16, 10], Integer(4, signed=False))
     emit(graph, Folding.parse("16x6,5x4", 3), tmp_path)
     command, _ = synth.yosys_command(synth.yosys_script("hwgen_top"))
     subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
     cells = _cells(json.loads((tmp_path / "netlist.json").read_text()))
-    copies = {copy: sum(1 for name, cell in cells.items() if cell["type"] == "TRELLIS_FF"
-                        and f"s2_MatrixVectorUnit.beat_d3_copy{copy}_" in name) for copy in range(4)}
-    assert copies == {copy: 6 * 4 for copy in range(4)}
+    for prefix in ("beat_d2_copy", "input"):
+        copies = {copy: sum(1 for name, cell in cells.items() if cell["type"] == "TRELLIS_FF"
+                            and f"s2_MatrixVectorUnit.{prefix}{copy}_" in name) for copy in range(4)}
+        assert copies == {copy: 6 * 4 for copy in range(4)}, prefix

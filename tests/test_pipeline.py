@@ -35,11 +35,13 @@ def test_copies_fan_out_as_a_tree(cycles, copies, tree):
 
 
 @pytest.mark.parametrize("stall", [0.0, 0.3, 0.7])
-def test_a_register_slice_passes_every_beat_in_order(stall):
-    beats = list(range(1, 200))
+@pytest.mark.parametrize("width", [8, 40])   # 40 bits: three groups, each its own spare flag
+def test_a_register_slice_passes_every_beat_in_order(stall, width):
+    beats = [int(b) for b in np.random.default_rng(width).integers(0, 1 << width, 200, dtype=np.uint64)]
     stamps = []
-    assert run_stream(RegisterSlice(width=8, beats=len(beats)), beats, len(beats), stall=stall, seed=3,
-                      stamps=stamps) == beats
+    slice_ = RegisterSlice(width=width, beats=len(beats))
+    assert slice_.copy_groups == -(-width // 16)
+    assert run_stream(slice_, beats, len(beats), stall=stall, seed=3, stamps=stamps) == beats
     if not stall:
         # The first beat goes in during cycle 0, and one beat leaves a cycle.
         assert stamps == [RegisterSlice(width=8, beats=1).latency + k for k in range(len(beats))]

@@ -6,11 +6,9 @@ from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .cost import BLOCK_RAM_LUT4_WORTH, CONTROL_LUTS, Resources, block_rams, credit_queue, lut_ram
-from .pipeline import BEFORE_THE_IMAGE, QUEUE_LATENCY, CreditQueue, delayed, lookup, queue_depth, register_copies
+from .pipeline import (BEFORE_THE_IMAGE, COPY_FANOUT, QUEUE_LATENCY, CreditQueue, delayed, lookup, queue_depth,
+                       register_copies)
 
-# Flip-flops one enable drives at most. One enable for digits-bnn's 320-bit input
-# buffer, from a LUT4 on registers, still took 6.8 ns: 5.8 of it routing.
-COPY_FANOUT = 16
 # DPR16X4 that one copy of a memory address drives at most. mnist-lenet-ternary's
 # conv2 input buffer read 104 of them per port from one address register: 13.1 ns,
 # 11.4 of it routing.
@@ -202,7 +200,7 @@ class VectorBuffer(wiring.Component):
     def resources(self) -> Resources:
         """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`)."""
         bits = self._size * self._element_width
-        hold = Resources(lut4=CONTROL_LUTS + 3 * self.copy_groups, ff=2 * bits + 2 * self.copy_groups)
+        hold = Resources(lut4=CONTROL_LUTS + 3 * self.copy_groups, ff=2 * bits + 3 * self.copy_groups)
         return {"hold": hold, "registers": self._registers_cost,
                 "memory": self._memory_cost, "block_ram": self._block_ram_cost}[self.storage]
 
@@ -243,7 +241,7 @@ class VectorBuffer(wiring.Component):
     @property
     def copy_groups(self) -> int:
         """``"hold"``: how many groups of at most ``COPY_FANOUT`` bits the registers
-        are split into, each with its own copy of the full and held flags."""
+        are split into, each with its own copy of the full, held and last-repeat flags."""
         return -(-self._size * self._element_width // COPY_FANOUT)
 
     def _hold(self) -> Module:
@@ -258,9 +256,11 @@ class VectorBuffer(wiring.Component):
         hold = Signal(bits, reset_less=True)
         filled = [Signal(name=f"filled{k}") for k in range(self.copy_groups)]
         held = [Signal(name=f"held{k}") for k in range(self.copy_groups)]
+        # The replay's last beat, a copy a group too: one flag for all of digits-shift's
+        # 512-bit input buffer was its worst path (8.72 ns, 7.96 routing).
+        last_repeat = [Signal(name=f"last_repeat{k}", init=self._repeats == 1) for k in range(self.copy_groups)]
         write_beat = Signal(range(self.in_beats))
         read_repeat = Signal(range(self._repeats))
-        last_repeat = Signal(init=self._repeats == 1)
 
         m.d.comb += [self.i.ready.eq(~filled[0]), self.o.valid.eq(held[0]), self.o.payload.eq(hold)]
         accept = self.i.valid & ~filled[0]
@@ -268,15 +268,16 @@ class VectorBuffer(wiring.Component):
         with m.If(accept):
             m.d.sync += write_beat.eq(Mux(last_beat, 0, write_beat + 1))
         with m.If(held[0] & self.o.ready):
-            m.d.sync += [read_repeat.eq(Mux(last_repeat, 0, read_repeat + 1)),
-                         last_repeat.eq(Mux(last_repeat, self._repeats == 1, read_repeat == self._repeats - 2))]
+            m.d.sync += read_repeat.eq(Mux(last_repeat[0], 0, read_repeat + 1))
+            m.d.sync += [last.eq(Mux(last, self._repeats == 1, read_repeat == self._repeats - 2))
+                         for last in last_repeat]
         # Beats enter at the top, so the first ends at the bottom: element k at bits k * width.
         shifted = Cat(filling[self._in_per_beat * self._element_width:], self.i.payload)
         for k in range(self.copy_groups):
             group = slice(k * COPY_FANOUT, min(bits, (k + 1) * COPY_FANOUT))
             with m.If(self.i.valid & ~filled[k]):
                 m.d.sync += filling[group].eq(shifted[group])
-            emptied = held[k] & self.o.ready & last_repeat
+            emptied = held[k] & self.o.ready & last_repeat[k]
             copy = filled[k] & (~held[k] | emptied)
             with m.If(copy):
                 m.d.sync += hold[group].eq(filling[group])

@@ -13,11 +13,11 @@ terms), which the matrix-vector unit adds in a pipelined tree, and
 ``term_levels`` says how many adder levels of logic a term costs, so that
 the tree knows where its first register goes.
 
-The last register beside the lanes holds each code as an ``operand``: the
-code itself, or what a multiplier takes (``ShiftWeights`` decoded, after
-``decode_stages`` registers of the code), so that a MULT18X18D's inputs come
-straight from flip-flops, which ``hwgen synth`` moves into the block
-(:mod:`~hwgen.netlist_passes`).
+The last registers beside the lanes (``operand_stages``) hold each code as an
+``operand``: the code itself, or what a multiplier takes (``ShiftWeights``
+decoded, after ``decode_stages`` registers of the code), so that a
+MULT18X18D's inputs come straight from flip-flops, which ``hwgen synth``
+moves into the block (:mod:`~hwgen.netlist_passes`).
 """
 import numpy as np
 from amaranth.hdl import Cat, Const, Module, Mux, Value, signed
@@ -47,6 +47,11 @@ class WeightFormat:
     def decode_stages(self) -> int:
         """Registers a code takes beside the lanes before its ``operand`` is made."""
         return 0
+
+    @property
+    def operand_stages(self) -> int:
+        """Registers that hold each ``operand`` beside the lanes, one after another."""
+        return 1
 
     def product_stages(self, constant: bool) -> int:
         """Registers inside a lane's terms (``staged_terms``), before the adder tree's own."""
@@ -215,6 +220,13 @@ class ShiftWeights(WeightFormat):
         # after it in the MULT18X18D: a route each, not both around the decode in one cycle.
         return 1 if self.multiplied else 0
 
+    @property
+    def operand_stages(self) -> int:
+        # The last operand register becomes the MULT18X18D's input register; the one before
+        # stays in the fabric, so that the decode and the route into the DSP row take a
+        # cycle each (the two in one were digits-shift's worst path: 8.82 ns, 7.74 routing).
+        return 2 if self.multiplied else 1
+
     def _decoded(self, code: Value | int) -> Value:
         """The weight ``sign * 2**shift`` of ``code`` as a signed integer. ``-2**s`` is
         all ones from bit ``s`` up, so each bit is a function of the code alone."""
@@ -260,7 +272,7 @@ class ShiftWeights(WeightFormat):
             used = (codes & 1).any(axis=0) if len(codes) else np.zeros(0, dtype=bool)
             decoded = int((used & _varies(codes)).sum())
             decode = Resources(lut4=2 * self._weight_width * decoded,
-                               ff=(self._weight_width - self.code_width) * decoded)
+                               ff=(self._weight_width - self.code_width) * decoded * self.operand_stages)
             cost, width = product_cost(used, in_type, self._weight_width)
             return cost + decode, width
         width = in_type.width + self._max_shift + 1
