@@ -129,6 +129,21 @@ class BinaryWeights(WeightFormat):
         return [inputs[k] + inputs[k + 1] if k + 1 < len(inputs) else inputs[k]
                 for k in range(0, len(inputs), 2)]
 
+    def registered_common_terms(self, m: Module, inputs: list[Value], registered_inputs: list[Value],
+                                in_type: ElementType, name: str) -> list[Value]:
+        """``common_terms(inputs)`` in registers beside ``registered_inputs`` (the inputs a
+        register later), but for bit 0 of each pair's sum, ``x0 ^ x1``, made from the
+        registered inputs: so it merges into the pick's LUT4, where a registered bit 0 made
+        that bit of every pick a LUT5 (digits-bnn's fc0: 128 LUT4 more)."""
+        pairs = register(m, self.common_terms(inputs, in_type), name, reset_less=True)
+        terms = []
+        for k, pair in zip(range(0, len(inputs), 2), pairs):
+            if k + 1 < len(inputs):
+                low = Cat(registered_inputs[k][0] ^ registered_inputs[k + 1][0], pair[1:])
+                pair = low.as_signed() if pair.shape().signed else low
+            terms.append(pair)
+        return terms
+
     def term_cost(self, in_type: ElementType, codes: np.ndarray, simd: int) -> tuple[Resources, int]:
         """(resources of all terms, bits per term) for ``codes`` of shape (words, lanes * simd).
         An XNOR folds into the first adder's LUTs. A pick between two inputs and
