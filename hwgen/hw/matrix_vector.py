@@ -278,11 +278,12 @@ class MatrixVectorUnit(wiring.Component):
             inputs = [beat.word_select(s, self._in_type.width) for s in range(simd)]
             if isinstance(self._in_type, Integer) and self._in_type.signed:
                 inputs = [x.as_signed() for x in inputs]
-            common = self._weights.common_terms(inputs, self._in_type)
             if early:
                 registered = register(m, inputs, f"input{copy}_", reset_less=True)
                 common = self._weights.registered_common_terms(m, inputs, registered, self._in_type, f"pairs{copy}_")
                 inputs = registered
+            else:
+                common = self._weights.common_terms(inputs, self._in_type)
             lanes += [self._weights.staged_terms(m, inputs, codes[p], self._in_type, common, f"product{p}_")
                       for p in range(copy * LANES_PER_BEAT_COPY, min(pe, (copy + 1) * LANES_PER_BEAT_COPY))]
             if common:
