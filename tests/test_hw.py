@@ -34,7 +34,8 @@ def beats(rows: np.ndarray, per_beat: int, width: int) -> list[int]:
 @pytest.mark.parametrize("size, in_per_beat, out_per_beat, repeats", [
     (12, 3, 4, 2), (8, 8, 2, 1), (10, 5, 5, 1), (10, 5, 4, 2),   # in memory; the last padded
     (6, 1, 6, 3), (6, 6, 6, 1), (64, 2, 64, 3), (32, 1, 32, 32),   # whole vectors a beat, in registers
-    (12, 4, 12, 4), (8, 8, 8, 2), (48, 8, 48, 8),   # replayed for longer than they arrive in: a hold register
+    # replayed for longer than they arrive in: a hold register
+    (12, 4, 12, 4), (8, 8, 8, 2), (48, 8, 48, 8), (40, 20, 40, 3),
     (96, 24, 10, 2), (400, 25, 7, 1)])   # words in column slices, each with its addresses
 def test_vector_buffer_replays_each_vector(stall, size, in_per_beat, out_per_beat, repeats):
     rng = np.random.default_rng(size)

@@ -6,8 +6,8 @@ from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .cost import BLOCK_RAM_LUT4_WORTH, CONTROL_LUTS, Resources, block_rams, credit_queue, lut_ram
-from .pipeline import (BEFORE_THE_IMAGE, COPY_FANOUT, QUEUE_LATENCY, CreditQueue, delayed, lookup, queue_depth,
-                       register_copies)
+from .pipeline import (BEFORE_THE_IMAGE, COPY_BRANCHING, COPY_FANOUT, QUEUE_LATENCY, CreditQueue, delayed, lookup,
+                       queue_depth, register_copies)
 
 # DPR16X4 that one copy of a memory address drives at most. mnist-lenet-ternary's
 # conv2 input buffer read 104 of them per port from one address register: 13.1 ns,
@@ -116,16 +116,25 @@ class VectorBuffer(wiring.Component):
           ``BLOCK_RAM_MAX_READS`` words, and each DP16KD saves ``BLOCK_RAM_LUT4_WORTH``
           LUT4 of LUT RAM. A read takes ``BLOCK_RAM_READ_CYCLES``, so the beats wait
           in a ``CreditQueue`` that the reads reserve: ``o.ready`` reaches only the queue.
+          Only where the write may go through registers (``_write_registered``).
         """
         whole_vector = self.out_words == 1
         if whole_vector and self.replay_cycles > self.in_beats:
             return "hold"
         if whole_vector and self._registers_cost.lut4 < self._memory_cost.lut4:
             return "registers"
-        if (self._block_ram and self.memory_shape[2] <= BLOCK_RAM_MAX_READS
+        if (self._block_ram and self._write_registered and self.memory_shape[2] <= BLOCK_RAM_MAX_READS
                 and self._memory_cost.lut4 >= BLOCK_RAM_LUT4_WORTH * self._blocks):
             return "block_ram"
         return "memory"
+
+    @property
+    def _write_registered(self) -> bool:
+        """Whether a memory's write goes through registers, landing a cycle after its beat
+        is taken: where the replay and the input beats take different times. Where they
+        take the same, a bank would be free for the vector two later a cycle too late,
+        and each pair of vectors would take a cycle more."""
+        return self.in_beats != self.replay_cycles
 
     @property
     def _blocks(self) -> int:
@@ -136,9 +145,11 @@ class VectorBuffer(wiring.Component):
     @property
     def latency(self) -> int:
         """Cycles from a vector's last input beat to its first output beat (``"hold"``:
-        the copy into the hold register takes a cycle; ``"block_ram"``: the registered
-        write, then the read and the queue, ``read_delay``)."""
-        return (2 if self.storage in ("hold", "block_ram") else 1) + self.read_delay
+        the copy into the hold register takes a cycle; ``"memory"`` and ``"block_ram"``:
+        the write, registered where ``_write_registered``, then, in block RAM, the read
+        and the queue, ``read_delay``)."""
+        registered = self.storage == "hold" or (self.storage != "registers" and self._write_registered)
+        return 1 + registered + self.read_delay
 
     @property
     def read_delay(self) -> int:
@@ -212,14 +223,17 @@ class VectorBuffer(wiring.Component):
 
     @property
     def _memory_cost(self) -> Resources:
-        """LUT RAM, copied for each read port, a mux a bit over the beats' offsets, and
-        each column slice's address registers."""
+        """LUT RAM, copied for each read port, a mux a bit over the beats' offsets, each
+        column slice's address registers and write enable, and the registered beat."""
         width, depth, reads = self.memory_shape
         offsets = len(set(self._offsets))
         align = math.ceil(offsets / 2) if offsets > 1 else 0
-        addresses = -(-width // self.slice_width) * (reads + 1) * (2 * depth - 1).bit_length()
+        slices = -(-width // self.slice_width)
+        write = (width + slices) * self._write_registered + slices * (2 * depth - 1).bit_length()
+        addresses = slices * reads * (2 * depth - 1).bit_length()
         return (lut_ram(width, 2 * depth) * reads
-                + Resources(lut4=CONTROL_LUTS + align * self._out_per_beat * self._element_width, ff=addresses))
+                + Resources(lut4=CONTROL_LUTS + align * self._out_per_beat * self._element_width,
+                            ff=addresses + write))
 
     @property
     def _block_ram_cost(self) -> Resources:
@@ -257,8 +271,13 @@ class VectorBuffer(wiring.Component):
         filled = [Signal(name=f"filled{k}") for k in range(self.copy_groups)]
         held = [Signal(name=f"held{k}") for k in range(self.copy_groups)]
         # The replay's last beat, a copy a group too: one flag for all of digits-shift's
-        # 512-bit input buffer was its worst path (8.72 ns, 7.96 routing).
+        # 512-bit input buffer was its worst path (8.72 ns, 7.96 routing). Each copy's next
+        # value is one LUT4 on a copy of "the next beat is the last" (``next_last``), a copy
+        # per ``COPY_BRANCHING`` groups: the counter compared at each of 32 copies was the
+        # next worst path (8.36 ns, 7.36 routing).
         last_repeat = [Signal(name=f"last_repeat{k}", init=self._repeats == 1) for k in range(self.copy_groups)]
+        next_last = register_copies(Signal(init=self._repeats == 2), -(-self.copy_groups // COPY_BRANCHING),
+                                    "next_last")
         write_beat = Signal(range(self.in_beats))
         read_repeat = Signal(range(self._repeats))
 
@@ -269,8 +288,11 @@ class VectorBuffer(wiring.Component):
             m.d.sync += write_beat.eq(Mux(last_beat, 0, write_beat + 1))
         with m.If(held[0] & self.o.ready):
             m.d.sync += read_repeat.eq(Mux(last_repeat[0], 0, read_repeat + 1))
-            m.d.sync += [last.eq(Mux(last, self._repeats == 1, read_repeat == self._repeats - 2))
-                         for last in last_repeat]
+            third_last = read_repeat == self._repeats - 3 if self._repeats >= 3 else False
+            m.d.sync += [n.eq(Mux(last_repeat[0], self._repeats == 2, third_last)) for n in next_last]
+        for k, last in enumerate(last_repeat):
+            with m.If(held[k] & self.o.ready):
+                m.d.sync += last.eq(Mux(last, self._repeats == 1, next_last[k // COPY_BRANCHING]))
         # Beats enter at the top, so the first ends at the bottom: element k at bits k * width.
         shifted = Cat(filling[self._in_per_beat * self._element_width:], self.i.payload)
         for k in range(self.copy_groups):
@@ -329,8 +351,8 @@ class VectorBuffer(wiring.Component):
             m.d.sync += [read_word.eq(following_word), read_bank.eq(following_bank)]
             with m.If(word_done):
                 m.d.sync += read_repeat.eq(Mux(vector_done, 0, read_repeat + 1))
-        # In block RAM a write lands a cycle late (``_block_memory``), and so does its bank's full flag.
-        if self.storage == "block_ram":
+        # In memory a write lands a cycle late (``_memory``, ``_block_memory``), and so does its bank's full flag.
+        if self.storage in ("memory", "block_ram") and self._write_registered:
             filled_bank = delayed(m, filled, 1, "filled"), delayed(m, write_bank, 1, "filled_bank")
         else:
             filled_bank = filled, write_bank
@@ -382,15 +404,30 @@ class VectorBuffer(wiring.Component):
         routing); the following address is ready before ``sent`` is known (with
         ``sent`` before the adder, 10.3 ns). The write address is a register too: from
         the bank and beat registers through an adder to every LUT RAM's write address,
-        it was the 75k-images/s mnist-mlp-bnn's worst path (15.9 ns, 14.5 routing)."""
+        it was the 75k-images/s mnist-mlp-bnn's worst path (15.9 ns, 14.5 routing).
+
+        Where ``_write_registered``, the write goes through registers, as in block RAM:
+        the beat, and a copy of its enable for each column slice. From `accept`, a LUT
+        on the full flags and the bank, to every DPR16X4 of a 784-bit buffer was the
+        worst path of mnist-tfc-w1a1 and mnist-sfc-w1a1 (6.80 and 7.02 ns, 5.41 and
+        5.63 routing)."""
         word_width, depth, reads = self.memory_shape
         lows = range(0, word_width, self.slice_width)
-        # Each copy of the write address steps by itself: after a bank's last input
-        # word it goes to the other bank. With the bank and the vector's end broadcast
-        # to 32 copies, the auto-folded mnist-mlp-bnn's worst path was 11.5 ns of routing.
+        if self._write_registered:
+            written = Signal(word_width, name="write_data", reset_less=True)
+            m.d.sync += written.eq(self.i.payload)
+            write_enables = register_copies(Signal(), len(lows), "write_enable")
+            m.d.sync += [enable.eq(accept) for enable in write_enables]
+        else:
+            written, write_enables = self.i.payload, [accept] * len(lows)
+        # Each copy of the write address steps by itself, with its slice's write: after
+        # a bank's last input word it goes to the other bank. With the bank and the
+        # vector's end broadcast to 32 copies, the auto-folded mnist-mlp-bnn's worst path
+        # was 11.5 ns of routing.
         write_addresses = register_copies(Signal(range(2 * depth)), len(lows), "write_address")
-        with m.If(accept):
-            m.d.sync += [a.eq(self._next_write_address(a)) for a in write_addresses]
+        for address, enable in zip(write_addresses, write_enables):
+            with m.If(enable):
+                m.d.sync += address.eq(self._next_write_address(address))
         read_addresses = []
         for k in range(reads):
             copies = register_copies(Signal(range(2 * depth), init=2 * k), len(lows), f"read_address{k}")
@@ -405,8 +442,8 @@ class VectorBuffer(wiring.Component):
             write = banks.write_port()
             m.d.comb += [
                 write.addr.eq(write_addresses[j]),
-                write.data.eq(self.i.payload[low:low + width]),
-                write.en.eq(accept),
+                write.data.eq(written[low:low + width]),
+                write.en.eq(write_enables[j]),
             ]
             for k in range(reads):
                 read = banks.read_port(domain="comb")
