@@ -271,10 +271,10 @@ class VectorBuffer(wiring.Component):
         filled = [Signal(name=f"filled{k}") for k in range(self.copy_groups)]
         held = [Signal(name=f"held{k}") for k in range(self.copy_groups)]
         # The replay's last beat, a copy a group too: one flag for all of digits-shift's
-        # 512-bit input buffer was its worst path (8.72 ns, 7.96 routing). Each copy's next
-        # value is one LUT4 on a copy of "the next beat is the last" (``next_last``), a copy
-        # per ``COPY_BRANCHING`` groups: the counter compared at each of 32 copies was the
-        # next worst path (8.36 ns, 7.36 routing).
+        # 512-bit input buffer was its worst path (8.72 ns, 7.96 routing). Each copy takes
+        # the value of a copy of "the beat after this one is the last" (``next_last``, a
+        # copy per ``COPY_BRANCHING`` groups), with no LUT: the counter compared at each of
+        # 32 copies was the next worst path (8.36 ns, 7.36 routing).
         last_repeat = [Signal(name=f"last_repeat{k}", init=self._repeats == 1) for k in range(self.copy_groups)]
         next_last = register_copies(Signal(init=self._repeats == 2), -(-self.copy_groups // COPY_BRANCHING),
                                     "next_last")
@@ -288,11 +288,11 @@ class VectorBuffer(wiring.Component):
             m.d.sync += write_beat.eq(Mux(last_beat, 0, write_beat + 1))
         with m.If(held[0] & self.o.ready):
             m.d.sync += read_repeat.eq(Mux(last_repeat[0], 0, read_repeat + 1))
-            third_last = read_repeat == self._repeats - 3 if self._repeats >= 3 else False
-            m.d.sync += [n.eq(Mux(last_repeat[0], self._repeats == 2, third_last)) for n in next_last]
-        for k, last in enumerate(last_repeat):
-            with m.If(held[k] & self.o.ready):
-                m.d.sync += last.eq(Mux(last, self._repeats == 1, next_last[k // COPY_BRANCHING]))
+            if self._repeats > 1:   # else every beat is the last
+                # next_last is read_repeat == repeats - 2, kept a beat ahead.
+                third_last = read_repeat == self._repeats - 3 if self._repeats >= 3 else False
+                m.d.sync += [n.eq(Mux(last_repeat[0], self._repeats == 2, third_last)) for n in next_last]
+                m.d.sync += [last.eq(next_last[k // COPY_BRANCHING]) for k, last in enumerate(last_repeat)]
         # Beats enter at the top, so the first ends at the bottom: element k at bits k * width.
         shifted = Cat(filling[self._in_per_beat * self._element_width:], self.i.payload)
         for k in range(self.copy_groups):
