@@ -60,7 +60,7 @@ def test_sliding_window_line_buffers_in_block_ram(stall, whole_windows):
     x = rng.integers(in_type.min, in_type.max + 1, (3, 320))
     dut = SlidingWindowUnit(element_width=8, shape=shape, kernel=3, stride=1, padding=1, in_per_beat=1,
                             whole_windows=whole_windows, block_ram=True)
-    assert (dut.in_block_ram, dut.read_stages, dut.resources.dp16kd) == (True, 4, 3 * (1 + 2 * whole_windows))
+    assert (dut.in_block_ram, dut.read_stages, dut.resources.dp16kd) == (True, 5, 3 * (1 + 2 * whole_windows))
     assert not SlidingWindowUnit(element_width=8, shape=shape, kernel=3, stride=1, padding=1,
                                  in_per_beat=1).in_block_ram
     stamps = []

@@ -129,13 +129,17 @@ class SlidingWindowUnit(wiring.Component):
     @property
     def read_stages(self) -> int:
         """Registers between issuing a beat's read and pushing it into the output queue:
-        the row's slot and the column, the read address, the memory's registered read,
-        and a register of the data read. In block RAM that is the block's own output
-        register (its data comes late after the clock). In LUT RAM it is one beside the
-        queue: the read into the port's register stays digits-cnn-bnn's worst path, but
-        with it each of three placements closed at 148.5-153.2 MHz, and at 140.5-147.3
-        without (BENCHMARKS.md)."""
-        return 4
+        the row's slot and the column, the read address, a copy of it, the memory's
+        registered read, and a register of the data read.
+
+        The address is the sum of the slot's row and the column: nextpnr packs its
+        register into the adder's slices, and from there to the line buffer's LUT RAM
+        was digits-cnn-bnn's worst path (6.95 ns, 3.28 of it on the address net); the
+        copy is free to sit by the LUT RAM. The data's register is, in block RAM, the
+        block's own output register (its data comes late after the clock); in LUT RAM
+        one beside the queue: with it each of three placements of digits-cnn-bnn closed
+        at 148.5-153.2 MHz, and at 140.5-147.3 without (BENCHMARKS.md)."""
+        return 5
 
     @property
     def latency(self) -> int:
@@ -185,12 +189,13 @@ class SlidingWindowUnit(wiring.Component):
 
     @property
     def resources(self) -> Resources:
-        """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): the line buffers and their
-        write registers (one of each per read port), the address counters and registers,
+        """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): the line buffers, their
+        write registers and read address copies (one of each per read port), the address counters and registers,
         the output queue."""
         ports = self.rows_per_beat * self._kernel if self.whole_rows else 1
         width, depth = self._lines_shape
-        write_registers = Resources(ff=width + (depth - 1).bit_length() + 1)
+        address_bits = (depth - 1).bit_length()
+        write_registers = Resources(ff=width + 2 * address_bits + 1)   # and the read address's copy
         lines = (write_registers + (Resources(dp16kd=block_rams(width, depth)) if self.in_block_ram
                                     else lut_ram(width, depth) + Resources(ff=2 * width))) * ports
         queue = credit_queue(len(self.o.payload), queue_depth(self.read_stages))
@@ -304,7 +309,7 @@ class SlidingWindowUnit(wiring.Component):
                          address.eq(times(row_slot, row_words) + column)]
             data = delayed(m, read.data, 1, f"line{lane}", reset_less=True)   # see read_stages
             m.d.comb += [
-                read.addr.eq(address),
+                read.addr.eq(delayed(m, address, 1, f"address{lane}_copy", reset_less=True)),
                 queue.push.payload.word_select(lane, beat_width).eq(
                     Mux(delayed(m, inside, self.read_stages, f"inside{lane}"), data, 0)),
             ]
