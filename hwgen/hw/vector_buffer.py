@@ -11,8 +11,9 @@ from .pipeline import (BEFORE_THE_IMAGE, COPY_BRANCHING, COPY_FANOUT, QUEUE_LATE
 
 # DPR16X4 that one copy of a memory address drives at most. mnist-lenet-ternary's
 # conv2 input buffer read 104 of them per port from one address register: 13.1 ns,
-# 11.4 of it routing.
-DPRS_PER_ADDRESS = 16
+# 11.4 of it routing. At 16, a copy driving 14 took 6.57 ns of routing to a LUT RAM
+# three tiles away in mnist-lfc-w1a1's first input buffer (its worst path).
+DPRS_PER_ADDRESS = 8
 # Read ports (each a copy of the banks) at most for block RAM: Yosys's memory mapping
 # took 0.2 GB for 8, and passed 24 GB for the 16 that 784 8-bit pixels a beat apart,
 # read 16 a beat, would need.
