@@ -48,29 +48,30 @@ class RegisterSlice(wiring.Component):
     @property
     def resources(self) -> Resources:
         """The output and the spare register, and a mux per bit between them and the input."""
-        return Resources(lut4=self._width + 4, ff=2 * self._width + 2 + self.copy_groups)
+        return Resources(lut4=self._width + 3 + self.copy_groups, ff=2 * self._width + 2 * self.copy_groups)
 
     @property
     def copy_groups(self) -> int:
-        """Groups of at most ``COPY_FANOUT`` payload bits, each picking between the spare
-        and the input by a copy of its own of ``spare_valid``: the output registers sit by
-        their pins, all around the die, and one flag for the 111 bits of mnist-lfc-w1a1's
-        logits was its worst path (9.74 ns, 8.98 routing)."""
+        """Groups of at most ``COPY_FANOUT`` payload bits, each with copies of its own of
+        ``spare_valid`` and ``o.valid``, so that its mux select and register enables are
+        LUTs beside it: the output registers sit by their pins, all around the die.
+        One ``spare_valid`` for the 111 bits of mnist-lfc-w1a1's logits was its worst path
+        (9.74 ns, 8.98 routing); one enable from ``o.ready`` for the input slice's 49 or 64
+        bits, that of mnist-tfc-w1a1, mnist-sfc-w1a1 and digits-bnn (5.1-6.7 ns)."""
         return max(1, -(-self._width // COPY_FANOUT))
 
     def elaborate(self, platform):
         m = Module()
         spare = Signal(self._width, reset_less=True)
         spare_valid = register_copies(Signal(), self.copy_groups, "spare_valid")
-        taken = self.i.valid & self.i.ready
-        m.d.comb += self.i.ready.eq(~spare_valid[0])
-        with m.If(self.o.ready | ~self.o.valid):
-            # The output register takes the spare first: beats leave in order.
-            m.d.sync += self.o.valid.eq(spare_valid[0] | taken)
-            for k, valid in enumerate(spare_valid):
-                group = slice(k * COPY_FANOUT, (k + 1) * COPY_FANOUT)
-                m.d.sync += [self.o.payload[group].eq(Mux(valid, spare[group], self.i.payload[group])),
-                             valid.eq(0)]
-        with m.Elif(taken):
-            m.d.sync += [spare.eq(self.i.payload)] + [valid.eq(1) for valid in spare_valid]
+        out_valid = register_copies(Signal(), self.copy_groups, "out_valid")
+        m.d.comb += [self.i.ready.eq(~spare_valid[0]), self.o.valid.eq(out_valid[0])]
+        for k, (spare_held, out_held) in enumerate(zip(spare_valid, out_valid)):
+            group = slice(k * COPY_FANOUT, (k + 1) * COPY_FANOUT)
+            with m.If(self.o.ready | ~out_held):
+                # The output register takes the spare first: beats leave in order.
+                m.d.sync += [out_held.eq(spare_held | self.i.valid), spare_held.eq(0),
+                             self.o.payload[group].eq(Mux(spare_held, spare[group], self.i.payload[group]))]
+            with m.Elif(self.i.valid & ~spare_held):
+                m.d.sync += [spare[group].eq(self.i.payload[group]), spare_held.eq(1)]
         return m
