@@ -19,12 +19,15 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from hwgen.cli import main
 from hwgen.hw.cost import LFE5U_85F
 
 MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
 # The estimate's own error (BENCHMARKS.md): keep a margin.
 FIT_MARGIN = 1.15
+SIM_IMAGES = 200
 
 
 class StepFailed(Exception):
@@ -89,7 +92,8 @@ def _synthesize(model: str, args) -> dict:
     if estimate > args.max_luts or estimate * FIT_MARGIN > LFE5U_85F.lut4:
         walls["verilog"] = _step(["verilog", *common, "--max-luts", str(args.max_luts)])
         meta = json.loads((out / "hwgen_top.json").read_text())
-    walls["sim"] = _step(["sim", *common, "--test-images", "200"])
+    test_images = min(SIM_IMAGES, len(np.load(out / "testset.npz")["labels"]))   # vertebral-mlp has 62
+    walls["sim"] = _step(["sim", *common, "--test-images", str(test_images)])
     walls["synth"] = _step(["synth", *common, "--target-mhz", f"{args.target_mhz:g}", "--seeds", args.seeds,
                             "--router", args.router])
     synth = json.loads((out / "synth.json").read_text())
