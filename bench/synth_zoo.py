@@ -4,7 +4,7 @@ For each model: train (1 epoch by default: resources and Fmax depend on the
 weights only through ROM bits that never change, so the figures stand for
 the fully trained network), export, generate Verilog at the model's folding
 (or, where hwgen's estimate says that does not fit the part, the fastest
-auto-folding within --max-luts), simulate 200 test images on Verilator
+auto-folding within --max-luts), simulate 200 test images (at most the test set) on Verilator
 (bit-exact check), synthesize, and append one JSON line per model to
 runs/synth/summary.jsonl: Fmax, resources, cycles per image, images/s and
 latency at Fmax, the estimate, and the wall times.
