@@ -275,8 +275,10 @@ class VectorBuffer(wiring.Component):
         # 512-bit input buffer was its worst path (8.72 ns, 7.96 routing). Each copy takes
         # the value of a copy of "the beat after this one is the last" (``next_last``, a
         # copy per ``COPY_BRANCHING`` groups), with no LUT: the counter compared at each of
-        # 32 copies was the next worst path (8.36 ns, 7.36 routing).
-        last_repeat = [Signal(name=f"last_repeat{k}", init=self._repeats == 1) for k in range(self.copy_groups)]
+        # 32 copies was the next worst path (8.36 ns, 7.36 routing). The copies are marked
+        # ``keep``: Yosys merged those loaded from the same ``next_last``, and from one of
+        # them to four groups' hold registers was the path after (9.10 ns, 8.10 routing).
+        last_repeat = register_copies(Signal(init=self._repeats == 1), self.copy_groups, "last_repeat")
         next_last = register_copies(Signal(init=self._repeats == 2), -(-self.copy_groups // COPY_BRANCHING),
                                     "next_last")
         write_beat = Signal(range(self.in_beats))
