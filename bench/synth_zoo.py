@@ -19,9 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from hwgen.cli import main
+from hwgen.flow import load_npz
 from hwgen.hw.cost import LFE5U_85F
 
 MNIST = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mnist"
@@ -92,7 +91,7 @@ def _synthesize(model: str, args) -> dict:
     if estimate > args.max_luts or estimate * FIT_MARGIN > LFE5U_85F.lut4:
         walls["verilog"] = _step(["verilog", *common, "--max-luts", str(args.max_luts)])
         meta = json.loads((out / "hwgen_top.json").read_text())
-    test_images = min(SIM_IMAGES, len(np.load(out / "testset.npz")["labels"]))   # vertebral-mlp has 62
+    test_images = min(SIM_IMAGES, len(load_npz(out / "testset.npz")["labels"]))   # vertebral-mlp has 62
     walls["sim"] = _step(["sim", *common, "--test-images", str(test_images)])
     walls["synth"] = _step(["synth", *common, "--target-mhz", f"{args.target_mhz:g}", "--seeds", args.seeds,
                             "--router", args.router])
