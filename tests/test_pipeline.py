@@ -1,13 +1,19 @@
 """The pipelining rules: where adder trees get registers, and that every unit's
 ``latency`` property is what simulation measures."""
+import re
+
 import numpy as np
 import pytest
+from amaranth.back import verilog
+from amaranth.hdl import Module, Signal
+from amaranth.sim import Simulator
 
 from hwgen import golden
 from hwgen.folding import Folding
 from hwgen.hw.matrix_vector import MatrixVectorUnit
 from hwgen.hw.network import Network
-from hwgen.hw.pipeline import COPY_BRANCHING, LEVELS_PER_STAGE, adder_tree_plan, copy_tree
+from hwgen.hw.pipeline import (COPY_BRANCHING, LEVELS_PER_STAGE, MAX_CONSTANT_BITS, adder_tree_plan, copy_tree,
+                               lookup)
 from hwgen.hw.register_slice import RegisterSlice
 from hwgen.ir import Bipolar, Integer
 
@@ -73,3 +79,22 @@ def test_network_latency_and_pace_equal_the_model(make_graph, folding, per_beat)
         unit = next(stage for stage, _ in net._stages if isinstance(stage, MatrixVectorUnit))
         assert (unit.beat_copies, unit.rom_address_copies, unit.input_stages) == (5, 2, 4)
     assert list(np.diff(stamps[1:])) == [net.cycles_per_image] * (len(x) - 2)
+
+
+def test_a_lookup_wider_than_verilators_constants_splits_into_tables():
+    width, rng = 23, np.random.default_rng(9)
+    values = [int(v) for v in rng.integers(0, 1 << width, 3001)]  # 69,023 bits: over Verilator's limit
+    index, out = Signal(12), Signal(width)
+    m = Module()
+    m.d.comb += out.eq(lookup(values, index, width))
+    literals = [int(bits) for bits in re.findall(r"(\d+)'[hdb]", verilog.convert(m, ports=[index, out]))]
+    assert max(literals) <= MAX_CONSTANT_BITS < width * len(values)
+
+    async def read_every_entry(ctx):
+        for i in [*range(0, len(values), 7), len(values) - 1]:
+            ctx.set(index, i)
+            assert ctx.get(out) == values[i], i
+
+    sim = Simulator(m)
+    sim.add_testbench(read_every_entry)
+    sim.run()

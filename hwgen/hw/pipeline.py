@@ -10,12 +10,15 @@ inside the unit and never runs combinationally from one unit to the next.
 import math
 from collections.abc import Sequence
 
-from amaranth.hdl import Const, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
 from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..packing import pack
 
+# lookup() splits wider tables: Verilator rejects constants over 65,536 bits, and
+# amaranth.sim's Python code ones over 4,300 decimal digits (about 14,000 bits).
+MAX_CONSTANT_BITS = 2 ** 13
 # Adder levels between two registers. On an ECP5 routing is most of a path's delay:
 # at two levels digits-bnn closed at 136 MHz, its worst path two carry chains (BENCHMARKS.md).
 LEVELS_PER_STAGE = 1
@@ -148,7 +151,14 @@ def lookup(values, index: Value, width: int | None = None) -> Value:
     becomes at X until its index changes)."""
     values = [int(v) for v in values]
     width = width or max(1, max(values).bit_length())
-    return Const(pack(values, width), width * len(values)).word_select(index, width)
+    if width * len(values) <= MAX_CONSTANT_BITS or len(values) == 1:
+        return Const(pack(values, width), width * len(values)).word_select(index, width)
+    # Look up in tables of 2**low entries,
+    # then pick one of their results by the index's high bits.
+    low = (MAX_CONSTANT_BITS // width).bit_length() - 1
+    tables = [lookup(values[start:start + 2 ** low], index[:low], width)
+              for start in range(0, len(values), 2 ** low)]
+    return Cat(*tables).word_select(index[low:], width)
 
 
 def less_than(a: Value, b: Value) -> Value:
