@@ -349,9 +349,11 @@ class VectorBuffer(wiring.Component):
         vector_done = word_done & (read_repeat == self._repeats - 1)
         emptied = read & vector_done
         # Where the next beat is, should this one be read: from the read state alone.
-        following_word, following_bank = Mux(word_done, 0, read_word + 1), read_bank ^ vector_done
+        following_bank = read_bank ^ vector_done
+        word_after_next = Signal(range(self.out_words), init=2 % self.out_words)
         with m.If(read):
-            m.d.sync += [read_word.eq(following_word), read_bank.eq(following_bank)]
+            m.d.sync += [read_word.eq(Mux(word_done, 0, read_word + 1)), read_bank.eq(following_bank),
+                         word_after_next.eq(Mux(word_after_next == self.out_words - 1, 0, word_after_next + 1))]
             with m.If(word_done):
                 m.d.sync += read_repeat.eq(Mux(vector_done, 0, read_repeat + 1))
         # In memory a write lands a cycle late (``_memory``, ``_block_memory``), and so does its bank's full flag.
@@ -369,10 +371,22 @@ class VectorBuffer(wiring.Component):
         if self.storage == "registers":
             self._registers(m, next_state)
         elif self.storage == "memory":
-            self._memory(m, accept, read, following_bank, following_word)
+            self._memory(m, accept, read, following_bank, word_after_next)
         elif self.storage == "block_ram":
-            self._block_memory(m, accept, read, following_bank, following_word, queue)
+            self._block_memory(m, accept, read, following_bank, word_after_next, queue)
         return m
+
+    def _following(self, m: Module, table: list[int], read: Value, word_after_next: Value, name: str) -> Value:
+        """``table``'s entry for the output beat after the current one, in a register
+        loaded on ``read`` from the beat after that: computed from the read word, the
+        increment and the table came before the read-address copies, mnist-lfc-w1a1's
+        worst path (9.80 ns, 8.14 routing)."""
+        if self.out_words == 1:
+            return Const(table[0])
+        following = Signal(range(max(table) + 1), init=table[1], name=name)
+        with m.If(read):
+            m.d.sync += following.eq(lookup(table, word_after_next))
+        return following
 
     def _registers(self, m: Module, next_state: tuple[Value, Value, Value]) -> None:
         """Two shift registers the beats enter, read through a mux. Each group of at most
@@ -397,7 +411,7 @@ class VectorBuffer(wiring.Component):
                     m.d.sync += bank[group].eq(Cat(bank[beat_width:], self.i.payload)[group])
             m.d.comb += self.o.payload[group].eq(Mux(read_bank, banks[1][group], banks[0][group]))
 
-    def _memory(self, m: Module, accept: Value, sent: Value, following_bank: Value, following_word: Value) -> None:
+    def _memory(self, m: Module, accept: Value, sent: Value, following_bank: Value, word_after_next: Value) -> None:
         """The banks in one memory, bank ``b``'s word ``k`` at ``2 * k + b``. Read
         port ``k`` reads an output beat's ``k``-th word; the beat is then picked out of
         those words at its offset. Each read address and the offset's index are
@@ -434,7 +448,7 @@ class VectorBuffer(wiring.Component):
         read_addresses = []
         for k in range(reads):
             copies = register_copies(Signal(range(2 * depth), init=2 * k), len(lows), f"read_address{k}")
-            following = self._read_address(following_bank, following_word, k)
+            following = self._read_address(m, sent, following_bank, word_after_next, k)
             with m.If(sent):
                 m.d.sync += [a.eq(following) for a in copies]
             read_addresses.append(copies)
@@ -453,20 +467,21 @@ class VectorBuffer(wiring.Component):
                 m.d.comb += read.addr.eq(read_addresses[k][j])
                 slices[k].append(read.data)
         m.d.comb += self.o.payload.eq(self._aligned(m, Cat(*(Cat(*parts) for parts in slices)), sent,
-                                                     following_word))
+                                                     word_after_next))
 
-    def _read_address(self, bank: Value, word: Value, k: int) -> Value:
-        """Where output beat ``word`` of ``bank`` has its ``k``-th word. The bank is the
-        address's low bit, so the address is a table beside it, with no adder: the
+    def _read_address(self, m: Module, read: Value, bank: Value, word_after_next: Value, k: int) -> Value:
+        """Where the following output beat, in ``bank``, has its ``k``-th word. The bank
+        is the address's low bit, so the address is a table beside it, with no adder: the
         bank's offset added to the word's was the 75k-images/s mnist-mlp-bnn's worst
         path (8.48 ns, 6.36 routing)."""
-        return Cat(bank, lookup([self._rows(w).start + k for w in range(self.out_words)], word))
+        rows = [self._rows(w).start + k for w in range(self.out_words)]
+        return Cat(bank, self._following(m, rows, read, word_after_next, f"following_row{k}"))
 
     def _next_write_address(self, address: Value) -> Value:
         """The write address after an input beat: after a bank's last word, the other bank's first."""
         return Mux(address[1:] == self.in_beats - 1, ~address[0], address + 2)
 
-    def _aligned(self, m: Module, overlapped: Value, sent: Value, following_word: Value, delay: int = 0) -> Value:
+    def _aligned(self, m: Module, overlapped: Value, sent: Value, word_after_next: Value, delay: int = 0) -> Value:
         """The output beat picked out of ``overlapped`` (the words it overlaps) at its
         offset, whose index is a register loaded with the following beat's on ``sent``
         (``delay`` cycles before ``overlapped`` holds the beat's words)."""
@@ -477,10 +492,12 @@ class VectorBuffer(wiring.Component):
             return choices[0]
         choice = Signal(range(len(choices)), name="offset_index")
         with m.If(sent):
-            m.d.sync += choice.eq(lookup([offsets.index(o) for o in self._offsets], following_word))
+            following = self._following(m, [offsets.index(o) for o in self._offsets], sent, word_after_next,
+                                        "following_offset_index")
+            m.d.sync += choice.eq(following)
         return Cat(*choices).word_select(delayed(m, choice, delay, "offset_index"), beat_width)
 
-    def _block_memory(self, m: Module, accept: Value, read: Value, following_bank: Value, following_word: Value,
+    def _block_memory(self, m: Module, accept: Value, read: Value, following_bank: Value, word_after_next: Value,
                       queue: CreditQueue) -> None:
         """The banks in block RAM, bank ``b``'s word ``k`` at ``2 * k + b``, written
         and read at address registers. Read port ``k`` reads free-running at its read
@@ -502,12 +519,12 @@ class VectorBuffer(wiring.Component):
         for k in range(reads):
             address = Signal(range(2 * depth), init=2 * k, name=f"read_address{k}")
             with m.If(read):
-                m.d.sync += address.eq(self._read_address(following_bank, following_word, k))
+                m.d.sync += address.eq(self._read_address(m, read, following_bank, word_after_next, k))
             port = banks.read_port(domain="sync")
             m.d.comb += port.addr.eq(address)
             words.append(Signal(width, name=f"word{k}", reset_less=True))
             m.d.sync += words[-1].eq(port.data)
-        aligned = self._aligned(m, Cat(*words), read, following_word, BLOCK_RAM_READ_CYCLES)
+        aligned = self._aligned(m, Cat(*words), read, word_after_next, BLOCK_RAM_READ_CYCLES)
         m.d.comb += [queue.push.payload.eq(aligned),
                      queue.push.valid.eq(delayed(m, read, BLOCK_RAM_READ_CYCLES, "read"))]
 
