@@ -16,13 +16,14 @@ def unpack(payload: int, width: int, count: int, signed: bool) -> list[int]:
 
 
 def run_stream(dut, beats_in: list[int], beats_out: int, *, stall: float, seed: int = 0,
-               max_cycles: int = 200_000, stamps: list[int] | None = None, hold: int = 0) -> list[int]:
+               max_cycles: int = 200_000, stamps: list[int] | None = None, hold: int = 0,
+               taken: list[int] | None = None) -> list[int]:
     """Send ``beats_in`` to ``dut.i``, collect ``beats_out`` payloads from ``dut.o``.
 
     With ``stall`` > 0, the sender idles and the receiver withholds ready at
     random, each with that probability per cycle; the receiver first waits
     ``hold`` cycles, so that everything upstream fills. ``stamps``, if given,
-    receives the cycle of each output beat.
+    receives the cycle of each output beat, ``taken`` that of each input beat.
     """
     rng = random.Random(seed)
     received = []
@@ -42,6 +43,8 @@ def run_stream(dut, beats_in: list[int], beats_out: int, *, stall: float, seed: 
             ctx.set(dut.i.valid, 1)
             await ctx.tick().until(dut.i.ready)
             ctx.set(dut.i.valid, 0)
+            if taken is not None:
+                taken.append(cycle)
 
     async def receiver(ctx):
         for _ in range(hold):

@@ -54,6 +54,21 @@ def test_vector_buffer_replays_each_vector(stall, size, in_per_beat, out_per_bea
         assert dut.slice_width < in_per_beat * 3
 
 
+@pytest.mark.parametrize("size, in_per_beat, out_per_beat, repeats", [
+    (12, 6, 6, 4), (12, 3, 4, 2),   # "memory", 2 input beats and 8 replayed, 4 and 6: i.ready is a register
+    (12, 3, 4, 1),   # "memory", 4 and 3: a LUT
+    (12, 4, 12, 4), (64, 2, 64, 3)])   # "hold", "registers"
+def test_a_vector_buffer_takes_and_offers_beats_when_its_model_says(size, in_per_beat, out_per_beat, repeats):
+    dut = VectorBuffer(element_width=3, size=size, in_per_beat=in_per_beat, out_per_beat=out_per_beat,
+                       repeats=repeats)
+    vectors = np.random.default_rng(size).integers(0, 8, (6, size))
+    taken, stamps = [], []
+    run_stream(dut, beats(vectors, in_per_beat, 3), 6 * dut.replay_cycles, stall=0.0, taken=taken, stamps=stamps)
+    # Every beat is offered at once; the receiver is always ready.
+    assert (taken, stamps) == dut.timeline([0] * len(taken))
+    assert dut._ready_registered == (dut.storage == "memory" and repeats > 1)
+
+
 @pytest.mark.parametrize("stall", STALLS)
 @pytest.mark.parametrize("element_groups, groups", [(True, 12), (False, 4)])
 def test_a_hold_buffer_with_a_group_an_element_replays_each_vector(stall, element_groups, groups):
