@@ -420,6 +420,13 @@ class IntegerWeights(WeightFormat):
         # A multiplier, or a negate, is deeper than an adder level: register before the tree.
         return LEVELS_PER_STAGE
 
+    @property
+    def operand_stages(self) -> int:
+        # As ShiftWeights': the last becomes the MULT18X18D's input register. With one,
+        # from the register after the block RAM rows to the DSP rows was vertebral-mlp's
+        # worst path (9.77 ns, all routing). (Bipolar inputs pick instead, a register late.)
+        return 2
+
     def has_common_terms(self, in_type: ElementType) -> bool:
         return False
 
