@@ -70,19 +70,6 @@ def test_a_vector_buffer_takes_and_offers_beats_when_its_model_says(size, in_per
 
 
 @pytest.mark.parametrize("stall", STALLS)
-@pytest.mark.parametrize("element_groups, groups", [(True, 12), (False, 4)])
-def test_a_hold_buffer_with_a_group_an_element_replays_each_vector(stall, element_groups, groups):
-    element_width = 5
-    rng = np.random.default_rng(groups)
-    vectors = rng.integers(0, 1 << element_width, (5, 12))
-    dut = VectorBuffer(element_width=element_width, size=12, in_per_beat=4, out_per_beat=12, repeats=4,
-                       element_groups=element_groups)
-    assert (dut.storage, dut.copy_groups) == ("hold", groups)
-    expected = [pack(v, element_width) for v in vectors for _ in range(4)]
-    assert run_stream(dut, beats(vectors, 4, element_width), len(expected), stall=stall) == expected
-
-
-@pytest.mark.parametrize("stall", STALLS)
 @pytest.mark.parametrize("size, in_per_beat, out_per_beat, repeats", [
     (1024, 8, 8, 2), (1024, 16, 8, 1), (960, 24, 6, 2),   # the last two pick beats at offsets in a word
     (1024, 8, 20, 2), (800, 16, 40, 1)])   # a beat over several words: a read port (and copy of the banks) each

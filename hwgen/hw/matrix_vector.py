@@ -166,12 +166,6 @@ class MatrixVectorUnit(wiring.Component):
         return self._weights.product_stages(self.fully_parallel)
 
     @property
-    def product_lanes(self) -> bool:
-        """Whether each input and PE has a product of its own, registered inside the lane
-        (a barrel shifter or a multiplier), not a term of a shared adder."""
-        return self._product_stages > 0
-
-    @property
     def latency(self) -> int:
         """Cycles from a row group's last input beat to its output beat: the
         input stages, the products', the tree's registers, the finish's, the

@@ -121,8 +121,7 @@ class Network(wiring.Component):
                 roms[node.name] = mvu
                 buffer = VectorBuffer(element_width=in_type.width, size=node.in_features,
                                       in_per_beat=per_beat, out_per_beat=fold.simd,
-                                      repeats=mvu.neuron_folds, block_ram=node.name in buffers_in_block_ram,
-                                      element_groups=mvu.product_lanes)
+                                      repeats=mvu.neuron_folds, block_ram=node.name in buffers_in_block_ram)
                 buffers[node.name] = buffer
                 stages += [_per_vector(buffer, pixels), _per_vector(mvu, pixels)]
                 per_beat = fold.pe

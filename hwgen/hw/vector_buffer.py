@@ -52,11 +52,6 @@ class VectorBuffer(wiring.Component):
         How many times each vector is sent.
     block_ram : bool
         Whether large banks may go into block RAM (DP16KD).
-    element_groups : bool
-        Whether a hold register (see ``storage``) gives each element a group of its own:
-        where each element feeds a barrel shifter or multiplier in each PE, which place
-        its bits. A 16-bit group of 5-bit elements spread 20-35 tiles in digits-shift's
-        input buffer, and its enable was the design's worst path (8.81 ns, 8.05 routing).
 
     Members
     -------
@@ -66,7 +61,7 @@ class VectorBuffer(wiring.Component):
     """
 
     def __init__(self, *, element_width: int, size: int, in_per_beat: int, out_per_beat: int,
-                 repeats: int, block_ram: bool = False, element_groups: bool = False):
+                 repeats: int, block_ram: bool = False):
         for name, value in (("element_width", element_width), ("size", size),
                             ("in_per_beat", in_per_beat), ("out_per_beat", out_per_beat),
                             ("repeats", repeats)):
@@ -80,7 +75,6 @@ class VectorBuffer(wiring.Component):
         self._out_per_beat = out_per_beat
         self._repeats = repeats
         self._block_ram = block_ram
-        self._element_groups = element_groups
         super().__init__({
             "i": In(stream.Signature(in_per_beat * element_width)),
             "o": Out(stream.Signature(out_per_beat * element_width)),
@@ -275,15 +269,9 @@ class VectorBuffer(wiring.Component):
 
     @property
     def copy_groups(self) -> int:
-        """``"hold"``: how many groups (of ``_group_bits``) the registers are split into,
-        each with its own copy of the full, held and last-repeat flags."""
-        return -(-self._size * self._element_width // self._group_bits)
-
-    @property
-    def _group_bits(self) -> int:
-        """``"hold"``: bits a group: at most ``COPY_FANOUT``, or one element where
-        ``element_groups``."""
-        return self._element_width if self._element_groups else COPY_FANOUT
+        """``"hold"``: how many groups of at most ``COPY_FANOUT`` bits the registers
+        are split into, each with its own copy of the full, held and last-repeat flags."""
+        return -(-self._size * self._element_width // COPY_FANOUT)
 
     def _hold(self) -> Module:
         """A shift register the beats enter, copied into the hold register that is sent.
@@ -325,7 +313,7 @@ class VectorBuffer(wiring.Component):
         # Beats enter at the top, so the first ends at the bottom: element k at bits k * width.
         shifted = Cat(filling[self._in_per_beat * self._element_width:], self.i.payload)
         for k in range(self.copy_groups):
-            group = slice(k * self._group_bits, min(bits, (k + 1) * self._group_bits))
+            group = slice(k * COPY_FANOUT, min(bits, (k + 1) * COPY_FANOUT))
             with m.If(self.i.valid & ~filled[k]):
                 m.d.sync += filling[group].eq(shifted[group])
             emptied = held[k] & self.o.ready & last_repeat[k]
