@@ -163,8 +163,7 @@ def lookup(values, index: Value, width: int | None = None) -> Value:
     width = width or max(1, max(values).bit_length())
     if width * len(values) <= MAX_CONSTANT_BITS or len(values) == 1:
         return Const(pack(values, width), width * len(values)).word_select(index, width)
-    # Look up in tables of 2**low entries,
-    # then pick one of their results by the index's high bits.
+    # Look up in tables of 2**low entries, then pick one result by the index's high bits.
     low = (MAX_CONSTANT_BITS // width).bit_length() - 1
     tables = [lookup(values[start:start + 2 ** low], index[:low], width)
               for start in range(0, len(values), 2 ** low)]

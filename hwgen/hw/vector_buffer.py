@@ -174,9 +174,9 @@ class VectorBuffer(wiring.Component):
         replay reads a beat every cycle from ``latency - read_delay`` cycles after
         its last beat, once the previous vector's replay is read, and offers it
         ``read_delay`` cycles later. A bank is free once the vector two before has
-        been read (a cycle later where ``i.ready`` is a register), or (``"hold"``) the shift register once the vector before it has
-        been copied: in the cycle of the last beat sent from the hold register at the
-        latest."""
+        been read (a cycle later where ``i.ready`` is a register), or (``"hold"``)
+        the shift register once the vector before it has been copied: in the cycle of
+        the last beat sent from the hold register at the latest."""
         return self.timeline(arrivals)[1]
 
     def timeline(self, arrivals: list[int]) -> tuple[list[int], list[int]]:
