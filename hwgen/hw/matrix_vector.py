@@ -11,7 +11,7 @@ from ..packing import pack
 from .cost import (CONTROL_LUTS, Resources, adder_luts, adder_tree, credit_queue, distinct_columns, rom,
                    varying_bits)
 from .pipeline import (QUEUE_LATENCY, CreditQueue, adder_tree_plan, copy_tree, delayed, delayed_copies,
-                       offers_after, pipelined_adder_tree, queue_depth, register)
+                       offers_after, pipelined_adder_tree, queue_depth, register, registered_ready)
 from .roms import address_copies, read_cycles, read_rom
 from .weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
 
@@ -163,7 +163,7 @@ class MatrixVectorUnit(wiring.Component):
 
     @property
     def _product_stages(self) -> int:
-        return self._weights.product_stages(self.fully_parallel)
+        return self._weights.product_stages(self._in_type, self.fully_parallel)
 
     @property
     def latency(self) -> int:
@@ -237,20 +237,17 @@ class MatrixVectorUnit(wiring.Component):
 
         word_index = Signal(range(depth))
         synapse_fold = Signal(range(self.synapse_folds))
-        # A register, set a beat ahead: `ready` is then one LUT4 from registers (the
-        # counter's compare in it began the 75k-images/s mnist-mlp-bnn's worst path).
+        # A register, set a beat ahead (the counter's compare in `ready` began the
+        # 75k-images/s mnist-mlp-bnn's worst path).
         last_synapse = Signal(init=self.synapse_folds == 1)
-        accept = Signal()
-        m.d.comb += [
-            self.i.ready.eq(~last_synapse | queue.free),
-            accept.eq(self.i.valid & self.i.ready),
-            queue.reserve.eq(accept & last_synapse),
-        ]
+        ready, accept = registered_ready(
+            m, queue, self.i.valid, last_synapse,
+            Mux(last_synapse, self.synapse_folds == 1, synapse_fold == self.synapse_folds - 2))
+        m.d.comb += self.i.ready.eq(ready)
         with m.If(accept):
             m.d.sync += [
                 word_index.eq(Mux(word_index == depth - 1, 0, word_index + 1)),
                 synapse_fold.eq(Mux(last_synapse, 0, synapse_fold + 1)),
-                last_synapse.eq(Mux(last_synapse, self.synapse_folds == 1, synapse_fold == self.synapse_folds - 2)),
             ]
 
         # The beat, and its weights read from ROM in the same cycle, then registered
