@@ -424,8 +424,10 @@ class IntegerWeights(WeightFormat):
     def operand_stages(self) -> int:
         # As ShiftWeights': the last becomes the MULT18X18D's input register. With one,
         # from the register after the block RAM rows to the DSP rows was vertebral-mlp's
-        # worst path (9.77 ns, all routing). (Bipolar inputs pick instead, a register late.)
-        return 2
+        # worst path (9.77 ns, all routing); with two, from the fabric one to a DSP on the
+        # die's far side (8.28 ns): two in the fabric split that route. (Bipolar inputs
+        # pick instead, registers late.)
+        return 3
 
     def product_stages(self, in_type: ElementType, constant: bool) -> int:
         # As ShiftWeights' on multipliers: the MULT18X18D's output register, then one in the
