@@ -57,6 +57,7 @@ def test_vector_buffer_replays_each_vector(stall, size, in_per_beat, out_per_bea
 @pytest.mark.parametrize("size, in_per_beat, out_per_beat, repeats", [
     (12, 6, 6, 4), (12, 3, 4, 2),   # "memory", 2 input beats and 8 replayed, 4 and 6: i.ready is a register
     (12, 3, 4, 1),   # "memory", 4 and 3: a LUT
+    (96, 24, 10, 2), (400, 25, 7, 1),   # "memory" of 36 and 76 DPR16X4: reads pipelined, i.ready a register
     (12, 4, 12, 4), (64, 2, 64, 3)])   # "hold", "registers"
 def test_a_vector_buffer_takes_and_offers_beats_when_its_model_says(size, in_per_beat, out_per_beat, repeats):
     dut = VectorBuffer(element_width=3, size=size, in_per_beat=in_per_beat, out_per_beat=out_per_beat,
@@ -66,7 +67,8 @@ def test_a_vector_buffer_takes_and_offers_beats_when_its_model_says(size, in_per
     run_stream(dut, beats(vectors, in_per_beat, 3), 6 * dut.replay_cycles, stall=0.0, taken=taken, stamps=stamps)
     # Every beat is offered at once; the receiver is always ready.
     assert (taken, stamps) == dut.timeline([0] * len(taken))
-    assert dut._ready_registered == (dut.storage == "memory" and repeats > 1)
+    assert dut._read_pipelined == (size >= 96)
+    assert dut._ready_registered == (dut.storage == "memory" and repeats > 1 and not dut._read_pipelined)
 
 
 @pytest.mark.parametrize("stall", STALLS)

@@ -6,8 +6,8 @@ from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .cost import BLOCK_RAM_LUT4_WORTH, CONTROL_LUTS, Resources, block_rams, credit_queue, lut_ram
-from .pipeline import (BEFORE_THE_IMAGE, COPY_BRANCHING, COPY_FANOUT, QUEUE_LATENCY, CreditQueue, delayed, lookup,
-                       queue_depth, register_copies)
+from .pipeline import (BEFORE_THE_IMAGE, COPY_BRANCHING, COPY_FANOUT, QUEUE_LATENCY, CreditQueue, delayed,
+                       delayed_copies, lookup, queue_depth, register, register_copies)
 
 # DPR16X4 that one copy of a memory address drives at most. mnist-lenet-ternary's
 # conv2 input buffer read 104 of them per port from one address register: 13.1 ns,
@@ -18,9 +18,15 @@ DPRS_PER_ADDRESS = 8
 # took 0.2 GB for 8, and passed 24 GB for the 16 that 784 8-bit pixels a beat apart,
 # read 16 a beat, would need.
 BLOCK_RAM_MAX_READS = 4
-# Cycles from a word's read address to its data in a register (the block's own output
-# register: hwgen/netlist_passes.py).
-BLOCK_RAM_READ_CYCLES = 2
+# Cycles from a pipelined read to its word in a register: in block RAM, the address
+# register, then the block's own output register (hwgen/netlist_passes.py); in LUT RAM,
+# the copies of the address, then a register after the read.
+PIPELINED_READ_CYCLES = 2
+# DPR16X4 a LUT-RAM buffer may read through in the cycle its beat is offered; from this
+# many on, its reads are pipelined (``_read_pipelined``). mnist-lfc-w1a1's first buffer
+# (112 DPR16X4 over four read ports) broadcast its next read address from the read state
+# to copies across the die: 9.97 ns, 8.71 routing.
+PIPELINED_READ_DPRS = 16
 
 
 class VectorBuffer(wiring.Component):
@@ -115,9 +121,11 @@ class VectorBuffer(wiring.Component):
           of the banks per read port);
         - ``"block_ram"``, where block RAM is allowed, a beat overlaps at most
           ``BLOCK_RAM_MAX_READS`` words, and each DP16KD saves ``BLOCK_RAM_LUT4_WORTH``
-          LUT4 of LUT RAM. A read takes ``BLOCK_RAM_READ_CYCLES``, so the beats wait
+          LUT4 of LUT RAM. A read takes ``PIPELINED_READ_CYCLES``, so the beats wait
           in a ``CreditQueue`` that the reads reserve: ``o.ready`` reaches only the queue.
           Only where the write may go through registers (``_write_registered``).
+
+        Large LUT RAM is read so too (``_read_pipelined``).
         """
         whole_vector = self.out_words == 1
         if whole_vector and self.replay_cycles > self.in_beats:
@@ -138,6 +146,18 @@ class VectorBuffer(wiring.Component):
         return self.in_beats != self.replay_cycles
 
     @property
+    def _read_pipelined(self) -> bool:
+        """Whether reads are issued ahead, ``PIPELINED_READ_CYCLES`` before their beat waits
+        in a ``CreditQueue`` (``read_delay``): in block RAM, and in LUT RAM of
+        ``PIPELINED_READ_DPRS`` DPR16X4 or more (``_large_lut_ram``)."""
+        return self.storage == "block_ram" or (self.storage == "memory" and self._large_lut_ram)
+
+    @property
+    def _large_lut_ram(self) -> bool:
+        width, depth, reads = self.memory_shape
+        return math.ceil(width / 4) * math.ceil(2 * depth / 16) * reads >= PIPELINED_READ_DPRS
+
+    @property
     def _ready_registered(self) -> bool:
         """Whether ``i.ready`` is a register in LUT RAM (``"memory"``), set from the full
         flags before this cycle's read: a bank the replay empties takes beats a cycle
@@ -145,7 +165,8 @@ class VectorBuffer(wiring.Component):
         cycles or more, for the later side waits anyway. As a LUT on the full flags and
         the write bank, ``ready`` reached the input slice's enables: mnist-tfc-w1a1's and
         mnist-sfc-w1a1's worst path (6.20 and 6.67 ns, 5.20 and 5.68 routing)."""
-        return self.storage == "memory" and abs(self.in_beats - self.replay_cycles) >= 2
+        return (self.storage == "memory" and not self._read_pipelined
+                and abs(self.in_beats - self.replay_cycles) >= 2)
 
     @property
     def _blocks(self) -> int:
@@ -157,15 +178,15 @@ class VectorBuffer(wiring.Component):
     def latency(self) -> int:
         """Cycles from a vector's last input beat to its first output beat (``"hold"``:
         the copy into the hold register takes a cycle; ``"memory"`` and ``"block_ram"``:
-        the write, registered where ``_write_registered``, then, in block RAM, the read
+        the write, registered where ``_write_registered``, then, where pipelined, the read
         and the queue, ``read_delay``)."""
         registered = self.storage == "hold" or (self.storage != "registers" and self._write_registered)
         return 1 + registered + self.read_delay
 
     @property
     def read_delay(self) -> int:
-        """Cycles from a beat's read to its offer at ``o``: 0 but in block RAM."""
-        return BLOCK_RAM_READ_CYCLES + QUEUE_LATENCY if self.storage == "block_ram" else 0
+        """Cycles from a beat's read to its offer at ``o``: 0 but where ``_read_pipelined``."""
+        return PIPELINED_READ_CYCLES + QUEUE_LATENCY if self._read_pipelined else 0
 
     def schedule(self, arrivals: list[int]) -> list[int]:
         """Output offer cycles from input offer cycles (see :func:`~.pipeline.offers_after`).
@@ -239,16 +260,20 @@ class VectorBuffer(wiring.Component):
     @property
     def _memory_cost(self) -> Resources:
         """LUT RAM, copied for each read port, a mux a bit over the beats' offsets, each
-        column slice's address registers and write enable, and the registered beat."""
+        column slice's address registers and write enable, and the registered beat; where
+        the reads are pipelined, the address each copies, the words read, and the queue."""
         width, depth, reads = self.memory_shape
+        beat_width = self._out_per_beat * self._element_width
         offsets = len(set(self._offsets))
         align = math.ceil(offsets / 2) if offsets > 1 else 0
         slices = -(-width // self.slice_width)
-        write = (width + slices) * self._write_registered + slices * (2 * depth - 1).bit_length()
-        addresses = slices * reads * (2 * depth - 1).bit_length()
-        return (lut_ram(width, 2 * depth) * reads
-                + Resources(lut4=CONTROL_LUTS + align * self._out_per_beat * self._element_width,
-                            ff=addresses + write))
+        address_bits = (2 * depth - 1).bit_length()
+        write = (width + slices) * self._write_registered + slices * address_bits
+        addresses = slices * reads * address_bits
+        pipelined = (Resources(ff=reads * (address_bits + width))
+                     + credit_queue(beat_width, queue_depth(PIPELINED_READ_CYCLES))) if self._large_lut_ram else Resources()
+        return (lut_ram(width, 2 * depth) * reads + pipelined
+                + Resources(lut4=CONTROL_LUTS + align * beat_width, ff=addresses + write))
 
     @property
     def _block_ram_cost(self) -> Resources:
@@ -262,7 +287,7 @@ class VectorBuffer(wiring.Component):
         write = width + address_bits + 1
         return (Resources(lut4=CONTROL_LUTS + align * beat_width, ff=(1 + reads) * address_bits + write + 2,
                           dp16kd=self._blocks)
-                + credit_queue(beat_width, queue_depth(BLOCK_RAM_READ_CYCLES)))
+                + credit_queue(beat_width, queue_depth(PIPELINED_READ_CYCLES)))
 
     def elaborate(self, platform):
         return self._hold() if self.storage == "hold" else self._banks()
@@ -334,7 +359,8 @@ class VectorBuffer(wiring.Component):
         read_word = Signal(range(self.out_words))
         read_repeat = Signal(range(self._repeats))
 
-        # In block RAM `ready` is a register: ~full[write_bank], set a cycle ahead (below).
+        # Where reads are pipelined `ready` is a register: ~full[write_bank], set a cycle
+        # ahead (below), for `emptied` comes from registers here.
         # As a LUT on `full` it reached every bit of the input slice's output register, by
         # the pins: the 60k-images/s mnist-mlp-bnn's worst path, 9.0 ns (8.0 routing).
         # Elsewhere its exact next value would wait for the next unit's `ready` through
@@ -350,9 +376,10 @@ class VectorBuffer(wiring.Component):
             with m.Else():
                 m.d.sync += write_beat.eq(write_beat + 1)
 
-        # A beat is read when it is sent; in block RAM, when the queue has room for it.
-        if self.storage == "block_ram":
-            queue = CreditQueue(width=self._out_per_beat * self._element_width, latency=BLOCK_RAM_READ_CYCLES)
+        # A beat is read when it is sent; where pipelined, when the queue has room for it.
+        queue = None
+        if self._read_pipelined:
+            queue = CreditQueue(width=self._out_per_beat * self._element_width, latency=PIPELINED_READ_CYCLES)
             m.submodules.queue = queue
             wiring.connect(m, queue.o, wiring.flipped(self.o))
             read = Signal()
@@ -379,7 +406,7 @@ class VectorBuffer(wiring.Component):
         next_state = (next_full(full, *filled_bank, emptied, read_bank), write_bank ^ filled,
                       Mux(read, following_bank, read_bank))
         m.d.sync += full.eq(next_state[0])
-        if self.storage == "block_ram":
+        if self._read_pipelined:
             m.d.sync += ready.eq(~next_state[0].bit_select(next_state[1], 1))
         elif self._ready_registered:
             m.d.sync += ready.eq(~next_full(full, *filled_bank, 0, read_bank).bit_select(next_state[1], 1))
@@ -388,7 +415,7 @@ class VectorBuffer(wiring.Component):
         if self.storage == "registers":
             self._registers(m, next_state)
         elif self.storage == "memory":
-            self._memory(m, accept, read, following_bank, word_after_next)
+            self._memory(m, accept, read, following_bank, word_after_next, queue)
         elif self.storage == "block_ram":
             self._block_memory(m, accept, read, following_bank, word_after_next, queue)
         return m
@@ -428,7 +455,8 @@ class VectorBuffer(wiring.Component):
                     m.d.sync += bank[group].eq(Cat(bank[beat_width:], self.i.payload)[group])
             m.d.comb += self.o.payload[group].eq(Mux(read_bank, banks[1][group], banks[0][group]))
 
-    def _memory(self, m: Module, accept: Value, sent: Value, following_bank: Value, word_after_next: Value) -> None:
+    def _memory(self, m: Module, accept: Value, sent: Value, following_bank: Value, word_after_next: Value,
+                queue: CreditQueue | None) -> None:
         """The banks in one memory, bank ``b``'s word ``k`` at ``2 * k + b``. Read
         port ``k`` reads an output beat's ``k``-th word; the beat is then picked out of
         those words at its offset. Each read address and the offset's index are
@@ -439,6 +467,10 @@ class VectorBuffer(wiring.Component):
         ``sent`` before the adder, 10.3 ns). The write address is a register too: from
         the bank and beat registers through an adder to every LUT RAM's write address,
         it was the 75k-images/s mnist-mlp-bnn's worst path (15.9 ns, 14.5 routing).
+
+        Where the reads are pipelined (``queue``), each read address is one register, loaded
+        on ``sent``; the copies follow it a cycle later, and a register holds the words read,
+        as in block RAM (``_push_read``).
 
         Where ``_write_registered``, the write goes through registers, as in block RAM:
         the beat, and a copy of its enable for each column slice. From `accept`, a LUT
@@ -464,10 +496,16 @@ class VectorBuffer(wiring.Component):
                 m.d.sync += address.eq(self._next_write_address(address))
         read_addresses = []
         for k in range(reads):
-            copies = register_copies(Signal(range(2 * depth), init=2 * k), len(lows), f"read_address{k}")
             following = self._read_address(m, sent, following_bank, word_after_next, k)
-            with m.If(sent):
-                m.d.sync += [a.eq(following) for a in copies]
+            if queue is None:
+                copies = register_copies(Signal(range(2 * depth), init=2 * k), len(lows), f"read_address{k}")
+                with m.If(sent):
+                    m.d.sync += [a.eq(following) for a in copies]
+            else:
+                address = Signal(range(2 * depth), init=2 * k, name=f"read_address{k}")
+                with m.If(sent):
+                    m.d.sync += address.eq(following)
+                copies = delayed_copies(m, address, 1, f"read_address{k}", len(lows))
             read_addresses.append(copies)
         slices = [[] for _ in range(reads)]
         for j, low in enumerate(lows):
@@ -483,8 +521,11 @@ class VectorBuffer(wiring.Component):
                 read = banks.read_port(domain="comb")
                 m.d.comb += read.addr.eq(read_addresses[k][j])
                 slices[k].append(read.data)
-        m.d.comb += self.o.payload.eq(self._aligned(m, Cat(*(Cat(*parts) for parts in slices)), sent,
-                                                     word_after_next))
+        words = [Cat(*parts) for parts in slices]
+        if queue is None:
+            m.d.comb += self.o.payload.eq(self._aligned(m, Cat(*words), sent, word_after_next))
+        else:
+            self._push_read(m, queue, register(m, words, "word", reset_less=True), sent, word_after_next)
 
     def _read_address(self, m: Module, read: Value, bank: Value, word_after_next: Value, k: int) -> Value:
         """Where the following output beat, in ``bank``, has its ``k``-th word. The bank
@@ -519,7 +560,7 @@ class VectorBuffer(wiring.Component):
         """The banks in block RAM, bank ``b``'s word ``k`` at ``2 * k + b``, written
         and read at address registers. Read port ``k`` reads free-running at its read
         address, which holds the ``k``-th word of the beat to be read; its output
-        register holds the word ``BLOCK_RAM_READ_CYCLES`` after the read, the offset
+        register holds the word ``PIPELINED_READ_CYCLES`` after the read, the offset
         index follows it, and the beat goes into the queue that ``read`` reserved."""
         width, depth, reads = self.memory_shape
         m.submodules.banks = banks = memory.Memory(shape=width, depth=2 * depth, init=[],
@@ -539,11 +580,16 @@ class VectorBuffer(wiring.Component):
                 m.d.sync += address.eq(self._read_address(m, read, following_bank, word_after_next, k))
             port = banks.read_port(domain="sync")
             m.d.comb += port.addr.eq(address)
-            words.append(Signal(width, name=f"word{k}", reset_less=True))
-            m.d.sync += words[-1].eq(port.data)
-        aligned = self._aligned(m, Cat(*words), read, word_after_next, BLOCK_RAM_READ_CYCLES)
+            words.append(port.data)
+        self._push_read(m, queue, register(m, words, "word", reset_less=True), read, word_after_next)
+
+    def _push_read(self, m: Module, queue: CreditQueue, words: list[Value], read: Value,
+                   word_after_next: Value) -> None:
+        """A pipelined read's beat, out of the ``words`` registered ``PIPELINED_READ_CYCLES``
+        after ``read``, into the queue that ``read`` reserved."""
+        aligned = self._aligned(m, Cat(*words), read, word_after_next, PIPELINED_READ_CYCLES)
         m.d.comb += [queue.push.payload.eq(aligned),
-                     queue.push.valid.eq(delayed(m, read, BLOCK_RAM_READ_CYCLES, "read"))]
+                     queue.push.valid.eq(delayed(m, read, PIPELINED_READ_CYCLES, "read"))]
 
 
 def next_full(full: Value, filled: Value, write_bank: Value, emptied: Value, read_bank: Value) -> Value:
