@@ -120,4 +120,6 @@ def test_a_constant_table_stays_out_of_block_ram(tmp_path):
     subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
     cells = json.loads((tmp_path / "netlist.json").read_text())["modules"]["hwgen_top"]["cells"]
     kinds = Counter(cell["type"] for cell in cells.values())
-    assert kinds["DP16KD"] == 0 and kinds["TRELLIS_DPR16X4"] == 16
+    # The banks' 16 DPR16X4 (two banks of 128 4-bit words), and one for the queue its
+    # pipelined reads wait in (``PIPELINED_READ_DPRS``).
+    assert kinds["DP16KD"] == 0 and kinds["TRELLIS_DPR16X4"] == 16 + 1
