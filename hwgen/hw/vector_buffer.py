@@ -270,8 +270,10 @@ class VectorBuffer(wiring.Component):
         address_bits = (2 * depth - 1).bit_length()
         write = (width + slices) * self._write_registered + slices * address_bits
         addresses = slices * reads * address_bits
-        pipelined = (Resources(ff=reads * (address_bits + width))
-                     + credit_queue(beat_width, queue_depth(PIPELINED_READ_CYCLES))) if self._large_lut_ram else Resources()
+        pipelined = Resources()
+        if self._large_lut_ram:
+            pipelined = (Resources(ff=reads * (address_bits + width))
+                         + credit_queue(beat_width, queue_depth(PIPELINED_READ_CYCLES)))
         return (lut_ram(width, 2 * depth) * reads + pipelined
                 + Resources(lut4=CONTROL_LUTS + align * beat_width, ff=addresses + write))
 
@@ -507,9 +509,7 @@ class VectorBuffer(wiring.Component):
                 with m.If(sent):
                     m.d.sync += [a.eq(following) for a in copies]
             else:
-                address = Signal(range(2 * depth), init=2 * k, name=f"read_address{k}")
-                with m.If(sent):
-                    m.d.sync += address.eq(following)
+                address = self._read_address_register(m, sent, following, depth, k)
                 copies = delayed_copies(m, address, 1, f"read_address{k}", len(lows))
             read_addresses.append(copies)
         slices = [[] for _ in range(reads)]
@@ -539,6 +539,15 @@ class VectorBuffer(wiring.Component):
         path (8.48 ns, 6.36 routing)."""
         rows = [self._rows(w).start + k for w in range(self.out_words)]
         return Cat(bank, self._following(m, rows, read, word_after_next, f"following_row{k}"))
+
+    @staticmethod
+    def _read_address_register(m: Module, read: Value, following: Value, depth: int, k: int) -> Signal:
+        """Read port ``k``'s address where reads are pipelined: one register, loaded with
+        the ``following`` beat's on ``read``."""
+        address = Signal(range(2 * depth), init=2 * k, name=f"read_address{k}")
+        with m.If(read):
+            m.d.sync += address.eq(following)
+        return address
 
     def _next_write_address(self, address: Value) -> Value:
         """The write address after an input beat: after a bank's last word, the other bank's first."""
@@ -580,11 +589,9 @@ class VectorBuffer(wiring.Component):
         m.d.sync += [write.en.eq(accept), write.addr.eq(write_address), write.data.eq(self.i.payload)]
         words = []
         for k in range(reads):
-            address = Signal(range(2 * depth), init=2 * k, name=f"read_address{k}")
-            with m.If(read):
-                m.d.sync += address.eq(self._read_address(m, read, following_bank, word_after_next, k))
+            following = self._read_address(m, read, following_bank, word_after_next, k)
             port = banks.read_port(domain="sync")
-            m.d.comb += port.addr.eq(address)
+            m.d.comb += port.addr.eq(self._read_address_register(m, read, following, depth, k))
             words.append(port.data)
         self._push_read(m, queue, register(m, words, "word", reset_less=True), read, word_after_next)
 
