@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 from ..ir import ElementType, Integer
 from .cost import CONTROL_LUTS, Resources, carry_luts, credit_queue
 from .constant_product import times
-from .pipeline import QUEUE_LATENCY, CreditQueue, less_than, offers_after, queue_depth
+from .pipeline import QUEUE_LATENCY, CreditQueue, less_than, offers_after, queue_depth, registered_ready
 
 
 # Cycles from a beat's acceptance to its merged value in the register the queue takes.
@@ -97,16 +97,20 @@ class MaxPoolUnit(wiring.Component):
         wiring.connect(m, queue.o, wiring.flipped(self.o))
 
         cb, dx, ox, dy = Signal(range(beats)), Signal(range(k)), Signal(range(width // k)), Signal(range(k))
-        last_in = (dx == k - 1) & (dy == k - 1)
-        accept = self.i.valid & self.i.ready
-        m.d.comb += [self.i.ready.eq(~last_in | queue.free), queue.reserve.eq(accept & last_in)]
+        following, carry = [], 1   # each counter after an accepted beat
+        for counter, limit in [(cb, beats), (dx, k), (ox, width // k), (dy, k)]:
+            wraps = counter == limit - 1
+            following.append(Mux(carry, Mux(wraps, 0, counter + 1), counter))
+            carry = carry & wraps
+        next_cb, next_dx, next_ox, next_dy = following
+        # Whether the next beat is a block's last: a register, and `ready` one too (see
+        # `registered_ready`), as in the argmax.
+        last_in = Signal(init=k == 1)
+        ready, accept = registered_ready(m, queue, self.i.valid, last_in,
+                                         (next_dx == k - 1) & (next_dy == k - 1))
+        m.d.comb += self.i.ready.eq(ready)
         with m.If(accept):
-            carry = 1
-            for counter, limit in [(cb, beats), (dx, k), (ox, width // k), (dy, k)]:
-                wraps = counter == limit - 1
-                with m.If(carry):
-                    m.d.sync += counter.eq(Mux(wraps, 0, counter + 1))
-                carry = carry & wraps
+            m.d.sync += [cb.eq(next_cb), dx.eq(next_dx), ox.eq(next_ox), dy.eq(next_dy)]
 
         # Stage 0 registers the beat and where it goes; stage 1 holds its entry as read
         # then, and merges; stage 2 writes the merged beat back and offers it to the queue.
