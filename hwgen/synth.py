@@ -1,5 +1,6 @@
-"""Synthesis on the open ECP5 flow: Yosys maps the generated Verilog, nextpnr
-places and routes it and reports resources, Fmax and the critical path."""
+"""Synthesis on the open ECP5 flow: Yosys maps the generated design (the RTLIL that
+the Verilog was converted from), nextpnr places and routes it and reports resources,
+Fmax and the critical path."""
 import hashlib
 import importlib.util
 import json
@@ -18,7 +19,7 @@ from .files import write_text
 from .hw.cost import LUT_RAM_LUTS
 from .netlist_passes import (absorb_multiplier_registers, absorb_output_registers, carry_chains,
                              cut_unused_carry_outs, move_first_sums_out_of_chain, start_constant_carries_in_chain)
-from .verilog import META_FILE, VERILOG_FILE
+from .verilog import META_FILE, RTLIL_FILE, VERILOG_FILE
 
 SYNTH_FILE = "synth.json"
 STAT_FILE = "yosys-stat.txt"
@@ -53,9 +54,9 @@ def part_name(device: str, package: str) -> str:
     return f"LFE5U-{device[:-1]}F {package}"
 
 
-def verilog_digest(folder: Path) -> str:
-    """Identifies the Verilog a synthesis result belongs to."""
-    return hashlib.sha256((Path(folder) / VERILOG_FILE).read_bytes()).hexdigest()
+def digest(path: Path) -> str:
+    """Identifies the design file a synthesis result belongs to."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def _which(name: str) -> str | None:
@@ -168,9 +169,10 @@ def critical_path(report: dict) -> dict:
     }
 
 
-def yosys_script(top: str) -> list[str]:
-    """Yosys's commands: map the Verilog file to ECP5 cells, write the per-unit
-    statistics to ``STAT_FILE`` and the flattened netlist to ``netlist.json``."""
+def yosys_script(top: str, design: str = RTLIL_FILE) -> list[str]:
+    """Yosys's commands: map the ``design`` file (RTLIL, or Verilog by its ``.v``) to ECP5
+    cells, write the per-unit statistics to ``STAT_FILE`` and the flattened netlist to
+    ``netlist.json``."""
     # Each unit is mapped on its own and flattened only then: flattened first, Yosys's
     # memory mapping ran out of 24 GB on an auto-folded digits-bnn. It also gives
     # per-unit counts to set beside hwgen's estimate.
@@ -179,7 +181,8 @@ def yosys_script(top: str) -> list[str]:
     # A ROM that Yosys makes of a constant table (memory_bmux2rom) stays logic: in block RAM,
     # the table's output register became the block's read, 5.6 ns after the clock (the
     # 40k-images/s mnist-mlp-bnn's worst path). hwgen gives every memory it means a style.
-    return [f"read_verilog {VERILOG_FILE}", f"hierarchy -top {top}", "proc", "setattr -set keep 1 a:keep %ci1",
+    read = "read_verilog" if design.endswith(".v") else "read_rtlil"
+    return [f"{read} {design}", f"hierarchy -top {top}", "proc", "setattr -set keep 1 a:keep %ci1",
             f"synth_ecp5 -noflatten -top {top} -run :map_ram",
             "setattr -set rom_style \"logic\" t:$mem_v2 r:WR_PORTS=0 %i a:rom_style %d",
             f"synth_ecp5 -noflatten -top {top} -run map_ram:",
@@ -215,7 +218,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
                          f"{', '.join(map(str, SPEED_GRADES))}")
     if router not in ROUTERS:
         raise HwgenError(f"unknown nextpnr router {router!r}; choose one of {', '.join(ROUTERS)}")
-    if not (folder / VERILOG_FILE).is_file() or not (folder / META_FILE).is_file():
+    if not all((folder / name).is_file() for name in (VERILOG_FILE, RTLIL_FILE, META_FILE)):
         raise HwgenError(f"{folder}: no generated Verilog; run `hwgen verilog` first")
     meta = artifacts.load(folder / META_FILE, VERILOG_META)
     top, clock_port = meta["top"], meta["ports"]["clk"]   # `aclk` with AXI4-Stream names
@@ -225,7 +228,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
     # The WebAssembly tools see only their working folder: give them one of their own.
     with tempfile.TemporaryDirectory(prefix="hwgen-synth-") as scratch:
         work = Path(scratch)
-        shutil.copyfile(folder / VERILOG_FILE, work / VERILOG_FILE)
+        shutil.copyfile(folder / RTLIL_FILE, work / RTLIL_FILE)
         yosys_s = _run(yosys, work, yosys_log, "yosys synth_ecp5")
         shutil.copyfile(work / STAT_FILE, folder / STAT_FILE)   # per unit, kept if placement fails
         stages = unit_resources((work / STAT_FILE).read_text())
@@ -275,6 +278,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         "first_sums_moved": first_sums,
         "tools": {"yosys": yosys_kind, "nextpnr": nextpnr_kind, "router": router},
         "wall_s": {"yosys": yosys_s, "nextpnr": round(nextpnr_s, 1)},
-        "verilog_sha256": verilog_digest(folder),
+        "verilog_sha256": digest(folder / VERILOG_FILE),
+        "rtlil_sha256": digest(folder / RTLIL_FILE),
     }
     return artifacts.save(folder / SYNTH_FILE, SYNTH_RESULTS, result)

@@ -146,7 +146,7 @@ def adders(tmp_path_factory):
     its unused carry outs cut."""
     folder = tmp_path_factory.mktemp("adders")
     (folder / "hwgen_top.v").write_text(ADDERS)
-    command, _ = synth.yosys_command(synth.yosys_script("hwgen_top"))
+    command, _ = synth.yosys_command(synth.yosys_script("hwgen_top", "hwgen_top.v"))
     subprocess.run(command, cwd=folder, check=True, capture_output=True)
     netlist, _ = cut_unused_carry_outs(json.loads((folder / "netlist.json").read_text()))
     return netlist
@@ -243,7 +243,7 @@ def product(tmp_path_factory):
     """Yosys's ECP5 netlist of a product of two registers, registered."""
     folder = tmp_path_factory.mktemp("product")
     (folder / "hwgen_top.v").write_text(PRODUCT)
-    command, _ = synth.yosys_command(synth.yosys_script("hwgen_top"))
+    command, _ = synth.yosys_command(synth.yosys_script("hwgen_top", "hwgen_top.v"))
     subprocess.run(command, cwd=folder, check=True, capture_output=True)
     return json.loads((folder / "netlist.json").read_text())
 

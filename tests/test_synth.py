@@ -43,7 +43,10 @@ def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
     assert result["flops_into_block_ram"] > 0   # the weight ROMs' output registers
     assert used["MULT18X18D"] == 0   # barrel shifters: no multiplier survives synthesis either
     assert json.loads((tmp_path / synth.SYNTH_FILE).read_text()) == result
-    assert result["verilog_sha256"] == synth.verilog_digest(tmp_path)
+    # Yosys read the RTLIL that the Verilog was converted from.
+    assert result["verilog_sha256"] == synth.digest(tmp_path / "hwgen_top.v")
+    assert result["rtlil_sha256"] == synth.digest(tmp_path / "hwgen_top.il")
+    assert "read_rtlil hwgen_top.il" in (tmp_path / "yosys.log").read_text()
     # The clock comes in on a primary clock pin (nextpnr's Bel for G2 on the CABGA381).
     assert result["clock_pin"] == "G2"
     assert "pin 'clk$tr_io' constrained to Bel" in (tmp_path / "nextpnr.log").read_text()
@@ -116,7 +119,7 @@ def test_a_constant_table_stays_out_of_block_ram(tmp_path):
     buffer = VectorBuffer(element_width=1, size=512, in_per_beat=4, out_per_beat=2, repeats=10, block_ram=True)
     assert buffer.storage == "memory"
     (tmp_path / "hwgen_top.v").write_text(verilog.convert(buffer, name="hwgen_top"))
-    command, _ = synth.yosys_command(synth.yosys_script("hwgen_top"))
+    command, _ = synth.yosys_command(synth.yosys_script("hwgen_top", "hwgen_top.v"))
     subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
     cells = json.loads((tmp_path / "netlist.json").read_text())["modules"]["hwgen_top"]["cells"]
     kinds = Counter(cell["type"] for cell in cells.values())
