@@ -71,12 +71,14 @@ def build_parser() -> argparse.ArgumentParser:
     command("export", "Lower the checkpoint to the integer graph (graph.json + arrays.npz) and "
             "check that it predicts exactly what torch does on the whole test set.", flow.export,
             _model, _out, _data_dir)
-    command("verilog", "Generate hwgen_top.v (and its metadata hwgen_top.json) from the graph; "
+    command("verilog", "Generate hwgen_top.v (with the RTLIL it is converted from, hwgen_top.il, and "
+            "its metadata, hwgen_top.json) from the graph; "
             "with --target-fps or --max-luts the folding is chosen for you.",
             flow.verilog, _model, _out, _folding, _clock)
     command("sim", "Simulate the Verilog with cocotb on test images and score every output "
             "against the golden model.", flow.sim, _model, _out, _sim_options)
-    command("synth", "Synthesize, place and route the Verilog for a Lattice ECP5 with Yosys and "
+    command("synth", "Synthesize, place and route the design (hwgen_top.il, the Verilog's RTLIL) for a "
+            "Lattice ECP5 with Yosys and "
             "nextpnr: resources and Fmax into synth.json, which the report then uses. Minutes "
             "for small designs, much longer for MNIST-sized ones.", flow.synth,
             _model, _out, _synth_options)
