@@ -24,7 +24,7 @@ PRODUCERS = {
     "model.toml": "hwgen train", "checkpoint.pt": "hwgen train", "train.json": "hwgen train",
     "graph.json": "hwgen export", "arrays.npz": "hwgen export", "testset.npz": "hwgen export",
     "predictions.npz": "hwgen export",
-    "hwgen_top.v": "hwgen verilog", "hwgen_top.json": "hwgen verilog",
+    "hwgen_top.v": "hwgen verilog", "hwgen_top.il": "hwgen verilog", "hwgen_top.json": "hwgen verilog",
     "sim.json": "hwgen sim", "synth.json": "hwgen synth",
 }
 

@@ -131,7 +131,7 @@ def test_steps_out_of_order(tmp_path, capsys):
 
 @pytest.mark.parametrize("name, step", [
     ("checkpoint.pt", "export"), ("graph.json", "verilog"), ("testset.npz", "sim"), ("hwgen_top.v", "sim"),
-    ("hwgen_top.json", "sim"), ("predictions.npz", "report"), ("sim.json", "report"),
+    ("hwgen_top.il", "synth"), ("hwgen_top.json", "sim"), ("predictions.npz", "report"), ("sim.json", "report"),
 ])
 def test_a_changed_file_is_refused(run_dir, tmp_path, capsys, name, step):
     out = _fresh_copy(run_dir, tmp_path)
