@@ -108,13 +108,8 @@ class MatrixVectorUnit(wiring.Component):
     @property
     def beat_copies(self) -> int:
         """Copies of the input beat register, each feeding up to ``LANES_PER_BEAT_COPY``
-        lanes, with the common terms built from it where the format has them; one lane
-        where the lanes multiply. (``hwgen synth`` makes the last copies the multipliers'
-        input registers, so the copies before are the tree's leaves: vertebral-mlp's fc0
-        had one beat register driving its 96 MULT18X18D, its worst path, 8.50 ns, 7.89
-        of it routing.)"""
-        per_copy = 1 if self._weights.multiplies(self._in_type) else LANES_PER_BEAT_COPY
-        return -(-self._pe // per_copy)
+        lanes, with the common terms built from it where the format has them."""
+        return -(-self._pe // LANES_PER_BEAT_COPY)
 
     @property
     def rom_shape(self) -> tuple[int, int] | None:

@@ -48,7 +48,7 @@ class RegisterSlice(wiring.Component):
     @property
     def resources(self) -> Resources:
         """The output and the spare register, and a mux per bit between them and the input."""
-        return Resources(lut4=self._width + 3 + self.copy_groups, ff=2 * self._width + 2 * self.copy_groups)
+        return Resources(lut4=self._width + 4 + self.copy_groups, ff=2 * self._width + 2 * self.copy_groups + 2)
 
     @property
     def copy_groups(self) -> int:
@@ -57,17 +57,21 @@ class RegisterSlice(wiring.Component):
         LUTs beside it: the output registers sit by their pins, all around the die.
         One ``spare_valid`` for the 111 bits of mnist-lfc-w1a1's logits was its worst path
         (9.74 ns, 8.98 routing); one enable from ``o.ready`` for the input slice's 49 or 64
-        bits, that of mnist-tfc-w1a1, mnist-sfc-w1a1 and digits-bnn (5.1-6.7 ns)."""
+        bits, that of mnist-tfc-w1a1, mnist-sfc-w1a1 and digits-bnn (5.1-6.7 ns).
+        ``i.ready`` and ``o.valid`` have a copy of their own besides: from group 0's
+        ``spare_valid``, by its pin, to the argmax's ``ready`` register was mnist-lfc-w1a1's
+        worst path (8.81 ns, 7.55 routing)."""
         return max(1, -(-self._width // COPY_FANOUT))
 
     def elaborate(self, platform):
         m = Module()
         spare = Signal(self._width, reset_less=True)
-        spare_valid = register_copies(Signal(), self.copy_groups, "spare_valid")
-        out_valid = register_copies(Signal(), self.copy_groups, "out_valid")
-        m.d.comb += [self.i.ready.eq(~spare_valid[0]), self.o.valid.eq(out_valid[0])]
+        # A copy per group, and the last, with no payload, for the handshake's own ports.
+        spare_valid = register_copies(Signal(), self.copy_groups + 1, "spare_valid")
+        out_valid = register_copies(Signal(), self.copy_groups + 1, "out_valid")
+        m.d.comb += [self.i.ready.eq(~spare_valid[-1]), self.o.valid.eq(out_valid[-1])]
         for k, (spare_held, out_held) in enumerate(zip(spare_valid, out_valid)):
-            group = slice(k * COPY_FANOUT, (k + 1) * COPY_FANOUT)
+            group = slice(k * COPY_FANOUT, (k + 1) * COPY_FANOUT) if k < self.copy_groups else slice(0, 0)
             with m.If(self.o.ready | ~out_held):
                 # The output register takes the spare first: beats leave in order.
                 m.d.sync += [out_held.eq(spare_held | self.i.valid), spare_held.eq(0),

@@ -57,10 +57,6 @@ class WeightFormat:
         """Registers inside a lane's terms (``staged_terms``), before the adder tree's own."""
         return 0
 
-    def multiplies(self, in_type: ElementType) -> bool:
-        """Whether a lane's terms are MULT18X18D products (see ``products``)."""
-        return False
-
     def staged_terms(self, m: Module, inputs: list[Value], codes: list, in_type: ElementType,
                      common: list[Value] | None, name: str) -> list[Value]:
         """``terms``, registered ``product_stages`` times on the way."""
@@ -263,9 +259,6 @@ class ShiftWeights(WeightFormat):
         """Code 0 is the weight 0, whatever it meets."""
         return 0
 
-    def multiplies(self, in_type: ElementType) -> bool:
-        return self.multiplied and not isinstance(in_type, Bipolar)
-
     def term_levels(self, in_type: ElementType, constant: bool) -> int:
         # A barrel shifter's mux stages and a negate, or a multiplier: register before any adder.
         return LEVELS_PER_STAGE if self.multiplied or not constant else 1
@@ -422,9 +415,6 @@ class IntegerWeights(WeightFormat):
 
     def _adds(self, in_type: ElementType) -> bool:
         return self.shift_add and not isinstance(in_type, Bipolar)
-
-    def multiplies(self, in_type: ElementType) -> bool:
-        return not isinstance(in_type, Bipolar) and not self._adds(in_type)
 
     def term_levels(self, in_type: ElementType, constant: bool) -> int:
         # A multiplier, or a negate, is deeper than an adder level: register before the tree.
