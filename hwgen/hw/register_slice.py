@@ -48,7 +48,8 @@ class RegisterSlice(wiring.Component):
     @property
     def resources(self) -> Resources:
         """The output and the spare register, and a mux per bit between them and the input."""
-        return Resources(lut4=self._width + 4 + self.copy_groups, ff=2 * self._width + 2 * self.copy_groups + 2)
+        flags = self.flag_copies
+        return Resources(lut4=self._width + 3 + 2 * flags - self.copy_groups, ff=2 * self._width + 2 * flags)
 
     @property
     def copy_groups(self) -> int:
@@ -57,18 +58,23 @@ class RegisterSlice(wiring.Component):
         LUTs beside it: the output registers sit by their pins, all around the die.
         One ``spare_valid`` for the 111 bits of mnist-lfc-w1a1's logits was its worst path
         (9.74 ns, 8.98 routing); one enable from ``o.ready`` for the input slice's 49 or 64
-        bits, that of mnist-tfc-w1a1, mnist-sfc-w1a1 and digits-bnn (5.1-6.7 ns).
-        ``i.ready`` and ``o.valid`` have a copy of their own besides: from group 0's
-        ``spare_valid``, by its pin, to the argmax's ``ready`` register was mnist-lfc-w1a1's
-        worst path (8.81 ns, 7.55 routing)."""
+        bits, that of mnist-tfc-w1a1, mnist-sfc-w1a1 and digits-bnn (5.1-6.7 ns)."""
         return max(1, -(-self._width // COPY_FANOUT))
+
+    @property
+    def flag_copies(self) -> int:
+        """Copies of ``spare_valid`` and of ``o.valid``: one per group, and where there are
+        several, one more for ``i.ready`` and ``o.valid`` themselves. From group 0's
+        ``spare_valid``, by its pins, to the argmax's ``ready`` register was mnist-lfc-w1a1's
+        worst path (8.81 ns, 7.55 routing). (The one group of a narrow slice sits together.)"""
+        return self.copy_groups + (self.copy_groups > 1)
 
     def elaborate(self, platform):
         m = Module()
         spare = Signal(self._width, reset_less=True)
-        # A copy per group, and the last, with no payload, for the handshake's own ports.
-        spare_valid = register_copies(Signal(), self.copy_groups + 1, "spare_valid")
-        out_valid = register_copies(Signal(), self.copy_groups + 1, "out_valid")
+        # A copy per group, and any after them, with no payload, for the handshake's own ports.
+        spare_valid = register_copies(Signal(), self.flag_copies, "spare_valid")
+        out_valid = register_copies(Signal(), self.flag_copies, "out_valid")
         m.d.comb += [self.i.ready.eq(~spare_valid[-1]), self.o.valid.eq(out_valid[-1])]
         for k, (spare_held, out_held) in enumerate(zip(spare_valid, out_valid)):
             group = slice(k * COPY_FANOUT, (k + 1) * COPY_FANOUT) if k < self.copy_groups else slice(0, 0)
