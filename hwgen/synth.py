@@ -181,8 +181,13 @@ def yosys_script(top: str, design: str = RTLIL_FILE) -> list[str]:
     # A ROM that Yosys makes of a constant table (memory_bmux2rom) stays logic: in block RAM,
     # the table's output register became the block's read, 5.6 ns after the clock (the
     # 40k-images/s mnist-mlp-bnn's worst path). hwgen gives every memory it means a style.
+    # Read ports leave their memories as flip-flops (memory_nordff), as they do in the Verilog,
+    # for memory_dff to take them back: only it honours `no_rw_check`. Read synchronous from
+    # RTLIL, a block-RAM vector buffer's ports got collision logic, 130 LUT4 and 75 FF each,
+    # and a LUT between the block and its output register (the auto-folded mnist-mlp-bnn).
     read = "read_verilog" if design.endswith(".v") else "read_rtlil"
-    return [f"{read} {design}", f"hierarchy -top {top}", "proc", "setattr -set keep 1 a:keep %ci1",
+    return [f"{read} {design}", f"hierarchy -top {top}", "proc", "memory_collect", "memory_nordff",
+            "setattr -set keep 1 a:keep %ci1",
             f"synth_ecp5 -noflatten -top {top} -run :map_ram",
             "setattr -set rom_style \"logic\" t:$mem_v2 r:WR_PORTS=0 %i a:rom_style %d",
             f"synth_ecp5 -noflatten -top {top} -run map_ram:",
