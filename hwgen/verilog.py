@@ -56,6 +56,15 @@ def describe(network: Network, axi_stream: bool = False) -> dict:
     }
 
 
+def convert(top) -> tuple[str, str]:
+    """``top``'s RTLIL and the Verilog Amaranth converts it to: what ``verilog.convert``
+    does, keeping the RTLIL. Yosys reads the RTLIL where it would read the Verilog (hwgen
+    synth), for a memory's initial values are one constant in RTLIL and a statement a word
+    in Verilog: mini-mnist-cnn's 3.2 million took Yosys over 24 GB."""
+    design = rtlil.convert(top, name=TOP_NAME, emit_src=False)
+    return design, verilog._convert_rtlil_text(design)
+
+
 def emit(graph: Graph, folding: Folding, folder: Path, *, logits: bool = False,
          axi_stream: bool = False, shift_lanes: str = "auto", block_rams: int = DEFAULT_BLOCK_RAMS) -> dict:
     """Write ``hwgen_top.v``, ``hwgen_top.il`` and ``hwgen_top.json`` into ``folder``; return the metadata.
@@ -65,10 +74,7 @@ def emit(graph: Graph, folding: Folding, folder: Path, *, logits: bool = False,
     buffers and weight ROMs may take (see ``Network``)."""
     network = Network(graph, folding, logits=logits, shift_lanes=shift_lanes, block_rams=block_rams)
     top = AxiStreamTop(network) if axi_stream else network
-    # What verilog.convert does, keeping the RTLIL: Yosys reads it where it would read the
-    # Verilog (hwgen synth), for a memory's initial values are one constant in RTLIL and a
-    # statement a word in Verilog. mini-mnist-cnn's 3.2 million took Yosys over 24 GB.
-    design = rtlil.convert(top, name=TOP_NAME, emit_src=False)
+    design, text = convert(top)
     write_text(Path(folder) / RTLIL_FILE, design)
-    write_text(Path(folder) / VERILOG_FILE, verilog._convert_rtlil_text(design))
+    write_text(Path(folder) / VERILOG_FILE, text)
     return artifacts.save(Path(folder) / META_FILE, VERILOG_META, describe(network, axi_stream))

@@ -5,14 +5,14 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from amaranth.back import rtlil, verilog
+from amaranth.back import verilog
 
 from hwgen import synth
 from hwgen.errors import HwgenError
 from hwgen.folding import Folding
 from hwgen.hw.vector_buffer import VectorBuffer
 from hwgen.ir import Integer
-from hwgen.verilog import emit
+from hwgen.verilog import convert, emit
 from hwgen.sim.report import choose_clock, render_markdown
 
 from .graphs import random_graph, random_shift_graph
@@ -119,9 +119,8 @@ def test_rtlil_and_its_verilog_map_alike(tmp_path):
     flip-flops more, and LUT4. (The muxes Yosys makes differ a little.)"""
     buffer = VectorBuffer(element_width=1, size=1024, in_per_beat=32, out_per_beat=128, repeats=8, block_ram=True)
     assert buffer.storage == "block_ram"
-    design = rtlil.convert(buffer, name="hwgen_top")
     counts = []
-    for name, text in (("hwgen_top.il", design), ("hwgen_top.v", verilog._convert_rtlil_text(design))):
+    for name, text in zip(("hwgen_top.il", "hwgen_top.v"), convert(buffer)):
         (tmp_path / name).write_text(text)
         command, _ = synth.yosys_command(synth.yosys_script("hwgen_top", name))
         subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
