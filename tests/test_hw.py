@@ -16,7 +16,8 @@ from hwgen.hw.requantize import RequantizeUnit
 from hwgen.hw.threshold import ThresholdUnit
 from hwgen.hw.vector_buffer import VectorBuffer
 from hwgen.hw.constant_product import signed_digits, times
-from hwgen.hw.cost import adder_luts, distinct_columns
+from hwgen.hw.cost import adder_luts, distinct_columns, rom
+from hwgen.hw.roms import address_copies, read_cycles, read_rom
 from hwgen.hw.weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
 from hwgen.ir import Bipolar, Graph, Input, Integer, MultiThreshold, PowerOfTwo, Requantize, ShiftDense
 
@@ -147,6 +148,34 @@ def test_a_lut_rom_costs_its_distinct_varying_columns():
     bits = np.array([[0, 1, 0, 0, 1, 1], [0, 1, 1, 1, 0, 0], [0, 1, 1, 1, 0, 0], [0, 1, 0, 0, 1, 0]])
     assert distinct_columns(bits) == 3
     assert distinct_columns(np.zeros((1, 4), dtype=int)) == 0
+
+
+@pytest.mark.parametrize("copies", [1, 2])
+def test_a_deep_rom_reads_each_word_through_its_segment_mux(copies):
+    """20,000 words of 6 bits (one constant): each varying bit in two 2K x 9 blocks of ten
+    segments, picked by a 4:1 mux level, registered, and a 3:1 one; a read every cycle."""
+    rng = np.random.default_rng(4)
+    words = [int(w) for w in rng.integers(0, 32, 20000) * 2 + 1]
+    assert address_copies(5, len(words), in_block_ram=True) == 2
+    delay = read_cycles(copies, len(words), in_block_ram=True)
+    assert delay == copies + 2
+    m, address = Module(), Signal(range(len(words)))
+    word = read_rom(m, "rom", words, 6, address, in_block_ram=True, copies=copies)
+    reads = [*rng.integers(0, len(words), 60), 0, len(words) - 1, 18431, 18432, 2047, 2048]
+    sim = Simulator(m)
+    sim.add_clock(1e-6)
+
+    async def check(ctx):
+        for cycle in range(len(reads) + delay):
+            if cycle < len(reads):
+                ctx.set(address, int(reads[cycle]))
+            if cycle >= delay:
+                assert ctx.get(word) == words[reads[cycle - delay]]
+            await ctx.tick()
+
+    sim.add_testbench(check)
+    sim.run()
+    assert rom(5, len(words), in_block_ram=True).dp16kd == 10
 
 
 def test_ternary_lanes_share_each_inputs_negate():

@@ -7,14 +7,19 @@ import subprocess
 
 import numpy as np
 import pytest
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
 
 from hwgen import synth
 from hwgen.folding import Folding
+from hwgen.hw.cost import rom
+from hwgen.hw.roms import address_copies, read_rom
 from hwgen.ir import Integer
 from hwgen.netlist_passes import (absorb_multiplier_registers, absorb_output_registers, carry_chains,
                                   cut_unused_carry_outs, move_first_sums_out_of_chain,
                                   start_constant_carries_in_chain)
-from hwgen.verilog import emit
+from hwgen.verilog import convert, emit
 
 from .graphs import random_graph, random_shift_graph
 
@@ -57,6 +62,35 @@ def test_weight_registers_become_the_block_rams_output_registers(netlist):
         (name, port), = _driver(after, flop["connections"]["Q"][0])
         assert after[name]["type"] == "DP16KD" and port.startswith("DO")
     assert _cells(netlist) == before   # the input is left as it was
+
+
+class _DeepRom(wiring.Component):
+    """A ROM of 20,000 words, 5 of their 6 bits varying: two 2K x 9 blocks a bit."""
+
+    def __init__(self):
+        self.words = [int(w) for w in np.random.default_rng(4).integers(0, 32, 20000) * 2 + 1]
+        super().__init__({"address": In(range(len(self.words))), "word": Out(6)})
+
+    def elaborate(self, platform):
+        m = Module()
+        word = read_rom(m, "rom", self.words, 6, self.address, True, address_copies(5, len(self.words), True))
+        m.d.sync += self.word.eq(word)
+        return m
+
+
+def test_a_deep_roms_blocks_keep_their_output_registers(tmp_path):
+    """Each block's segment bits, registered before the segment mux, become its output
+    register: none of Yosys's own deep mapping, with its mux between block and register."""
+    (tmp_path / "hwgen_top.il").write_text(convert(_DeepRom())[0])
+    command, _ = synth.yosys_command(synth.yosys_script("hwgen_top", "hwgen_top.il"))
+    subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
+    netlist = json.loads((tmp_path / "netlist.json").read_text())
+    rams = [c for c in _cells(netlist).values() if c["type"] == "DP16KD"]
+    assert len(rams) == rom(5, 20000, in_block_ram=True).dp16kd == 10
+    absorbed, count = absorb_output_registers(netlist)
+    assert count == 5 * 10   # each bit's ten segments
+    assert all("OUTREG" in (c["parameters"]["REGMODE_A"], c["parameters"]["REGMODE_B"])
+               for c in _cells(absorbed).values() if c["type"] == "DP16KD")
 
 
 def _ram(data_width, **pins):

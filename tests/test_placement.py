@@ -18,6 +18,7 @@ from .graphs import random_graph, random_shift_graph
 
 @pytest.mark.parametrize("width, depth, blocks", [
     (36, 16, 1), (37, 512, 2), (256, 32, 8), (18, 1024, 1), (19, 1024, 2), (1568, 512, 44), (1, 20000, 2),
+    (1, 200704, 11), (16, 36864, 32),   # beyond 16K words: nine 2K-word segments a block
 ])
 def test_block_rams_follow_the_dp16kd_widths(width, depth, blocks):
     assert block_rams(width, depth) == blocks

@@ -63,7 +63,9 @@ class ChannelUnit(wiring.Component):
     @property
     def read_stages(self) -> int:
         """Registers from the input beat to its lanes: the tables' read and registers."""
-        return read_cycles(self.table_address_copies) + self.table_stages
+        shape = self.rom_shape
+        reads = 1 if shape is None else read_cycles(self.table_address_copies, shape[1], self._tables_in_block_ram)
+        return reads + self.table_stages
 
     @property
     def latency(self) -> int:

@@ -97,7 +97,7 @@ def distinct_columns(bits: np.ndarray) -> int:
 def rom(bits: int, depth: int, in_block_ram: bool) -> Resources:
     """A ROM of ``bits`` varying bits per word, read synchronously."""
     if in_block_ram:
-        return Resources(dp16kd=block_rams(bits, depth))
+        return Resources(dp16kd=block_rams(bits, depth)) + segment_mux(bits, depth)
     # A LUT4 per 16 words of a bit, then a 2:1 mux per further 16 words; the read register.
     sixteens = math.ceil(depth / 16)
     return Resources(lut4=bits * (2 * sixteens - 1), ff=bits)
@@ -121,9 +121,48 @@ def block_ram_width(depth: int) -> int:
     return next((widest for max_depth, widest in BLOCK_RAM_WIDTHS if depth <= max_depth), 1)
 
 
+# Beyond 16K words a DP16KD holds one bit a word and leaves its ninth bits unused; as
+# 2K x 9 it holds nine 2K-word segments of a bit column side by side, and a mux picks
+# the segment. Yosys maps a deep memory so (mini-mnist-cnn's fc1, 200,704 words: 11
+# blocks a bit, not 13), and so does ``roms.read_rom``.
+DEEPEST_WORD_DEPTH = BLOCK_RAM_WIDTHS[-1][0]
+SEGMENT_DEPTH, SEGMENTS_PER_BLOCK = 2048, 9
+# Segments one level of the segment mux picks from: a 4:1 mux fills one slice.
+SEGMENT_MUX_RADIX = 4
+
+
+def segments(depth: int) -> int:
+    """2K-word segments of each bit column of a memory deeper than 16K words."""
+    return math.ceil(depth / SEGMENT_DEPTH)
+
+
+def segment_mux_levels(depth: int) -> list[int]:
+    """Inputs of each level of a deep memory's segment mux: the segments, then the
+    groups of ``SEGMENT_MUX_RADIX`` before; empty where the memory is not deep."""
+    levels, count = [], segments(depth) if depth > DEEPEST_WORD_DEPTH else 1
+    while count > 1:
+        levels.append(count)
+        count = math.ceil(count / SEGMENT_MUX_RADIX)
+    return levels
+
+
 def block_rams(width: int, depth: int) -> int:
     """DP16KD blocks for a ``width``-bit, ``depth``-word memory."""
-    return math.ceil(width / block_ram_width(depth)) * math.ceil(depth / 16384)
+    if depth > DEEPEST_WORD_DEPTH:
+        return width * math.ceil(segments(depth) / SEGMENTS_PER_BLOCK)
+    return math.ceil(width / block_ram_width(depth))
+
+
+def segment_mux(bits: int, depth: int) -> Resources:
+    """The segment muxes of a deep ROM (``roms.read_rom``) with ``bits`` varying bits:
+    Yosys makes a 3:1 or 4:1 mux of four LUT4 passing their inputs to two PFUMX and an
+    L6MUX21, a 2:1 of one LUT4; each level but the last registered, and each bit's
+    select delayed beside it."""
+    levels = segment_mux_levels(depth)
+    luts = sum(4 * (count // SEGMENT_MUX_RADIX) + (0, 0, 1, 4)[count % SEGMENT_MUX_RADIX] for count in levels)
+    registered = sum(math.ceil(count / SEGMENT_MUX_RADIX) for count in levels[:-1])
+    select_bits = (segments(depth) - 1).bit_length() if levels else 0
+    return Resources(lut4=bits * luts, ff=bits * (registered + select_bits * (len(levels) + 1)))
 
 
 def lut_ram(width: int, depth: int) -> Resources:

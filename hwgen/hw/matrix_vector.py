@@ -140,7 +140,7 @@ class MatrixVectorUnit(wiring.Component):
         if self.fully_parallel:
             return 1
         weights = self._weights
-        return read_cycles(self.rom_address_copies) + 1 + weights.decode_stages + weights.operand_stages
+        return self.rom_read_cycles + 1 + weights.decode_stages + weights.operand_stages
 
     @cached_property
     def rom_address_copies(self) -> int:
@@ -151,6 +151,11 @@ class MatrixVectorUnit(wiring.Component):
         _, depth = self.rom_shape
         return address_copies(varying_bits(self.codes_by_word(), self._weights.code_width), depth,
                               self._rom_in_block_ram)
+
+    @property
+    def rom_read_cycles(self) -> int:
+        """Cycles from the weight ROM's address to its word (see :func:`~.roms.read_cycles`)."""
+        return read_cycles(self.rom_address_copies, self.rom_shape[1], self._rom_in_block_ram)
 
     @property
     def _commons_beside_beat(self) -> bool:
@@ -196,7 +201,7 @@ class MatrixVectorUnit(wiring.Component):
                 bits = distinct_columns(bit_columns.reshape(len(codes), -1))
             addresses = self.rom_address_copies
             address_bits = addresses * (depth - 1).bit_length() if addresses > 1 else 0
-            registers = (self.input_stages - read_cycles(addresses)) * bits + address_bits
+            registers = (self.input_stages - self.rom_read_cycles) * bits + address_bits
             weights = rom(bits, depth, self._rom_in_block_ram) + Resources(ff=registers)
         tree = adder_tree(self._weights.term_count(simd, self._in_type), term_width, self.tree_plan)
         products = Resources(ff=self._product_stages * self._weights.term_count(simd, self._in_type)
@@ -263,7 +268,7 @@ class MatrixVectorUnit(wiring.Component):
             addresses = self.rom_address_copies
             read = read_rom(m, "rom", self.weight_words(), pe * simd * code_width, word_index, self._rom_in_block_ram,
                             addresses)
-            stages = self.input_stages - read_cycles(addresses)
+            stages = self.input_stages - self.rom_read_cycles
             operand_stages = self._weights.operand_stages
             word = delayed(m, read, stages - operand_stages, "weights", reset_less=True)
             operands = Cat(self._weights.operand(word.word_select(k, code_width)) for k in range(pe * simd))

@@ -9,12 +9,19 @@ register after it can become the block's own output register (see
 :mod:`~hwgen.netlist_passes`), and the estimate (``cost.rom``) counts what
 is built. Where a ROM has many slices, the address is first registered in
 copies, each driving a few slices.
+
+A ROM deeper than a block (16K words) is built as Yosys would map it, each bit
+column in 2K x 9 blocks of nine 2K-word segments (``cost.segments``), but with
+the blocks' output registers kept and the mux that picks the segment
+registered at every level: Yosys's own mapping put a 98:1 mux, spread over
+176 blocks, between mini-mnist-cnn's fc1 ROM and its register (17.6 ns).
 """
-from amaranth.hdl import Module, Signal, Value
+from amaranth.hdl import Module, Mux, Signal, Value
 from amaranth.lib import memory
 
-from .cost import block_ram_width
-from .pipeline import delayed_copies
+from .cost import (SEGMENT_DEPTH, SEGMENT_MUX_RADIX, SEGMENTS_PER_BLOCK, block_ram_width, block_rams, segment_mux_levels,
+                   segments)
+from .pipeline import delayed, delayed_copies
 
 # Block RAM slices that one copy of a ROM's address drives. fc1 of the auto-folded
 # mnist-mlp-bnn read its 57 blocks, spread over the part, from one address
@@ -30,19 +37,19 @@ def address_copies(varying_bits: int, depth: int, in_block_ram: bool) -> int:
     """Copies of the address register of a ROM with ``varying_bits`` bits that are not
     constants (see ``read_rom``); 1 where the address drives every slice itself."""
     if in_block_ram:
-        slices = -(-varying_bits // block_ram_width(depth))
-        return -(-slices // SLICES_PER_ADDRESS_COPY)
+        return -(-block_rams(varying_bits, depth) // SLICES_PER_ADDRESS_COPY)
     return max(1, min(varying_bits, -(-varying_bits * -(-depth // 16) // LUTS_PER_ADDRESS_COPY)))
 
 
-def read_cycles(copies: int) -> int:
-    """Cycles from the address to the word: the read, after the address copies if any."""
-    return 1 if copies == 1 else 2
+def read_cycles(copies: int, depth: int, in_block_ram: bool) -> int:
+    """Cycles from the address to the word: the read, after the address copies if any,
+    and for a deep ROM the blocks' output registers and the segment mux's registers."""
+    return (1 if copies == 1 else 2) + (len(segment_mux_levels(depth)) if in_block_ram else 0)
 
 
 def read_rom(m: Module, name: str, words: list[int], width: int, address: Value, in_block_ram: bool,
              copies: int = 1) -> Value:
-    """``words[address]`` (``width`` bits each), read synchronously, ``read_cycles(copies)``
+    """``words[address]`` (``width`` bits each), read synchronously, ``read_cycles``
     after ``address``; ``copies`` from ``address_copies``."""
     depth = len(words)
     columns = [[(w >> b) & 1 for w in words] for b in range(width)]
@@ -51,6 +58,14 @@ def read_rom(m: Module, name: str, words: list[int], width: int, address: Value,
     # every expression shallow (one Cat of thousands of parts overflowed amaranth.sim's compile).
     word = Signal(width, name=f"{name}_word")
     m.d.comb += word.eq(sum(columns[b][0] << b for b in range(width)))
+    addresses = delayed_copies(m, address, 1, f"{name}_address", copies) if copies > 1 else [address]
+    if in_block_ram and segment_mux_levels(depth):
+        blocks = -(-segments(depth) // SEGMENTS_PER_BLOCK)
+        total = blocks * len(varying)
+        for index, b in enumerate(varying):
+            shares = [addresses[(index * blocks + k) * len(addresses) // total] for k in range(blocks)]
+            m.d.comb += word[b].eq(_read_deep_column(m, f"{name}{index}", columns[b], shares))
+        return word
     # In block RAM a slice is a block, and eight share an address copy; in logic each
     # address copy reads a slice of its own.
     if in_block_ram:
@@ -63,16 +78,62 @@ def read_rom(m: Module, name: str, words: list[int], width: int, address: Value,
         chunks = [chunk for k in range(copies)
                   if (chunk := varying[len(varying) * k // copies:len(varying) * (k + 1) // copies])]
     style = "block" if in_block_ram else "logic"   # Yosys's memory_libmap reads it
-    addresses = delayed_copies(m, address, 1, f"{name}_address", copies) if copies > 1 else None
     for index, chunk in enumerate(chunks):
         init = [sum(columns[b][word] << k for k, b in enumerate(chunk)) for word in range(depth)]
         rom = memory.Memory(shape=len(chunk), depth=depth, init=init, attrs={"rom_style": style})
         m.submodules[f"{name}{index}"] = rom
         port = rom.read_port()
-        m.d.comb += port.addr.eq(addresses[index // per_copy] if addresses else address)
+        m.d.comb += port.addr.eq(addresses[index // per_copy])
         for k, b, run in _runs(chunk):
             m.d.comb += word[b:b + run].eq(port.data[k:k + run])
     return word
+
+
+def _read_deep_column(m: Module, name: str, column: list[int], addresses: list[Value]) -> Value:
+    """Bit ``column[address]`` of a deep ROM, ``addresses`` the address (or its copy) of
+    each 2K x 9 block: the blocks read their segments' bits at the address's low bits,
+    register them (their own output registers), and a mux tree picks the segment,
+    registered at every level but the last."""
+    depth, count = len(column), segments(len(column))
+    column = column + [0] * (count * SEGMENT_DEPTH - depth)
+    bits = []
+    for k, address in enumerate(addresses):
+        first = k * SEGMENTS_PER_BLOCK
+        held = range(first, min(first + SEGMENTS_PER_BLOCK, count))
+        init = [sum(column[s * SEGMENT_DEPTH + row] << j for j, s in enumerate(held)) for row in range(SEGMENT_DEPTH)]
+        block = memory.Memory(shape=len(held), depth=SEGMENT_DEPTH, init=init, attrs={"rom_style": "block"})
+        m.submodules[f"{name}_{k}"] = block
+        port = block.read_port()
+        m.d.comb += port.addr.eq(address[:SEGMENT_DEPTH.bit_length() - 1])
+        data = Signal(len(held), name=f"{name}_{k}_data", reset_less=True)
+        m.d.sync += data.eq(port.data)
+        bits += list(data)
+    # The segment number, delayed to meet the blocks' output registers, then a level a cycle.
+    select = delayed(m, addresses[0][SEGMENT_DEPTH.bit_length() - 1:], 2, f"{name}_segment", reset_less=True)
+    levels = len(segment_mux_levels(depth))
+    for level in range(levels - 1):
+        bits = [delayed(m, bit, 1, f"{name}_level{level}_{g}", reset_less=True)
+                for g, bit in enumerate(_pick_segments(bits, select, level))]
+        select = delayed(m, select, 1, f"{name}_segment{level}", reset_less=True)
+    (bit,) = _pick_segments(bits, select, levels - 1)
+    return bit
+
+
+def _pick_segments(bits: list[Value], select: Value, level: int) -> list[Value]:
+    """One level of the segment mux: of each ``SEGMENT_MUX_RADIX`` of ``bits``, the one
+    that this level's bits of the segment number ``select`` pick."""
+    radix_bits = SEGMENT_MUX_RADIX.bit_length() - 1
+    picks = select[radix_bits * level:][:radix_bits]
+    return [_mux_tree(bits[g:g + SEGMENT_MUX_RADIX], picks) for g in range(0, len(bits), SEGMENT_MUX_RADIX)]
+
+
+def _mux_tree(bits: list[Value], select: Value) -> Value:
+    """``bits[select]`` as 2:1 muxes on each bit of ``select`` in turn: Yosys maps a 4:1 to
+    two LUT4 and a PFUMX (``bit_select``'s shift took five LUT4 and three muxes)."""
+    for k in range(len(select)):
+        bits = [Mux(select[k], *reversed(pair)) if len(pair) == 2 else pair[0]
+                for pair in (bits[i:i + 2] for i in range(0, len(bits), 2))]
+    return bits[0]
 
 
 def _runs(bits: list[int]) -> list[tuple[int, int, int]]:
