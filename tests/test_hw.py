@@ -247,7 +247,7 @@ def test_threshold_unit_matches_golden(stall, pe):
     assert np.array_equal(bits, np.where(descending, acc <= thresholds, acc >= thresholds))
 
 
-@pytest.mark.parametrize("in_block_ram, copies, read_stages", [(True, 2, 4), (False, 8, 3)])
+@pytest.mark.parametrize("in_block_ram, copies, read_stages", [(True, 2, 4), (False, 4, 3)])
 def test_large_threshold_tables_read_from_address_copies(in_block_ram, copies, read_stages):
     """Tables of 505 varying bits, in 15 block RAMs or some 500 LUT4: each slice is read at a copy of the
     fold counter, and the beat waits a cycle longer (in block RAM, another for a fabric register)."""

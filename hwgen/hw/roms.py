@@ -29,10 +29,8 @@ from .pipeline import delayed, delayed_copies
 SLICES_PER_ADDRESS_COPY = 8
 # LUT4 of a ROM in logic that one copy of its address drives. The threshold unit after
 # fc0 of the auto-folded mnist-mlp-bnn at 75k images/s read its 32-word tables, some
-# 800 LUT4, from its fold counter: 9.2 ns, 8.3 of it routing. At 128, digits-shift's
-# first requantize unit (92 LUT4) read its table from the fold counter itself, across the
-# die from the table: 8.37 ns, 7.45 of it routing.
-LUTS_PER_ADDRESS_COPY = 64
+# 800 LUT4, from its fold counter: 9.2 ns, 8.3 of it routing.
+LUTS_PER_ADDRESS_COPY = 128
 
 
 def address_copies(varying_bits: int, depth: int, in_block_ram: bool) -> int:
