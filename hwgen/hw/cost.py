@@ -156,13 +156,16 @@ def block_rams(width: int, depth: int) -> int:
 def segment_mux(bits: int, depth: int) -> Resources:
     """The segment muxes of a deep ROM (``roms.read_rom``) with ``bits`` varying bits:
     Yosys makes a 3:1 or 4:1 mux of four LUT4 passing their inputs to two PFUMX and an
-    L6MUX21, a 2:1 of one LUT4; each level but the last registered, and each bit's
-    select delayed beside it."""
+    L6MUX21, a 2:1 of one LUT4; each level but the last registered. Each bit's first
+    level picks by two registers a block (a copy beside it, and the tree before), each
+    later level by a register a cycle of its own."""
     levels = segment_mux_levels(depth)
     luts = sum(4 * (count // SEGMENT_MUX_RADIX) + (0, 0, 1, 4)[count % SEGMENT_MUX_RADIX] for count in levels)
     registered = sum(math.ceil(count / SEGMENT_MUX_RADIX) for count in levels[:-1])
-    select_bits = (segments(depth) - 1).bit_length() if levels else 0
-    return Resources(lut4=bits * luts, ff=bits * (registered + select_bits * (len(levels) + 1)))
+    radix_bits = SEGMENT_MUX_RADIX.bit_length() - 1
+    selects = radix_bits * (2 * math.ceil(segments(depth) / SEGMENTS_PER_BLOCK)
+                            + sum(2 + level for level in range(1, len(levels)))) if levels else 0
+    return Resources(lut4=bits * luts, ff=bits * (registered + selects))
 
 
 def lut_ram(width: int, depth: int) -> Resources:

@@ -16,7 +16,7 @@ the blocks' output registers kept and the mux that picks the segment
 registered at every level: Yosys's own mapping put a 98:1 mux, spread over
 176 blocks, between mini-mnist-cnn's fc1 ROM and its register (17.6 ns).
 """
-from amaranth.hdl import Module, Mux, Signal, Value
+from amaranth.hdl import Cat, Module, Signal, Value
 from amaranth.lib import memory
 
 from .cost import (SEGMENT_DEPTH, SEGMENT_MUX_RADIX, SEGMENTS_PER_BLOCK, block_ram_width, block_rams, segment_mux_levels,
@@ -108,32 +108,23 @@ def _read_deep_column(m: Module, name: str, column: list[int], addresses: list[V
         data = Signal(len(held), name=f"{name}_{k}_data", reset_less=True)
         m.d.sync += data.eq(port.data)
         bits += list(data)
-    # The segment number, delayed to meet the blocks' output registers, then a level a cycle.
-    select = delayed(m, addresses[0][SEGMENT_DEPTH.bit_length() - 1:], 2, f"{name}_segment", reset_less=True)
-    levels = len(segment_mux_levels(depth))
-    for level in range(levels - 1):
-        bits = [delayed(m, bit, 1, f"{name}_level{level}_{g}", reset_less=True)
-                for g, bit in enumerate(_pick_segments(bits, select, level))]
-        select = delayed(m, select, 1, f"{name}_segment{level}", reset_less=True)
-    (bit,) = _pick_segments(bits, select, levels - 1)
-    return bit
-
-
-def _pick_segments(bits: list[Value], select: Value, level: int) -> list[Value]:
-    """One level of the segment mux: of each ``SEGMENT_MUX_RADIX`` of ``bits``, the one
-    that this level's bits of the segment number ``select`` pick."""
+    # The segment number's bits for each level, delayed to meet it: for the first, a copy
+    # beside each block (one register for all of a column's blocks, spread over the die,
+    # was mini-mnist-cnn's worst path at 631100c: 10.06 ns, 9.04 of it routing); for each
+    # later level, a cycle later, one register.
+    segment, levels = addresses[0][SEGMENT_DEPTH.bit_length() - 1:], len(segment_mux_levels(depth))
     radix_bits = SEGMENT_MUX_RADIX.bit_length() - 1
-    picks = select[radix_bits * level:][:radix_bits]
-    return [_mux_tree(bits[g:g + SEGMENT_MUX_RADIX], picks) for g in range(0, len(bits), SEGMENT_MUX_RADIX)]
-
-
-def _mux_tree(bits: list[Value], select: Value) -> Value:
-    """``bits[select]`` as 2:1 muxes on each bit of ``select`` in turn: Yosys maps a 4:1 to
-    two LUT4 and a PFUMX (``bit_select``'s shift took five LUT4 and three muxes)."""
-    for k in range(len(select)):
-        bits = [Mux(select[k], *reversed(pair)) if len(pair) == 2 else pair[0]
-                for pair in (bits[i:i + 2] for i in range(0, len(bits), 2))]
-    return bits[0]
+    for level in range(levels):
+        picks = segment[radix_bits * level:][:radix_bits]
+        selects = (delayed_copies(m, picks, 2, f"{name}_pick0", len(addresses), reset_less=True) if level == 0
+                   else [delayed(m, picks, 2 + level, f"{name}_pick{level}", reset_less=True)])
+        groups = range(0, len(bits), SEGMENT_MUX_RADIX)
+        bits = [Cat(bits[g:g + SEGMENT_MUX_RADIX]).bit_select(selects[k * len(selects) // len(groups)], 1)
+                for k, g in enumerate(groups)]
+        if level < levels - 1:
+            bits = [delayed(m, bit, 1, f"{name}_level{level}_{k}", reset_less=True) for k, bit in enumerate(bits)]
+    (bit,) = bits
+    return bit
 
 
 def _runs(bits: list[int]) -> list[tuple[int, int, int]]:
