@@ -216,7 +216,7 @@ class VectorBuffer(wiring.Component):
                 taken.append(max(arrival, taken[-1] + 1 if taken else BEFORE_THE_IMAGE, bank_free))
             start = max(taken[-1] + to_read, read[-1] + 1 if read else BEFORE_THE_IMAGE)
             copied = start - 1
-            offers += range(start + delay, start + delay + replay)
+            offers += [start + delay + k for k in range(replay)]
             read.append(start + replay - 1)
         return taken, offers
 
