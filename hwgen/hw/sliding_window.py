@@ -328,11 +328,15 @@ class SlidingWindowUnit(wiring.Component):
         else:
             counters = [(cb, beats), (kx, kernel), (ky, kernel)]
         counters.append((ox, self._out_w))
+        # Whether each counter is at its limit is a register of its own, so that a row's end
+        # is one gate after `issue`: through the counters' compares, from the output
+        # queue's `free` to the per-row picks was mini-mnist-cnn's worst path (8.14 ns).
         carry = issue
         for counter, limit in counters:
-            wraps = counter == limit - 1
+            wraps = Signal(init=limit == 1, name=f"{counter.name}_wraps")
             with m.If(carry):
-                m.d.sync += counter.eq(Mux(wraps, 0, counter + 1))
+                m.d.sync += [counter.eq(Mux(wraps, 0, counter + 1)),
+                             wraps.eq(1 if limit == 1 else ~wraps & (counter == limit - 2))]
             carry = carry & wraps
         row_done = carry
         last_row = oy == self._out_h - 1
