@@ -153,12 +153,13 @@ def test_a_lut_rom_costs_its_distinct_varying_columns():
 @pytest.mark.parametrize("copies", [1, 2])
 def test_a_deep_rom_reads_each_word_through_its_segment_mux(copies):
     """20,000 words of 6 bits (one constant): each varying bit in two 2K x 9 blocks of ten
-    segments, picked by a 4:1 mux level, registered, and a 3:1 one; a read every cycle."""
+    segments, registered in the fabric, picked by a 4:1 mux level, registered, and a 3:1
+    one; a read every cycle."""
     rng = np.random.default_rng(4)
     words = [int(w) for w in rng.integers(0, 32, 20000) * 2 + 1]
     assert address_copies(5, len(words), in_block_ram=True) == 2
     delay = read_cycles(copies, len(words), in_block_ram=True)
-    assert delay == copies + 2
+    assert delay == copies + 3
     m, address = Module(), Signal(range(len(words)))
     word = read_rom(m, "rom", words, 6, address, in_block_ram=True, copies=copies)
     reads = [*rng.integers(0, len(words), 60), 0, len(words) - 1, 18431, 18432, 2047, 2048]

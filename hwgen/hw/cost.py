@@ -129,6 +129,9 @@ DEEPEST_WORD_DEPTH = BLOCK_RAM_WIDTHS[-1][0]
 SEGMENT_DEPTH, SEGMENTS_PER_BLOCK = 2048, 9
 # Segments one level of the segment mux picks from: a 4:1 mux fills one slice.
 SEGMENT_MUX_RADIX = 4
+# Registers from a deep ROM's address to its segment mux: the block's read, its output
+# register, one in the fabric.
+DEEP_READ_STAGES = 3
 
 
 def segments(depth: int) -> int:
@@ -156,15 +159,16 @@ def block_rams(width: int, depth: int) -> int:
 def segment_mux(bits: int, depth: int) -> Resources:
     """The segment muxes of a deep ROM (``roms.read_rom``) with ``bits`` varying bits:
     Yosys makes a 3:1 or 4:1 mux of four LUT4 passing their inputs to two PFUMX and an
-    L6MUX21, a 2:1 of one LUT4; each level but the last registered. Each bit's first
-    level picks by two registers a block (a copy beside it, and the tree before), each
-    later level by a register a cycle of its own."""
+    L6MUX21, a 2:1 of one LUT4; each level but the last registered, and each segment's
+    bit registered in the fabric before. Each bit's first level picks by about
+    ``DEEP_READ_STAGES`` registers a block (a copy beside it, and the tree before),
+    each later level by a register a cycle of its own."""
     levels = segment_mux_levels(depth)
     luts = sum(4 * (count // SEGMENT_MUX_RADIX) + (0, 0, 1, 4)[count % SEGMENT_MUX_RADIX] for count in levels)
-    registered = sum(math.ceil(count / SEGMENT_MUX_RADIX) for count in levels[:-1])
+    registered = sum(math.ceil(count / SEGMENT_MUX_RADIX) for count in levels[:-1]) + (levels[0] if levels else 0)
     radix_bits = SEGMENT_MUX_RADIX.bit_length() - 1
-    selects = radix_bits * (2 * math.ceil(segments(depth) / SEGMENTS_PER_BLOCK)
-                            + sum(2 + level for level in range(1, len(levels)))) if levels else 0
+    selects = radix_bits * (DEEP_READ_STAGES * math.ceil(segments(depth) / SEGMENTS_PER_BLOCK)
+                            + sum(DEEP_READ_STAGES + level for level in range(1, len(levels)))) if levels else 0
     return Resources(lut4=bits * luts, ff=bits * (registered + selects))
 
 

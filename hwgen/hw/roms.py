@@ -12,15 +12,15 @@ copies, each driving a few slices.
 
 A ROM deeper than a block (16K words) is built as Yosys would map it, each bit
 column in 2K x 9 blocks of nine 2K-word segments (``cost.segments``), but with
-the blocks' output registers kept and the mux that picks the segment
-registered at every level: Yosys's own mapping put a 98:1 mux, spread over
+the blocks' output registers kept, a register after each in the fabric, and the mux
+that picks the segment registered at every level: Yosys's own mapping put a 98:1 mux, spread over
 176 blocks, between mini-mnist-cnn's fc1 ROM and its register (17.6 ns).
 """
 from amaranth.hdl import Cat, Module, Signal, Value
 from amaranth.lib import memory
 
-from .cost import (SEGMENT_DEPTH, SEGMENT_MUX_RADIX, SEGMENTS_PER_BLOCK, block_ram_width, block_rams, segment_mux_levels,
-                   segments)
+from .cost import (DEEP_READ_STAGES, SEGMENT_DEPTH, SEGMENT_MUX_RADIX, SEGMENTS_PER_BLOCK, block_ram_width,
+                   block_rams, segment_mux_levels, segments)
 from .pipeline import delayed, delayed_copies
 
 # Block RAM slices that one copy of a ROM's address drives. fc1 of the auto-folded
@@ -44,7 +44,9 @@ def address_copies(varying_bits: int, depth: int, in_block_ram: bool) -> int:
 def read_cycles(copies: int, depth: int, in_block_ram: bool) -> int:
     """Cycles from the address to the word: the read, after the address copies if any,
     and for a deep ROM the blocks' output registers and the segment mux's registers."""
-    return (1 if copies == 1 else 2) + (len(segment_mux_levels(depth)) if in_block_ram else 0)
+    levels = len(segment_mux_levels(depth)) if in_block_ram else 0
+    # A deep ROM's registers after the read: the block's and the fabric's, then every mux level's but the last.
+    return (1 if copies == 1 else 2) + (levels and (DEEP_READ_STAGES - 1) + (levels - 1))
 
 
 def read_rom(m: Module, name: str, words: list[int], width: int, address: Value, in_block_ram: bool,
@@ -92,8 +94,10 @@ def read_rom(m: Module, name: str, words: list[int], width: int, address: Value,
 def _read_deep_column(m: Module, name: str, column: list[int], addresses: list[Value]) -> Value:
     """Bit ``column[address]`` of a deep ROM, ``addresses`` the address (or its copy) of
     each 2K x 9 block: the blocks read their segments' bits at the address's low bits,
-    register them (their own output registers), and a mux tree picks the segment,
-    registered at every level but the last."""
+    register them (their own output registers), then again in the fabric, and a mux
+    tree picks the segment, registered at every level but the last. (With the first
+    level straight after the blocks, nextpnr placed a block and its level's mux 63
+    tiles apart: mini-mnist-cnn's worst path at 113.0 MHz, 7.48 ns of routing.)"""
     depth, count = len(column), segments(len(column))
     column = column + [0] * (count * SEGMENT_DEPTH - depth)
     bits = []
@@ -107,7 +111,7 @@ def _read_deep_column(m: Module, name: str, column: list[int], addresses: list[V
         m.d.comb += port.addr.eq(address[:SEGMENT_DEPTH.bit_length() - 1])
         data = Signal(len(held), name=f"{name}_{k}_data", reset_less=True)
         m.d.sync += data.eq(port.data)
-        bits += list(data)
+        bits += list(delayed(m, data, 1, f"{name}_{k}_fabric", reset_less=True))
     # The segment number's bits for each level, delayed to meet it: for the first, a copy
     # beside each block (one register for all of a column's blocks, spread over the die,
     # was mini-mnist-cnn's worst path at 631100c: 10.06 ns, 9.04 of it routing); for each
@@ -116,8 +120,9 @@ def _read_deep_column(m: Module, name: str, column: list[int], addresses: list[V
     radix_bits = SEGMENT_MUX_RADIX.bit_length() - 1
     for level in range(levels):
         picks = segment[radix_bits * level:][:radix_bits]
-        selects = (delayed_copies(m, picks, 2, f"{name}_pick0", len(addresses), reset_less=True) if level == 0
-                   else [delayed(m, picks, 2 + level, f"{name}_pick{level}", reset_less=True)])
+        selects = (delayed_copies(m, picks, DEEP_READ_STAGES, f"{name}_pick0", len(addresses), reset_less=True)
+                   if level == 0 else [delayed(m, picks, DEEP_READ_STAGES + level, f"{name}_pick{level}",
+                                               reset_less=True)])
         groups = range(0, len(bits), SEGMENT_MUX_RADIX)
         bits = [Cat(bits[g:g + SEGMENT_MUX_RADIX]).bit_select(selects[k * len(selects) // len(groups)], 1)
                 for k, g in enumerate(groups)]
