@@ -4,6 +4,7 @@ import pytest
 
 from hwgen import golden
 from hwgen.folding import Folding
+from hwgen.hw.cost import LUT_RAM_LINES_DEPTH
 from hwgen.hw.max_pool import MaxPoolUnit
 from hwgen.hw.network import Network
 from hwgen.hw.sliding_window import SlidingWindowUnit
@@ -47,6 +48,16 @@ def test_sliding_window_matches_golden(stall, shape, kernel, stride, padding, pe
     if whole_windows and dut.whole_rows:
         assert dut.out_per_beat == kernel ** 2 * shape[2]
     assert np.array_equal(_unbeats(got, dut.out_per_beat, in_type.width, signed, 3), expected)
+
+
+@pytest.mark.parametrize("width, in_block_ram", [(18, False), (19, True)])
+def test_line_buffers_deeper_than_lut_ram_reads_well_go_into_block_ram(width, in_block_ram):
+    """1-bit lines of 7 rows: 126 words stay in LUT RAM (cheap: 64 LUT4), 133 do not."""
+    def unit(block_ram):
+        return SlidingWindowUnit(element_width=1, shape=(8, width, 1), kernel=3, stride=1, padding=0,
+                                 in_per_beat=1, block_ram=block_ram)
+    assert (unit(True).in_block_ram, unit(False).in_block_ram) == (in_block_ram, False)
+    assert (7 * width > LUT_RAM_LINES_DEPTH) == in_block_ram
 
 
 @pytest.mark.parametrize("stall", STALLS)

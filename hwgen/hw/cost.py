@@ -114,6 +114,11 @@ BLOCK_RAM_WIDTHS = ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (163
 # part that whatever it broadcast in a cycle, its write enable or its next read
 # address, was 9-11 ns of routing.
 BLOCK_RAM_LUT4_WORTH = 256
+# Words of the deepest line buffer kept in LUT RAM where block RAM may take it: each 16
+# more add a 2:1 mux to the read, and from mini-mnist-cnn's conv1 read address through
+# its 196-word LUT RAM (13 DPR16X4 and their mux) to the word's register was its worst
+# path (8.21 ns, 6.48 routing).
+LUT_RAM_LINES_DEPTH = 128
 
 
 def block_ram_width(depth: int) -> int:

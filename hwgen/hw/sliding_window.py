@@ -6,7 +6,8 @@ from amaranth.lib import memory, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .constant_product import times
-from .cost import BLOCK_RAM_BITS, BLOCK_RAM_LUT4_WORTH, CONTROL_LUTS, Resources, block_rams, credit_queue, lut_ram
+from .cost import (BLOCK_RAM_BITS, BLOCK_RAM_LUT4_WORTH, CONTROL_LUTS, LUT_RAM_LINES_DEPTH, Resources, block_rams,
+                   credit_queue, lut_ram)
 from .pipeline import (BEFORE_THE_IMAGE, QUEUE_LATENCY, CreditQueue, delayed, delayed_copies, less_than, lookup,
                        queue_depth)
 
@@ -174,12 +175,13 @@ class SlidingWindowUnit(wiring.Component):
     @property
     def in_block_ram(self) -> bool:
         """Whether the line buffers are in block RAM: where they may be, and each one (a
-        copy per read port) fills a block or saves ``BLOCK_RAM_LUT4_WORTH`` LUT4 of LUT RAM
+        copy per read port) is deeper than ``LUT_RAM_LINES_DEPTH``, fills a block or saves
+        ``BLOCK_RAM_LUT4_WORTH`` LUT4 of LUT RAM
         a block (mnist-lenet-ternary's first window reads 25 ports of 308 words: 10k LUT4
         in LUT RAM)."""
         width, depth = self._lines_shape
         blocks = block_rams(width, depth)
-        return self._block_ram and (width * depth >= BLOCK_RAM_BITS
+        return self._block_ram and (depth > LUT_RAM_LINES_DEPTH or width * depth >= BLOCK_RAM_BITS
                                     or lut_ram(width, depth).lut4 >= BLOCK_RAM_LUT4_WORTH * blocks)
 
     @property
