@@ -204,12 +204,19 @@ class SlidingWindowUnit(wiring.Component):
         # The per-row tables' entries (this cycle's, this row's, the next row's two):
         # (stored, window stored, room) for each of four cases, one table each.
         row_tables = Resources(ff=4 * 3 * 4 * self._table_width)
-        return lines + queue + row_tables + Resources(lut4=4 * CONTROL_LUTS, ff=60 + 16 * ports)
+        coordinates = Resources(ff=2 * self._coordinate_width * ports)   # each port's pixel, held
+        return lines + queue + row_tables + coordinates + Resources(lut4=4 * CONTROL_LUTS, ff=60 + 16 * ports)
 
     @property
     def _stored_width(self) -> int:
         """Bits of the signed count of stored rows (see ``elaborate``)."""
         return (2 * self.ring_rows + self._shape[0]).bit_length() + 1
+
+    @property
+    def _coordinate_width(self) -> int:
+        """Bits of a signed pixel coordinate, padding and stride included."""
+        height, width, _ = self._shape
+        return max(height, width).bit_length() + max(self._padding, self._stride).bit_length() + 2
 
     @property
     def _table_width(self) -> int:
@@ -285,7 +292,7 @@ class SlidingWindowUnit(wiring.Component):
         # (row_done, late in the cycle) only enables registers.
         cb, kx, ky = Signal(range(beats)), Signal(range(kernel)), Signal(range(kernel))
         ox, oy = Signal(range(self._out_w)), Signal(range(self._out_h))
-        coordinate = signed(max(height, width).bit_length() + max(padding, stride).bit_length() + 2)
+        coordinate = signed(self._coordinate_width)
         top = Signal(coordinate, init=-padding)
         above = [min(oy * stride - padding, 0) for oy in range(self._out_h)]   # top - max(top, 0)
         top_slot = Signal(range(ring), init=above[0] % ring)
@@ -302,7 +309,12 @@ class SlidingWindowUnit(wiring.Component):
                 x.eq(times(ox, stride) - padding + kx + dx),
                 slot.eq(top_slot + ky + dy),   # ky + dy < kernel <= ring: one wrap at most
             ]
-            inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
+            # Whether the pixel is inside, from registers of its coordinates: from the
+            # counters through their sums and the compares was mini-mnist-cnn's worst path
+            # at 125.5 MHz (three carry chains in series, 7.97 ns).
+            y_held, x_held = Signal.like(y, name=f"y{lane}_held"), Signal.like(x, name=f"x{lane}_held")
+            m.d.sync += [y_held.eq(y), x_held.eq(x)]
+            inside = (y_held >= 0) & (y_held < height) & (x_held >= 0) & (x_held < width)
             # The row's slot and the word within the row, then the address from them.
             row_slot = Signal(range(ring), name=f"row_slot{lane}")
             column = Signal.like(times(x, beats) + cb, name=f"column{lane}")
@@ -313,7 +325,7 @@ class SlidingWindowUnit(wiring.Component):
             m.d.comb += [
                 read.addr.eq(delayed(m, address, 1, f"address{lane}_copy", reset_less=True)),
                 queue.push.payload.word_select(lane, beat_width).eq(
-                    Mux(delayed(m, inside, self.read_stages, f"inside{lane}"), data, 0)),
+                    Mux(delayed(m, inside, self.read_stages - 1, f"inside{lane}"), data, 0)),
             ]
         issue = Signal()
         window_stored = Signal()   # stored > need, kept in a register (updated below)
