@@ -14,8 +14,8 @@ MERGED_AT = 3
 
 
 def read_group(slots: int) -> int:
-    """Entries the first level of the row's read mux picks among: the power of two
-    nearest above the square root of ``slots``, so that both levels are about as deep."""
+    """Entries the first level of the row's read mux picks among: the smallest power of
+    two at or above the square root of ``slots``, so that both levels are about as deep."""
     return 1 << -(-(slots - 1).bit_length() // 2)
 
 
@@ -83,13 +83,22 @@ class MaxPoolUnit(wiring.Component):
         return offers_after(arrivals, last_beats, self.latency)
 
     @property
+    def _slots(self) -> int:
+        """Entries in the row of partial maxima: a beat's worth of channels per block column."""
+        _, width, channels = self._shape
+        return (width // self._kernel) * (channels // self._per_beat)
+
+    @property
+    def _read_groups(self) -> int:
+        """Groups of entries that the first level of the read picks within."""
+        return -(-self._slots // read_group(self._slots))
+
+    @property
     def resources(self) -> Resources:
         """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): a row of partial maxima
         in flip-flops, read through two levels of mux, and a compare per lane."""
-        _, width, channels = self._shape
         beat_width = self._per_beat * self._in_type.width
-        slots = (width // self._kernel) * (channels // self._per_beat)
-        groups = -(-slots // read_group(slots))
+        slots, groups = self._slots, self._read_groups
         compare = carry_luts(self._in_type.width) + self._in_type.width
         return (Resources(lut4=CONTROL_LUTS + beat_width * slots + self._per_beat * compare,
                           ff=(slots + groups + 5) * beat_width + groups * slots.bit_length() + 16)
@@ -109,9 +118,9 @@ class MaxPoolUnit(wiring.Component):
         # it selects the first level of the entry's read, a copy for each group of entries
         # (one register's fan-out to the 112 entries' muxes was mini-mnist-cnn's worst path:
         # 8.82 ns, 7.01 routing).
-        slots = (width // k) * beats
+        slots = self._slots
         group = read_group(slots)
-        slot_copies = register_copies(Signal(range(slots)), -(-slots // group), "slot")
+        slot_copies = register_copies(Signal(range(slots)), self._read_groups, "slot")
         cb, dx, dy = Signal(range(beats), name="cb"), Signal(range(k), name="dx"), Signal(range(k), name="dy")
         slot = slot_copies[0]
         cb_wraps, dx_wraps, row_ends = cb == beats - 1, dx == k - 1, slot == slots - 1

@@ -64,7 +64,9 @@ class ThresholdUnit(ChannelUnit):
         return [(bounds[:, k], self._in_width + 2) for k in range(self.levels)] + [(self._descending, 1)]
 
     def lane_cost(self) -> Resources:
-        compares = Resources(lut4=self.levels * (carry_luts(self._in_width + 2) + 1), ff=self.levels + (self.levels > 1))
+        # A register per level, and with several levels one for the direction.
+        compares = Resources(lut4=self.levels * (carry_luts(self._in_width + 2) + 1),
+                             ff=self.levels + (self.levels > 1))
         if self.levels == 1:
             return compares + Resources(lut4=self._out_width * (self._low != 0))
         count = adder_tree(self.levels, 1, self.count_plan)
