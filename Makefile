@@ -21,8 +21,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/hwgen flow
 
+# One pytest worker per core: the suite is CPU-bound (training, Verilator builds).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 MNIST_MODELS ?= mnist-mlp-bnn mnist-fc-shift-ps mnist-fc-shift-q
 

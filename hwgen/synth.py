@@ -126,6 +126,11 @@ def _run(command: list[str], cwd: Path, log: Path, what: str, echo: re.Pattern |
     return round(time.monotonic() - started, 1)
 
 
+def _seed_log(log: Path, seed: int, seeds: int) -> Path:
+    """Where one placement's log goes: each seed's is kept beside the median's."""
+    return log if seeds == 1 else log.with_name(f"{log.stem}-seed{seed}{log.suffix}")
+
+
 def unit_resources(stat: str) -> dict[str, dict[str, int]]:
     """Yosys's counts per unit of the top (submodules included) from ``stat`` on the
     unflattened netlist: ``lut4`` counts them as nextpnr's TRELLIS_COMB, a CCU2C as two
@@ -201,7 +206,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
 
     Writes ``synth.json`` (Fmax, the critical path, resources used of those
     available, which tools ran, the Verilog's digest) and the tools' warnings
-    and errors, ``yosys.log`` and ``nextpnr.log``, and Yosys's counts per unit,
+    and errors, ``yosys.log`` and ``nextpnr.log`` (the median placement's; with
+    several seeds each one's as ``nextpnr-seedN.log`` too), and Yosys's counts per unit,
     ``yosys-stat.txt``, into ``folder``. A missed
     ``target_mhz`` is no error: Fmax says what was reached. A design that
     does not fit the device is.
@@ -209,7 +215,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
     nextpnr's placement is seeded, and on routing-dominated paths Fmax moves by
     10-20% from seed to seed (BENCHMARKS.md): with ``seeds`` > 1 it places and
     routes once per seed 1 .. seeds, and ``fmax_mhz`` is the median (the lower
-    of the two middle ones for an even count), the run whose report is kept.
+    of the two middle ones for an even count), the run whose report is kept;
+    every placement's Fmax and critical path are recorded.
 
     ``router`` picks nextpnr's router: router1 (its default for ECP5) or
     router2, whose congestion-driven search routes large designs in a fraction
@@ -256,12 +263,14 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
                                "--json", "netlist.json", "--freq", f"{target_mhz:g}", "--timing-allow-fail",
                                "--seed", str(seed), "--router", router, "--report", f"report{seed}.json",
                                *constraints],
-                              work, nextpnr_log, "nextpnr-ecp5", echo=NEXTPNR_PHASES)
+                              work, _seed_log(nextpnr_log, seed, seeds), "nextpnr-ecp5", echo=NEXTPNR_PHASES)
             report = json.loads((work / f"report{seed}.json").read_text())
             # The slowest clock domain sets the pace; the design has one.
             runs.append((min(clock["achieved"] for clock in report["fmax"].values()), seed, report))
         fmax, seed, report = sorted(runs, key=lambda run: run[0])[(len(runs) - 1) // 2]
         shutil.copyfile(work / f"report{seed}.json", folder / "nextpnr-report.json")
+        if seeds > 1:
+            shutil.copyfile(_seed_log(nextpnr_log, seed, seeds), nextpnr_log)
     result = {
         "device": part_name(device, package),
         "speed_grade": speed,
@@ -270,6 +279,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         "fmax_mhz": fmax,
         "fmax_by_seed": [run[0] for run in runs],
         "critical_path": critical_path(report),
+        # The outliers' paths too: a slow placement shows where the placer goes wrong.
+        "critical_path_by_seed": [critical_path(run[2]) for run in runs],
         "utilization": {name: report["utilization"][name] for name in RESOURCES},
         "yosys_units": stages,
         # Counted in yosys_units, gone from the placed design (see netlist_passes.py).

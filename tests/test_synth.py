@@ -37,6 +37,8 @@ def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
     # (Of an even count, the lower middle one.)
     assert len(result["fmax_by_seed"]) == seeds
     assert result["fmax_mhz"] == sorted(result["fmax_by_seed"])[(seeds - 1) // 2]
+    assert len(result["critical_path_by_seed"]) == seeds
+    assert result["critical_path"] in result["critical_path_by_seed"]
     report = json.loads((tmp_path / "nextpnr-report.json").read_text())
     assert min(clock["achieved"] for clock in report["fmax"].values()) == result["fmax_mhz"]
     assert used["TRELLIS_COMB"] > 0 and used["TRELLIS_FF"] > 0
@@ -50,6 +52,8 @@ def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
     # The clock comes in on a primary clock pin (nextpnr's Bel for G2 on the CABGA381).
     assert result["clock_pin"] == "G2"
     assert "pin 'clk$tr_io' constrained to Bel" in (tmp_path / "nextpnr.log").read_text()
+    assert sorted(p.name for p in tmp_path.glob("nextpnr-seed*.log")) == \
+        ([f"nextpnr-seed{seed}.log" for seed in range(1, seeds + 1)] if seeds > 1 else [])
     assert synth.unit_resources((tmp_path / synth.STAT_FILE).read_text()) == result["yosys_units"]
     assert result["critical_path"]["total_ns"] > 0 and result["speed_grade"] == 6
     assert set(result["wall_s"]) == {"yosys", "nextpnr"} and result["tools"]["router"] == router
