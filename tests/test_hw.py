@@ -354,10 +354,9 @@ def test_barrel_shifter_exhaustive(width, signed_in, max_shift):
     assert len(amount) == max(1, max_shift.bit_length())   # log-depth: one mux stage per bit
 
 
-def _shift_case(rng, in_type, mh, mw, count=4, multiplied=False):
-    weight_type = PowerOfTwo(-2, 3)
+def _shift_case(rng, in_type, mh, mw, count=4, multiplied=False, weight_type=PowerOfTwo(-2, 3)):
     signs = rng.integers(-1, 2, (mh, mw))
-    exponents = rng.integers(-2, 4, (mh, mw))
+    exponents = rng.integers(weight_type.min_exponent, weight_type.max_exponent + 1, (mh, mw))
     node = ShiftDense("fc", "x", signs, exponents, weight_type)
     x = rng.integers(in_type.min, in_type.max + 1, (count, mw))
     acc = golden.exact_matmul(x, node.scaled_weights())
@@ -378,6 +377,27 @@ def test_shift_matrix_vector_unit_matches_golden(stall, in_type, mh, mw, pe, sim
         # The ROM holds the codes (sign and shift), decoded beside the multipliers.
         assert dut.rom_shape[0] == pe * simd * weights.code_width
         assert "cell $mul" in rtlil.convert(dut)
+
+
+def test_shift_code_layout():
+    # Bit 0 negative, then shift ^ (max_shift + 1); a zero weight is code 0, whatever its exponent.
+    weights = ShiftWeights(np.array([0, 1, -1, 1]), np.array([-3, -14, 0, -1]), PowerOfTwo(-14, 0))
+    assert weights.codes.tolist() == [0, (0 ^ 15) << 1, 1 | (14 ^ 15) << 1, (13 ^ 15) << 1]
+
+
+@pytest.mark.parametrize("multiplied", [False, True], ids=["barrel", "multiplied"])
+@pytest.mark.parametrize("exponents, code_width", [((-14, 0), 5), ((-15, 0), 6), ((0, 0), 2), ((-6, 0), 4)])
+def test_shift_codes_hold_zero_as_the_first_shift_out_of_range(exponents, code_width, multiplied):
+    # A DeepShift weight of b bits (2**(b-1) - 1 exponents, two signs, zero) takes b bits;
+    # one exponent more needs a bit more. Every code is exercised, folded and constant.
+    rng = np.random.default_rng(code_width)
+    in_type = Integer(5, signed=True)
+    weights, x, acc, acc_width = _shift_case(rng, in_type, 6, 40, multiplied=multiplied,
+                                             weight_type=PowerOfTwo(*exponents))
+    assert weights.code_width == code_width
+    for pe, simd in [(2, 8), (6, 40)]:
+        dut = MatrixVectorUnit(weights, in_type=in_type, acc_width=acc_width, pe=pe, simd=simd)
+        assert np.array_equal(_mvu_outputs(dut, x, in_type, acc_width, 0.3), acc)
 
 
 @pytest.mark.parametrize("folding", ["2x3", "4x9"])   # folded (ROM) and fully parallel (constants)

@@ -17,8 +17,8 @@ from hwgen.train.zoo import get_spec
 
 
 def test_exponent_range_of_weight_bits():
-    assert exponent_range(5) == (-15, 0)
-    assert exponent_range(2) == (-1, 0)
+    assert exponent_range(5) == (-14, 0)   # DeepShift's: 15 shifts and zero in 4 bits
+    assert exponent_range(2) == (0, 0)     # ternary
     with pytest.raises(ValueError, match="at least 2"):
         exponent_range(1)
 
@@ -26,8 +26,8 @@ def test_exponent_range_of_weight_bits():
 def test_deepshift_q_rounds_log2_half_up_and_clamps():
     # log2 of 0.75 is -0.415 -> 2**0; of 0.7 is -0.51 -> 2**-1; 2**-2.5 is a tie -> 2**-2.
     w = torch.tensor([0.75, 0.7, -(2 ** -2.5), 2 ** -20, 3.0, 0.0], requires_grad=True)
-    q = deepshift_q(w, weight_bits=3)   # exponents [-3, 0]
-    assert q.tolist() == [1.0, 0.5, -0.25, 0.125, 1.0, 0.0]
+    q = deepshift_q(w, weight_bits=3)   # exponents [-2, 0]
+    assert q.tolist() == [1.0, 0.5, -0.25, 0.25, 1.0, 0.0]
     q.sum().backward()
     assert w.grad.tolist() == [1.0] * 6    # straight through
 
@@ -35,13 +35,13 @@ def test_deepshift_q_rounds_log2_half_up_and_clamps():
 def test_deepshift_ps_weights_and_gradients_of_shift_and_sign():
     shift = torch.tensor([-1.4, -1.6, 2.0, -9.0], requires_grad=True)
     sign = torch.tensor([0.6, -0.7, 0.2, 1.0], requires_grad=True)
-    w = deepshift_ps(shift, sign, weight_bits=3)   # exponents [-3, 0]
-    assert w.tolist() == [0.5, -0.25, 0.0, 0.125]   # a zero weight from the ternary sign
+    w = deepshift_ps(shift, sign, weight_bits=3)   # exponents [-2, 0]
+    assert w.tolist() == [0.5, -0.25, 0.0, 0.25]   # a zero weight from the ternary sign
     w.sum().backward()
     # d w / d shift = round(sign) * 2**round(shift) * ln 2, zero where the clamp is active.
     assert shift.grad.tolist() == pytest.approx([0.5 * math.log(2), -0.25 * math.log(2), 0.0, 0.0])
     # d w / d sign = 2**round(shift).
-    assert sign.grad.tolist() == [0.5, 0.25, 1.0, 0.125]
+    assert sign.grad.tolist() == [0.5, 0.25, 1.0, 0.25]
 
 
 def test_stochastic_rounding_is_unbiased_and_stays_on_neighbours():
@@ -99,9 +99,9 @@ def test_torch_eval_equals_golden_on_the_whole_test_set(variant, stochastic):
 def test_export_rejects_exponents_outside_weight_bits():
     model, data = _trained_digits_model("ps")
     with torch.no_grad():
-        model[1].weight_bits = 3      # the trained shifts reach below -3
+        model[1].weight_bits = 3      # the trained shifts reach below -2
     with pytest.raises(HwgenError, match=r"fc1: trained weight exponents span \[-\d+, 0\], but "
-                                         r"weight_bits=3 holds \[-3, 0\]"):
+                                         r"weight_bits=3 holds \[-2, 0\]"):
         export_graph(model, data.features, data.pixel_bits)
 
 

@@ -45,11 +45,13 @@ def round_ste(x: torch.Tensor, stochastic: bool = False) -> torch.Tensor:
 
 
 def exponent_range(weight_bits: int) -> tuple[int, int]:
-    """Exponents a ``weight_bits``-bit shift weight holds: one bit is the sign, the
-    rest the shift, so ``[-(2**(weight_bits - 1) - 1), 0]`` (weights at most 1)."""
+    """Exponents a ``weight_bits``-bit shift weight holds, DeepShift's range
+    ``[-(2**(weight_bits - 1) - 2), 0]`` (weights at most 1): one bit is the sign,
+    the rest hold a shift or zero, so ``2**(weight_bits - 1) - 1`` shifts, and the
+    weight takes ``weight_bits`` bits in hardware, zero included (2 bits: ternary)."""
     if weight_bits < 2:
         raise ValueError(f"weight_bits must be at least 2 (a sign and a shift), not {weight_bits}")
-    return -(2 ** (weight_bits - 1) - 1), 0
+    return -(2 ** (weight_bits - 1) - 2), 0
 
 
 def deepshift_q(weight: torch.Tensor, weight_bits: int, stochastic: bool = False) -> torch.Tensor:

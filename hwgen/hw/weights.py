@@ -182,13 +182,20 @@ class BinaryWeights(WeightFormat):
 class ShiftWeights(WeightFormat):
     """Power-of-two weights ``sign * 2**exponent``, sign in {-1, 0, +1}.
 
-    Code bit 0 says the weight is non-zero, bit 1 that it is negative, and
-    the bits above hold the shift ``exponent - min_exponent``. In hardware a
-    weight is a barrel shift of the input, then a conditional negate or zero:
-    no multiplier. Or, ``multiplied``, the code is registered beside the lanes,
-    then decoded into the integer ``sign * 2**shift`` (a few LUTs a bit) in a
-    register of its own, and a MULT18X18D multiplies: the ROM still holds the
-    short code, not the integer.
+    Code bit 0 says the weight is negative; the bits above, the field, hold
+    the shift ``exponent - min_exponent`` XOR ``Z = max_shift + 1``, and a
+    zero weight is code 0. Z is the first shift out of range, so a shift's
+    field is never 0, and the weight is non-zero where any of the field's
+    bits under Z's ones is set (one bit where Z is a power of two); the
+    XOR is inverters, which the shifter's LUTs absorb. A DeepShift weight of
+    ``b`` bits (``2**(b-1) - 1`` exponents, two signs and zero) takes ``b``
+    bits, where a separate non-zero bit would take ``b + 1``.
+
+    In hardware a weight is a barrel shift of the input, then a conditional
+    negate or zero: no multiplier. Or, ``multiplied``, the code is registered
+    beside the lanes, then decoded into the integer ``sign * 2**shift`` (a few
+    LUTs a bit) in a register of its own, and a MULT18X18D multiplies: the ROM
+    still holds the short code, not the integer.
     """
 
     def __init__(self, signs: np.ndarray, exponents: np.ndarray, weight_type: PowerOfTwo,
@@ -196,9 +203,20 @@ class ShiftWeights(WeightFormat):
         signs = np.asarray(signs, dtype=np.int64)
         shifts = np.asarray(exponents, dtype=np.int64) - weight_type.min_exponent
         self._max_shift = weight_type.max_shift
-        self.code_width = 2 + weight_type.shift_bits
-        self.codes = (signs != 0) | (signs < 0) << 1 | np.where(signs != 0, shifts, 0) << 2
+        self._zero_shift = self._max_shift + 1
+        self.code_width = 1 + self._zero_shift.bit_length()
+        self.codes = (signs < 0) | np.where(signs != 0, shifts ^ self._zero_shift, 0) << 1
         self.multiplied = multiplied
+
+    def _fields(self, code):
+        """(non-zero, negative, shift) of a code: a signal, an int or an array of ints.
+        A signal's shift keeps the bits that a shift in range uses: one more would be
+        one more stage of every barrel shifter."""
+        field = code[1:] if isinstance(code, Value) else code >> 1
+        shift = field ^ self._zero_shift
+        if isinstance(code, Value):
+            return (field & self._zero_shift).any(), code[0], shift[:max(1, self._max_shift.bit_length())]
+        return (field & self._zero_shift) != 0, code & 1, shift
 
     def product_stages(self, in_type: ElementType, constant: bool) -> int:
         # A product leaves the MULT18X18D through the block's own output register, then
@@ -212,9 +230,11 @@ class ShiftWeights(WeightFormat):
                      common: None, name: str) -> list[Value]:
         if self.multiplied or not isinstance(codes[0], Value):
             return super().staged_terms(m, inputs, codes, in_type, common, name)
-        shifted = register(m, [barrel_shift_left(x, code[2:], self._max_shift) for x, code in zip(inputs, codes)],
+        fields = [self._fields(code) for code in codes]
+        shifted = register(m, [barrel_shift_left(x, shift, self._max_shift) for x, (_, _, shift) in zip(inputs, fields)],
                            f"{name}shifted", reset_less=True)
-        signs = register(m, [code[:2] for code in codes], f"{name}sign", reset_less=True)
+        signs = register(m, [Cat(nonzero, negative) for nonzero, negative, _ in fields],
+                         f"{name}sign", reset_less=True)
         return [Mux(sign[0], Mux(sign[1], -value, value), 0) for value, sign in zip(shifted, signs)]
 
     @property
@@ -246,14 +266,13 @@ class ShiftWeights(WeightFormat):
         """The weight ``sign * 2**shift`` of ``code`` as a signed integer. ``-2**s`` is
         all ones from bit ``s`` up, so each bit is a function of the code alone."""
         width = self._weight_width
+        nonzero, negative, shift = self._fields(code)
         if not isinstance(code, Value):
-            value = (-1 if code & 2 else 1) << (code >> 2) if code & 1 else 0
-            return Const(value, signed(width))
+            return Const((-1 if negative else 1) << shift if nonzero else 0, signed(width))
         # Zero as an AND, not a multiplexer to 0, which Yosys would make a synchronous
         # reset of the flip-flops after it, each bit's its own (netlist_passes.py).
-        shift, nonzero = code[2:], code[0].replicate(width)
-        positive, negative = Const(1, width) << shift, Const(-1, signed(width)) << shift
-        return (Mux(code[1], negative[:width], positive[:width]) & nonzero).as_signed()
+        positive, negative_weight = Const(1, width) << shift, Const(-1, signed(width)) << shift
+        return (Mux(negative, negative_weight[:width], positive[:width]) & nonzero.replicate(width)).as_signed()
 
     def zero_code_sum(self, count: int, in_type: ElementType) -> int:
         """Code 0 is the weight 0, whatever it meets."""
@@ -283,20 +302,21 @@ class ShiftWeights(WeightFormat):
         ``multiplied``: a product per term (see ``product_cost``), and two LUT4 a
         bit to decode a code that varies, whose register beside the lanes then holds
         the wider operand."""
+        nonzero, negative, shift = self._fields(codes)
         if self.multiplied:
-            used = (codes & 1).any(axis=0) if len(codes) else np.zeros(0, dtype=bool)
+            used = nonzero.any(axis=0) if len(codes) else np.zeros(0, dtype=bool)
             decoded = int((used & _varies(codes)).sum())
             decode = Resources(lut4=2 * self._weight_width * decoded,
                                ff=(self._weight_width - self.code_width) * decoded * self.operand_stages)
             cost, width = product_cost(used, in_type, self._weight_width)
             return cost + decode, width
         width = in_type.width + self._max_shift + 1
-        nonzero, negative, shift = codes & 1, codes >> 1 & 1, codes >> 2
-        shift_bits = sum(_varies(shift >> k & 1) for k in range(self.code_width - 2))
+        shift = np.where(nonzero, shift, 0)   # a zero weight's shift is never used
+        shift_bits = sum(_varies(shift >> k & 1) for k in range(self._max_shift.bit_length()))
         shifts = np.minimum(1 << shift_bits, self._max_shift + 1)
         barrel = np.where(shift_bits > 0, in_type.width * shifts * 3 // 5, 0)
         negate = np.where(_varies(negative) | (negative.max(axis=0) == 1), adder_luts(width), 0)
-        luts = np.where(nonzero.max(axis=0) == 1, barrel + negate, 0)
+        luts = np.where(nonzero.max(axis=0), barrel + negate, 0)
         return Resources(lut4=int(luts.sum())), width
 
     def term_count(self, simd: int, in_type: ElementType) -> int:
@@ -308,12 +328,13 @@ class ShiftWeights(WeightFormat):
             return products(inputs, weights, in_type)
         terms = []
         for x, code in zip(inputs, codes):
+            nonzero, negative, shift = self._fields(code)
             if isinstance(code, Value):
-                shifted = barrel_shift_left(x, code[2:], self._max_shift)
-                terms.append(Mux(code[0], Mux(code[1], -shifted, shifted), 0))
-            elif code & 1:
-                shifted = x << (code >> 2)   # a constant shift is wiring
-                terms.append(-shifted if code & 2 else shifted)
+                shifted = barrel_shift_left(x, shift, self._max_shift)
+                terms.append(Mux(nonzero, Mux(negative, -shifted, shifted), 0))
+            elif nonzero:
+                shifted = x << shift   # a constant shift is wiring
+                terms.append(-shifted if negative else shifted)
             else:
                 terms.append(Const(0, 1))
         return terms

@@ -86,7 +86,7 @@ class PowerOfTwo:
     ``min_exponent <= exponent <= max_exponent``.
 
     Hardware holds the exponent as the non-negative shift ``exponent -
-    min_exponent``; ``shift_bits`` bits hold every shift in the range.
+    min_exponent`` (``hwgen.hw.weights.ShiftWeights`` gives the code).
     """
 
     min_exponent: int
@@ -102,10 +102,6 @@ class PowerOfTwo:
     @property
     def max_shift(self) -> int:
         return self.max_exponent - self.min_exponent
-
-    @property
-    def shift_bits(self) -> int:
-        return max(1, self.max_shift.bit_length())
 
     def to_json(self) -> dict:
         return {"kind": "pow2", "min_exponent": self.min_exponent, "max_exponent": self.max_exponent}
