@@ -1,7 +1,7 @@
 """Benchmark: one vector buffer alone, placed and routed on an LFE5U-85F.
 
 A vector buffer turns one layer's output beats into the next layer's input
-beats. This builds one ``VectorBuffer`` of 1-bit elements as its own top,
+beats. This builds one ``VectorBuffer`` (1-bit elements unless told) as its own top,
 maps it with Yosys, applies ``hwgen synth``'s netlist passes, and places and
 routes it with nextpnr-ecp5 (one placement, seed 1). It prints the storage
 hwgen chose, hwgen's estimate, nextpnr's TRELLIS_COMB and FF and the Fmax. The
@@ -9,7 +9,8 @@ ports are the design's I/O pins, so the Fmax includes their paths: compare
 buffers with each other, not with whole designs.
 
 Run: `.venv/bin/python bench/buffer_synth.py --size 1024 --in-per-beat 32 --out-per-beat 80 --repeats 32`
-(mnist-lfc-w1a1's fc2 and fc3 inputs at its default folding).
+(mnist-lfc-w1a1's fc2 and fc3 inputs at its default folding). Wide elements make wide
+ports: the LFE5U-85F's CABGA381 has 365 pins.
 """
 import argparse
 import json
@@ -18,10 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from amaranth.back import verilog
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hwgen import synth  # noqa: E402
+from hwgen import synth, verilog  # noqa: E402
 from hwgen.hw.vector_buffer import VectorBuffer  # noqa: E402
 from hwgen.netlist_passes import (cut_unused_carry_outs, move_first_sums_out_of_chain,  # noqa: E402
                                   start_constant_carries_in_chain)
@@ -31,12 +30,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     for name in ("size", "in-per-beat", "out-per-beat", "repeats"):
         parser.add_argument(f"--{name}", type=int, required=True)
+    parser.add_argument("--element-width", type=int, default=1)
     args = parser.parse_args()
-    buffer = VectorBuffer(element_width=1, size=args.size, in_per_beat=args.in_per_beat,
+    buffer = VectorBuffer(element_width=args.element_width, size=args.size, in_per_beat=args.in_per_beat,
                           out_per_beat=args.out_per_beat, repeats=args.repeats)
     with tempfile.TemporaryDirectory(prefix="hwgen-buffer-") as scratch:
         work = Path(scratch)
-        (work / synth.VERILOG_FILE).write_text(verilog.convert(buffer, name="hwgen_top"))
+        (work / synth.RTLIL_FILE).write_text(verilog.convert(buffer)[0])
         command, _ = synth.yosys_command(synth.yosys_script("hwgen_top"))
         subprocess.run(command, cwd=work, check=True, capture_output=True)
         netlist = json.loads((work / "netlist.json").read_text())

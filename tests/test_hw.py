@@ -37,7 +37,9 @@ def beats(rows: np.ndarray, per_beat: int, width: int) -> list[int]:
     (6, 1, 6, 3), (6, 6, 6, 1), (64, 2, 64, 3), (32, 1, 32, 32),   # whole vectors a beat, in registers
     # replayed for longer than they arrive in: a hold register
     (12, 4, 12, 4), (8, 8, 8, 2), (48, 8, 48, 8), (40, 20, 40, 3),
-    (96, 24, 10, 2), (400, 25, 7, 1)])   # words in column slices, each with its addresses
+    (96, 24, 10, 2), (400, 25, 7, 1),   # words in column slices, each with its addresses
+    # an output beat of whole input beats: a word of parts, the last word's short
+    (12, 2, 4, 2), (10, 2, 4, 2), (147, 7, 49, 3), (600, 40, 120, 1)])
 def test_vector_buffer_replays_each_vector(stall, size, in_per_beat, out_per_beat, repeats):
     rng = np.random.default_rng(size)
     vectors = rng.integers(0, 8, (5, size))
@@ -53,12 +55,14 @@ def test_vector_buffer_replays_each_vector(stall, size, in_per_beat, out_per_bea
     assert dut.storage == (whole if out_per_beat == size else "memory")
     if in_per_beat > 20:
         assert dut.slice_width < in_per_beat * 3
+    assert dut.memory_shape[2] == 1 or out_per_beat % in_per_beat   # a read port a word overlapped
 
 
 @pytest.mark.parametrize("size, in_per_beat, out_per_beat, repeats", [
     (12, 6, 6, 4), (12, 3, 4, 2),   # "memory", 2 input beats and 8 replayed, 4 and 6: i.ready is a register
     (12, 3, 4, 1),   # "memory", 4 and 3: a LUT
     (96, 24, 10, 2), (400, 25, 7, 1),   # "memory" of 36 and 76 DPR16X4: reads pipelined, i.ready a register
+    (10, 2, 4, 3), (147, 7, 49, 3),   # words of parts, the first's last short; the second's 37 DPR16X4 read pipelined
     (12, 4, 12, 4), (64, 2, 64, 3)])   # "hold", "registers"
 def test_a_vector_buffer_takes_and_offers_beats_when_its_model_says(size, in_per_beat, out_per_beat, repeats):
     dut = VectorBuffer(element_width=3, size=size, in_per_beat=in_per_beat, out_per_beat=out_per_beat,
@@ -87,9 +91,10 @@ def test_vector_buffer_in_block_ram_replays_each_vector(stall, size, in_per_beat
 
 
 def test_a_vector_buffer_read_through_many_ports_stays_in_lut_ram():
-    # 16 words a beat: 16 copies of the banks, more than Yosys's memory mapping can take.
+    # 16 words a beat: in block RAM 16 copies of the banks, more than Yosys's memory mapping
+    # can take; in LUT RAM a word is the output beat, of 16 parts, read through one port.
     dut = VectorBuffer(element_width=8, size=784, in_per_beat=1, out_per_beat=16, repeats=32, block_ram=True)
-    assert dut.memory_shape[2] == 16 and dut.storage == "memory"
+    assert dut.storage == "memory" and dut.word_parts == 16 and dut.memory_shape == (128, 49, 1)
 
 
 # (mh, mw, pe, simd); the last three pad each vector's last beat, and the last

@@ -41,7 +41,9 @@ class VectorBuffer(wiring.Component):
     replayed from the other. The banks
     live in one memory whose words are input beats, written through one port
     (LUT RAM) and read through as many as an output beat overlaps words,
-    then aligned.
+    then aligned; or, in LUT RAM where an output beat is several whole input
+    beats, whose words are output beats, written an input beat (a part) at a
+    time and read through one port (``word_parts``).
 
     Where one output beat is the whole vector, the banks may be registers
     instead, and where they are large, block RAM (see ``storage``).
@@ -132,7 +134,7 @@ class VectorBuffer(wiring.Component):
             return "hold"
         if whole_vector and self._registers_cost.lut4 < self._memory_cost.lut4:
             return "registers"
-        if (self._block_ram and self._write_registered and self.memory_shape[2] <= BLOCK_RAM_MAX_READS
+        if (self._block_ram and self._write_registered and self._shape(1)[2] <= BLOCK_RAM_MAX_READS
                 and self._memory_cost.lut4 >= BLOCK_RAM_LUT4_WORTH * self._blocks):
             return "block_ram"
         return "memory"
@@ -154,7 +156,7 @@ class VectorBuffer(wiring.Component):
 
     @property
     def _large_lut_ram(self) -> bool:
-        width, depth, reads = self.memory_shape
+        width, depth, reads = self._shape(self._lut_ram_parts)
         return math.ceil(width / 4) * math.ceil(2 * depth / 16) * reads >= PIPELINED_READ_DPRS
 
     @property
@@ -171,7 +173,7 @@ class VectorBuffer(wiring.Component):
     @property
     def _blocks(self) -> int:
         """DP16KD for the banks in block RAM: a copy per read port (Yosys makes them)."""
-        width, depth, reads = self.memory_shape
+        width, depth, reads = self._shape(1)
         return reads * block_rams(width, 2 * depth)
 
     @property
@@ -222,25 +224,44 @@ class VectorBuffer(wiring.Component):
 
     @property
     def memory_shape(self) -> tuple[int, int, int]:
-        """The banks' memory: (word width, words per bank, read ports). A word is an
-        input beat; the words past the vector's are never written, so they read as
-        zero (the padding)."""
-        spans = [self._rows(j) for j in range(self.out_words)]
-        return (self._in_per_beat * self._element_width, max(span.stop for span in spans),
+        """The banks' memory: (word width, words per bank, read ports). The words past
+        the vector's are never written, so they read as zero (the padding)."""
+        return self._shape(self.word_parts)
+
+    @property
+    def word_parts(self) -> int:
+        """Input beats a memory word holds. In LUT RAM where an output beat is
+        several whole input beats, a word is an output beat, each input beat
+        written into its part, so one read port reads a beat; else a word is an
+        input beat, and the banks are copied for each word an output beat
+        overlaps (a read port each): mnist-fc-shift-ps's pixels, 7 a beat, read 49
+        a beat, took 7 copies, 13,956 LUT4 by the estimate. Block RAM keeps
+        input-beat words, which its blocks' widths suit."""
+        return 1 if self.storage == "block_ram" else self._lut_ram_parts
+
+    @property
+    def _lut_ram_parts(self) -> int:
+        """``word_parts`` in LUT RAM."""
+        return self._out_per_beat // self._in_per_beat if self._out_per_beat % self._in_per_beat == 0 else 1
+
+    def _shape(self, parts: int) -> tuple[int, int, int]:
+        """``memory_shape`` with words of ``parts`` input beats."""
+        spans = [self._rows(j, parts) for j in range(self.out_words)]
+        return (parts * self._in_per_beat * self._element_width, max(span.stop for span in spans),
                 max(len(span) for span in spans))
 
-    def _rows(self, word: int) -> range:
-        """The memory words that output beat ``word`` of a replay overlaps."""
-        first = word * self._out_per_beat
-        return range(first // self._in_per_beat, (first + self._out_per_beat - 1) // self._in_per_beat + 1)
+    def _rows(self, word: int, parts: int) -> range:
+        """The memory words, of ``parts`` input beats, that output beat ``word`` of a replay overlaps."""
+        first, per_word = word * self._out_per_beat, parts * self._in_per_beat
+        return range(first // per_word, (first + self._out_per_beat - 1) // per_word + 1)
 
     @property
     def slice_width(self) -> int:
-        """``"memory"``: bits of a word in each column slice of the banks, which has copies
-        of the read and write addresses of its own (at most ``DPRS_PER_ADDRESS`` DPR16X4
-        to an address)."""
-        width, depth, _ = self.memory_shape
-        return min(width, 4 * max(1, DPRS_PER_ADDRESS // math.ceil(2 * depth / 16)))
+        """``"memory"``: bits of a word's part in each column slice of the banks, which has
+        copies of the read and write addresses of its own (at most ``DPRS_PER_ADDRESS``
+        DPR16X4 to an address)."""
+        width, depth, _ = self._shape(self._lut_ram_parts)
+        return min(width // self._lut_ram_parts, 4 * max(1, DPRS_PER_ADDRESS // math.ceil(2 * depth / 16)))
 
     @property
     def _offsets(self) -> list[int]:
@@ -265,21 +286,24 @@ class VectorBuffer(wiring.Component):
     def _memory_cost(self) -> Resources:
         """LUT RAM, copied for each read port, a mux a bit over the beats' offsets, each
         column slice's address registers and write enable, and the registered beat; where
-        the reads are pipelined, the address each copies, the words read, and the queue."""
-        width, depth, reads = self.memory_shape
+        the reads are pipelined, the address each copies, the words read, and the queue;
+        where a word has parts, each slice's copy of the part written and its enable's LUT."""
+        parts = self._lut_ram_parts
+        width, depth, reads = self._shape(parts)
         beat_width = self._out_per_beat * self._element_width
         offsets = len(set(self._offsets))
         align = math.ceil(offsets / 2) if offsets > 1 else 0
-        slices = -(-width // self.slice_width)
+        slices = parts * -(-width // parts // self.slice_width)
         address_bits = (2 * depth - 1).bit_length()
-        write = (width + slices) * self._write_registered + slices * address_bits
+        part_bits = (parts - 1).bit_length()
+        write = (width // parts + slices) * self._write_registered + slices * (address_bits + part_bits)
         addresses = slices * reads * address_bits
         pipelined = Resources()
         if self._large_lut_ram:
             pipelined = (Resources(ff=reads * (address_bits + width))
                          + credit_queue(beat_width, queue_depth(PIPELINED_READ_CYCLES)))
-        return (lut_ram(width, 2 * depth) * reads + pipelined
-                + Resources(lut4=CONTROL_LUTS + align * beat_width, ff=addresses + write))
+        return (lut_ram(width // parts, 2 * depth) * (reads * parts) + pipelined
+                + Resources(lut4=CONTROL_LUTS + align * beat_width + slices * (parts > 1), ff=addresses + write))
 
     @property
     def _block_ram_cost(self) -> Resources:
@@ -489,9 +513,11 @@ class VectorBuffer(wiring.Component):
         worst path of mnist-tfc-w1a1 and mnist-sfc-w1a1 (6.80 and 7.02 ns, 5.41 and
         5.63 routing)."""
         word_width, depth, reads = self.memory_shape
-        lows = range(0, word_width, self.slice_width)
+        parts = self.word_parts
+        part_width = word_width // parts
+        lows = [(part, low) for part in range(parts) for low in range(0, part_width, self.slice_width)]
         if self._write_registered:
-            written = Signal(word_width, name="write_data", reset_less=True)
+            written = Signal(part_width, name="write_data", reset_less=True)
             m.d.sync += written.eq(self.i.payload)
             write_enables = register_copies(Signal(), len(lows), "write_enable")
             m.d.sync += [enable.eq(accept) for enable in write_enables]
@@ -502,9 +528,15 @@ class VectorBuffer(wiring.Component):
         # vector's end broadcast to 32 copies, the auto-folded mnist-mlp-bnn's worst path
         # was 11.5 ns of routing.
         write_addresses = register_copies(Signal(range(2 * depth)), len(lows), "write_address")
-        for address, enable in zip(write_addresses, write_enables):
+        # Where a word has parts, each slice counts the part written beside its address,
+        # and writes when the part is its own.
+        write_parts = register_copies(Signal(range(parts)), len(lows), "write_part") if parts > 1 else [0] * len(lows)
+        for address, part, enable in zip(write_addresses, write_parts, write_enables):
             with m.If(enable):
-                m.d.sync += address.eq(self._next_write_address(address))
+                m.d.sync += address.eq(self._next_write_address(address, part))
+                if parts > 1:
+                    m.d.sync += part.eq(Mux(self._word_written(part) | self._vector_written(address, part),
+                                            0, part + 1))
         read_addresses = []
         for k in range(reads):
             following = self._read_address(m, sent, following_bank, word_after_next, k)
@@ -517,14 +549,14 @@ class VectorBuffer(wiring.Component):
                 copies = delayed_copies(m, address, 1, f"read_address{k}", len(lows))
             read_addresses.append(copies)
         slices = [[] for _ in range(reads)]
-        for j, low in enumerate(lows):
-            width = min(self.slice_width, word_width - low)
+        for j, (part, low) in enumerate(lows):
+            width = min(self.slice_width, part_width - low)
             m.submodules[f"banks{j}"] = banks = memory.Memory(shape=width, depth=2 * depth, init=[])
             write = banks.write_port()
             m.d.comb += [
                 write.addr.eq(write_addresses[j]),
                 write.data.eq(written[low:low + width]),
-                write.en.eq(write_enables[j]),
+                write.en.eq(write_enables[j] & (write_parts[j] == part) if parts > 1 else write_enables[j]),
             ]
             for k in range(reads):
                 read = banks.read_port(domain="comb")
@@ -541,7 +573,7 @@ class VectorBuffer(wiring.Component):
         is the address's low bit, so the address is a table beside it, with no adder: the
         bank's offset added to the word's was the 75k-images/s mnist-mlp-bnn's worst
         path (8.48 ns, 6.36 routing)."""
-        rows = [self._rows(w).start + k for w in range(self.out_words)]
+        rows = [self._rows(w, self.word_parts).start + k for w in range(self.out_words)]
         return Cat(bank, self._following(m, rows, read, word_after_next, f"following_row{k}"))
 
     @staticmethod
@@ -553,9 +585,22 @@ class VectorBuffer(wiring.Component):
             m.d.sync += address.eq(following)
         return address
 
-    def _next_write_address(self, address: Value) -> Value:
-        """The write address after an input beat: after a bank's last word, the other bank's first."""
-        return Mux(address[1:] == self.in_beats - 1, ~address[0], address + 2)
+    def _next_write_address(self, address: Value, part: Value | int = 0) -> Value:
+        """The write address after an input beat into ``part`` of its word: after a
+        bank's last, the other bank's first word; after a word's last part, the next word."""
+        if self.word_parts == 1:
+            return Mux(address[1:] == self.in_beats - 1, ~address[0], address + 2)
+        return Mux(self._vector_written(address, part), ~address[0],
+                   Mux(self._word_written(part), address + 2, address))
+
+    def _word_written(self, part: Value) -> Value:
+        """Whether a beat into ``part`` completes its word."""
+        return part == self.word_parts - 1
+
+    def _vector_written(self, address: Value, part: Value) -> Value:
+        """Whether a beat into ``part`` of the word at ``address`` is the vector's last."""
+        parts = self.word_parts
+        return (address[1:] == -(-self.in_beats // parts) - 1) & (part == (self.in_beats - 1) % parts)
 
     def _aligned(self, m: Module, overlapped: Value, sent: Value, word_after_next: Value, delay: int = 0) -> Value:
         """The output beat picked out of ``overlapped`` (the words it overlaps) at its
