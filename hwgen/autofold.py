@@ -6,7 +6,8 @@ Every layer gets about the fewest lanes (PE x SIMD) that keep its busy
 cycles per image at or under the target, so no layer is faster than the
 slowest one needs: the fewest, or up to twice as many where the whole
 design's estimate is lower for it (a narrow PE into the next layer's wide
-SIMD costs the buffer between them a read port per element). Only divisors
+SIMD that it does not divide costs the buffer between them a read port per
+input beat a read overlaps). Only divisors
 are used, so no lane computes padding. Designs are estimated by ``Network.resources``; a LUT budget is
 met by searching the pace.
 """
@@ -51,7 +52,8 @@ def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: 
     time, any of its other foldings that meet the pace with at most
     ``LANE_SLACK`` times those lanes is taken where it makes the whole design
     cheaper: a layer's PE is the next buffer's write width, and a buffer written a
-    few elements a beat and read many needs a read port per element. ``built`` keeps
+    few elements a beat and read many, not a multiple of them, needs a read port per
+    input beat a read overlaps. ``built`` keeps
     the foldings estimated so far (their pace and estimate, not the networks, which
     are large), for a search that asks again."""
     built = {} if built is None else built
