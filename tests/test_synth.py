@@ -119,9 +119,11 @@ def test_report_clock_prefers_the_users_then_fmax():
 
 def test_rtlil_and_its_verilog_map_alike(tmp_path):
     """Yosys reads the RTLIL (hwgen synth); from it, a block-RAM buffer's read ports took
-    collision logic that the Verilog's do not (memory_dff alone honours no_rw_check): 75
-    flip-flops more, and LUT4. (The muxes Yosys makes differ a little.)"""
-    buffer = VectorBuffer(element_width=1, size=1024, in_per_beat=32, out_per_beat=128, repeats=8, block_ram=True)
+    collision logic that the Verilog's do not (memory_dff alone honours no_rw_check):
+    flip-flops more, and LUT4."""
+    # 48 elements a beat from 32-element words: two read ports, a copy of the banks each
+    # (an output beat of whole input beats would stay in LUT RAM, a word of parts).
+    buffer = VectorBuffer(element_width=1, size=1024, in_per_beat=32, out_per_beat=48, repeats=8, block_ram=True)
     assert buffer.storage == "block_ram"
     counts = []
     for name, text in zip(("hwgen_top.il", "hwgen_top.v"), convert(buffer)):
@@ -131,8 +133,11 @@ def test_rtlil_and_its_verilog_map_alike(tmp_path):
         cells = json.loads((tmp_path / "netlist.json").read_text())["modules"]["hwgen_top"]["cells"]
         counts.append(Counter(cell["type"] for cell in cells.values()))
     rtlil_cells, verilog_cells = counts
-    assert rtlil_cells["TRELLIS_FF"] == verilog_cells["TRELLIS_FF"] and rtlil_cells["LUT4"] <= verilog_cells["LUT4"]
-    assert rtlil_cells["DP16KD"] == verilog_cells["DP16KD"] == 4
+    # Without memory_nordff the RTLIL's took 74 flip-flops more here; the muxes Yosys makes
+    # from either differ by a LUT4 or two, either way.
+    assert rtlil_cells["TRELLIS_FF"] == verilog_cells["TRELLIS_FF"]
+    assert abs(rtlil_cells["LUT4"] - verilog_cells["LUT4"]) <= verilog_cells["LUT4"] // 50
+    assert rtlil_cells["DP16KD"] == verilog_cells["DP16KD"] == 2
 
 
 def test_a_constant_table_stays_out_of_block_ram(tmp_path):
