@@ -100,9 +100,12 @@ def nextpnr_command() -> tuple[str, str]:
 
 
 # nextpnr's milestones, echoed while it runs: placement and routing take minutes to hours.
+# router2's iterations say how many wires are still overused: on a congested design (the
+# MNIST shift MLP with seven copies of a buffer: 21,222 after 87 minutes) that is the only
+# sign of whether routing will end.
 NEXTPNR_PHASES = re.compile(r"Info: (Packing IOs|Running main analytical placer|HeAP Placer Time|"
                             r"Running simulated annealing|SA placement time|Running router2|Routing\.\.|"
-                            r"Routing complete|Router\d time|Max frequency)")
+                            r"Routing complete|Router\d time|Max frequency|    iter=\d+ )")
 
 
 def _run(command: list[str], cwd: Path, log: Path, what: str, echo: re.Pattern | None = None) -> float:

@@ -153,3 +153,8 @@ def test_a_constant_table_stays_out_of_block_ram(tmp_path):
     # The banks' 16 DPR16X4 (two banks of 128 4-bit words), and one for the queue its
     # pipelined reads wait in (``PIPELINED_READ_DPRS``).
     assert kinds["DP16KD"] == 0 and kinds["TRELLIS_DPR16X4"] == 16 + 1
+
+
+def test_router2_iterations_are_echoed_and_placer_iterations_are_not():
+    assert synth.NEXTPNR_PHASES.match("Info:     iter=8 wires=1144935 overused=21222 overuse=21987 archfail=NA")
+    assert not synth.NEXTPNR_PHASES.match("Info:   at iteration #20: temp = 0.000000, timing cost = 2221")
