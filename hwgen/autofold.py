@@ -11,6 +11,7 @@ input beat a read overlaps). Only divisors
 are used, so no lane computes padding. Designs are estimated by ``Network.resources``; a LUT budget is
 met by searching the pace.
 """
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .errors import HwgenError
@@ -142,7 +143,7 @@ def choose(graph: Graph, *, target_cycles: int | None = None, max_luts: int | No
     return at(fastest_fitting(slowest, fast_enough_fits))
 
 
-def fastest_fitting(slowest: int, fits) -> int:
+def fastest_fitting(slowest: int, fits: Callable[[int], bool]) -> int:
     """The fewest cycles per image, at most ``slowest`` (which fits), at which ``fits``.
 
     The estimate does not simply fall as the pace slows: a ROM's depth and width

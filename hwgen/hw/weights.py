@@ -212,11 +212,12 @@ class ShiftWeights(WeightFormat):
         """(non-zero, negative, shift) of a code: a signal, an int or an array of ints.
         A signal's shift keeps the bits that a shift in range uses: one more would be
         one more stage of every barrel shifter."""
-        field = code[1:] if isinstance(code, Value) else code >> 1
-        shift = field ^ self._zero_shift
         if isinstance(code, Value):
-            return (field & self._zero_shift).any(), code[0], shift[:max(1, self._max_shift.bit_length())]
-        return (field & self._zero_shift) != 0, code & 1, shift
+            field = code[1:]
+            return ((field & self._zero_shift).any(), code[0],
+                    (field ^ self._zero_shift)[:max(1, self._max_shift.bit_length())])
+        field = code >> 1
+        return (field & self._zero_shift) != 0, code & 1, field ^ self._zero_shift
 
     def product_stages(self, in_type: ElementType, constant: bool) -> int:
         # A product leaves the MULT18X18D through the block's own output register, then
