@@ -52,6 +52,7 @@ def run() -> int:
     parser.add_argument("--target-mhz", type=float, default=200)
     parser.add_argument("--seeds", default="1", help="`hwgen synth --seeds` (default: 1)")
     parser.add_argument("--router", default="router1", help="`hwgen synth --router` (default: router1)")
+    parser.add_argument("--placer", default="heap", help="`hwgen synth --placer` (default: heap)")
     args = parser.parse_args()
     summary = Path("runs/synth/summary.jsonl")
     summary.parent.mkdir(parents=True, exist_ok=True)
@@ -94,7 +95,7 @@ def _synthesize(model: str, args) -> dict:
     test_images = min(SIM_IMAGES, len(load_npz(out / "testset.npz")["labels"]))   # vertebral-mlp has 62
     walls["sim"] = _step(["sim", *common, "--test-images", str(test_images)])
     walls["synth"] = _step(["synth", *common, "--target-mhz", f"{args.target_mhz:g}", "--seeds", args.seeds,
-                            "--router", args.router])
+                            "--router", args.router, "--placer", args.placer])
     synth = json.loads((out / "synth.json").read_text())
     fmax = synth["fmax_mhz"]
     row = {"model": model, "commit": _commit(), "folding": meta["folding"], "input_per_beat": meta["input_per_beat"],

