@@ -62,7 +62,10 @@ def test_a_register_slice_passes_every_beat_in_order(stall, width):
     # 20 lanes take five copies of the beat (a tree: 1, 2, 5); a 480-bit ROM word fills
     # 12 block RAMs: two address copies.
     (lambda rng: random_graph(rng, [48, 40, 10], Integer(3, signed=False)), "20x24,5x20", 24),
-], ids=["binary-int", "binary-parallel", "binary-hold", "shift", "binary-copies"])
+    # A 1,920-bit word fills some 50 blocks: six address copies, more than one register
+    # feeds, so two registers copy the address first.
+    (lambda rng: random_graph(rng, [96, 80, 10], Integer(3, signed=False)), "40x48,5x40", 48),
+], ids=["binary-int", "binary-parallel", "binary-hold", "shift", "binary-copies", "binary-copy-tree"])
 def test_network_latency_and_pace_equal_the_model(make_graph, folding, per_beat):
     rng = np.random.default_rng(7)
     graph = make_graph(rng)
@@ -78,6 +81,9 @@ def test_network_latency_and_pace_equal_the_model(make_graph, folding, per_beat)
     if folding == "20x24,5x20":
         unit = next(stage for stage, _ in net._stages if isinstance(stage, MatrixVectorUnit))
         assert (unit.beat_copies, unit.rom_address_copies, unit.input_stages) == (5, 2, 4)
+    if folding == "40x48,5x40":
+        unit = next(stage for stage, _ in net._stages if isinstance(stage, MatrixVectorUnit))
+        assert (unit.rom_address_copies, unit.rom_read_cycles) == (6, 3)
     assert list(np.diff(stamps[1:])) == [net.cycles_per_image] * (len(x) - 2)
 
 

@@ -8,7 +8,7 @@ from amaranth.lib.wiring import In, Out
 
 from .cost import CONTROL_LUTS, Resources, credit_queue, distinct_columns, rom
 from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, offers_after, queue_depth
-from .roms import address_copies, read_cycles, read_rom
+from .roms import address_copies, address_registers, read_cycles, read_rom
 
 
 class ChannelUnit(wiring.Component):
@@ -121,8 +121,7 @@ class ChannelUnit(wiring.Component):
             if not self._tables_in_block_ram:
                 words = self.table_words
                 bits = distinct_columns([[w >> b & 1 for b in range(self.table_width)] for w in words])
-            copies = self.table_address_copies
-            address_bits = copies * (depth - 1).bit_length() if copies > 1 else 0
+            address_bits = address_registers(self.table_address_copies) * (depth - 1).bit_length()
             tables = rom(bits, depth, self._tables_in_block_ram) + Resources(ff=bits * self.table_stages + address_bits)
         queue = credit_queue(self._per_beat * self._out_width, queue_depth(self.read_stages + self.lane_stages))
         return lanes + tables + queue + Resources(lut4=CONTROL_LUTS)

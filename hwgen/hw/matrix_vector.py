@@ -12,7 +12,7 @@ from .cost import (CONTROL_LUTS, Resources, adder_luts, adder_tree, credit_queue
                    varying_bits)
 from .pipeline import (QUEUE_LATENCY, CreditQueue, adder_tree_plan, copy_tree, delayed, delayed_copies,
                        offers_after, pipelined_adder_tree, queue_depth, register, registered_ready)
-from .roms import address_copies, read_cycles, read_rom
+from .roms import address_copies, address_registers, read_cycles, read_rom
 from .weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
 
 WEIGHT_FORMATS = (BinaryWeights, ShiftWeights, TernaryWeights, IntegerWeights)
@@ -134,7 +134,8 @@ class MatrixVectorUnit(wiring.Component):
         beside the lanes, for the block RAMs sit in a few rows far from most of them.
         The beat waits as long. (Reading a cycle ahead would save a stage, but puts
         the late ``accept`` on the block RAMs' address: 7.2 ns on digits-bnn.) A ROM
-        of many block RAMs first copies its address (``rom_address_copies``): one more.
+        of many block RAMs first copies its address (``rom_address_copies``): one more
+        cycle, or two for more copies than one register feeds (``roms.address_stages``).
         A format that decodes its codes beside the lanes adds its ``decode_stages``, and
         one that holds its operands longer its ``operand_stages``."""
         if self.fully_parallel:
@@ -199,8 +200,7 @@ class MatrixVectorUnit(wiring.Component):
             else:
                 bit_columns = codes[..., None] >> np.arange(self._weights.code_width) & 1
                 bits = distinct_columns(bit_columns.reshape(len(codes), -1))
-            addresses = self.rom_address_copies
-            address_bits = addresses * (depth - 1).bit_length() if addresses > 1 else 0
+            address_bits = address_registers(self.rom_address_copies) * (depth - 1).bit_length()
             registers = (self.input_stages - self.rom_read_cycles) * bits + address_bits
             weights = rom(bits, depth, self._rom_in_block_ram) + Resources(ff=registers)
         tree = adder_tree(self._weights.term_count(simd, self._in_type), term_width, self.tree_plan)

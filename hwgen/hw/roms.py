@@ -21,7 +21,7 @@ from amaranth.lib import memory
 
 from .cost import (DEEP_READ_STAGES, SEGMENT_DEPTH, SEGMENT_MUX_RADIX, SEGMENTS_PER_BLOCK, block_ram_width,
                    block_rams, segment_mux_levels, segments)
-from .pipeline import delayed, delayed_copies
+from .pipeline import COPY_BRANCHING, copy_tree, delayed, delayed_copies
 
 # Block RAM slices that one copy of a ROM's address drives. fc1 of the auto-folded
 # mnist-mlp-bnn read its 57 blocks, spread over the part, from one address
@@ -41,12 +41,25 @@ def address_copies(varying_bits: int, depth: int, in_block_ram: bool) -> int:
     return max(1, min(varying_bits, -(-varying_bits * -(-depth // 16) // LUTS_PER_ADDRESS_COPY)))
 
 
+def address_stages(copies: int) -> int:
+    """Registers from a ROM's address to its ``copies``: none for one; a level of their
+    own where one register would drive more than ``COPY_BRANCHING`` of them across the
+    die (mini-mnist-cnn's fc1: its word index to 24 copies spread over 185 blocks,
+    5.7-7.1 ns of routing, the worst path of three placements)."""
+    return 0 if copies == 1 else 1 if copies <= COPY_BRANCHING else 2
+
+
+def address_registers(copies: int) -> int:
+    """Registers of the address's copy tree, each as wide as the address."""
+    return sum(copy_tree(address_stages(copies), copies)) if copies > 1 else 0
+
+
 def read_cycles(copies: int, depth: int, in_block_ram: bool) -> int:
     """Cycles from the address to the word: the read, after the address copies if any,
     and for a deep ROM the blocks' output registers and the segment mux's registers."""
     levels = len(segment_mux_levels(depth)) if in_block_ram else 0
     # A deep ROM's registers after the read: the block's and the fabric's, then every mux level's but the last.
-    return (1 if copies == 1 else 2) + (levels and (DEEP_READ_STAGES - 1) + (levels - 1))
+    return 1 + address_stages(copies) + (levels and (DEEP_READ_STAGES - 1) + (levels - 1))
 
 
 def read_rom(m: Module, name: str, words: list[int], width: int, address: Value, in_block_ram: bool,
@@ -60,7 +73,8 @@ def read_rom(m: Module, name: str, words: list[int], width: int, address: Value,
     # every expression shallow (one Cat of thousands of parts overflowed amaranth.sim's compile).
     word = Signal(width, name=f"{name}_word")
     m.d.comb += word.eq(sum(columns[b][0] << b for b in range(width)))
-    addresses = delayed_copies(m, address, 1, f"{name}_address", copies) if copies > 1 else [address]
+    addresses = delayed_copies(m, address, address_stages(copies), f"{name}_address", copies) if copies > 1 \
+        else [address]
     if in_block_ram and segment_mux_levels(depth):
         blocks = -(-segments(depth) // SEGMENTS_PER_BLOCK)
         total = blocks * len(varying)
