@@ -96,12 +96,14 @@ class MaxPoolUnit(wiring.Component):
     @property
     def resources(self) -> Resources:
         """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): a row of partial maxima
-        in flip-flops, read through two levels of mux, and a compare per lane."""
+        in flip-flops, read through two levels of mux, written from a copy of the merged
+        beat per group, and a compare per lane."""
         beat_width = self._per_beat * self._in_type.width
         slots, groups = self._slots, self._read_groups
         compare = carry_luts(self._in_type.width) + self._in_type.width
+        write_copies = (groups - 1) * (beat_width + slots.bit_length() + 1)
         return (Resources(lut4=CONTROL_LUTS + beat_width * slots + self._per_beat * compare,
-                          ff=(slots + groups + 5) * beat_width + groups * slots.bit_length() + 16)
+                          ff=(slots + groups + 5) * beat_width + groups * slots.bit_length() + 16 + write_copies)
                 + credit_queue(beat_width, queue_depth(MERGED_AT)))
 
     def elaborate(self, platform):
@@ -151,8 +153,15 @@ class MaxPoolUnit(wiring.Component):
                      index.eq(slot)]
         beat1, valid1, first1, last1 = Signal.like(beat), Signal(), Signal(), Signal()
         index1, read1 = Signal.like(index), Signal(beat_width)
-        valid2, last2, index2, valid3, index3 = Signal(), Signal(), Signal.like(index), Signal(), Signal.like(index)
-        merged, merged2, merged3, merged4 = (Signal(beat_width) for _ in range(4))
+        last2, valid3, index3 = Signal(), Signal(), Signal.like(index)
+        merged, merged3, merged4 = (Signal(beat_width) for _ in range(3))
+        # Stage 2 writes each group of entries from a copy of its own of the merged beat and
+        # where it goes: from one register to all 112 entries was one of mini-mnist-cnn's
+        # worst paths (6.52 ns of routing).
+        groups = len(slot_copies)
+        merged2s, index2s = register_copies(merged, groups, "merged2"), register_copies(index, groups, "index2")
+        valid2s = register_copies(Signal(), groups, "valid2")
+        merged2, index2, valid2 = merged2s[0], index2s[0], valid2s[0]
         # Whether the beats now in stages 1 and 2, and the one that left stage 2 as this
         # beat's first level was read, write this entry after it is read.
         after_next, after_this, after_that = Signal(), Signal(), Signal()
@@ -161,8 +170,9 @@ class MaxPoolUnit(wiring.Component):
             read1.eq(Cat(picked).word_select(index[low_bits:], beat_width) if len(picked) > 1 else picked[0]),
             after_next.eq(valid1 & (index1 == index)), after_this.eq(valid2 & (index2 == index)),
             after_that.eq(valid3 & (index3 == index)),
-            valid2.eq(valid1), last2.eq(last1), index2.eq(index1), valid3.eq(valid2), index3.eq(index2),
-            merged2.eq(merged), merged3.eq(merged2), merged4.eq(merged3),
+            *(copy.eq(valid1) for copy in valid2s), last2.eq(last1), *(copy.eq(index1) for copy in index2s),
+            valid3.eq(valid2), index3.eq(index2),
+            *(copy.eq(merged) for copy in merged2s), merged3.eq(merged2), merged4.eq(merged3),
         ]
         old_entry = Mux(after_next, merged2, Mux(after_this, merged3, Mux(after_that, merged4, read1)))
         signed = isinstance(self._in_type, Integer) and self._in_type.signed
@@ -171,7 +181,9 @@ class MaxPoolUnit(wiring.Component):
             if signed:
                 new, old = new.as_signed(), old.as_signed()
             m.d.comb += merged.word_select(lane, element).eq(Mux(first1 | less_than(old, new), new, old))
-        with m.If(valid2):
-            m.d.sync += partial.word_select(index2, beat_width).eq(merged2)
+        for g, (valid_g, index_g, merged_g) in enumerate(zip(valid2s, index2s, merged2s)):
+            for entry in range(g * group, min(slots, (g + 1) * group)):
+                with m.If(valid_g & (index_g == entry)):
+                    m.d.sync += partial.word_select(entry, beat_width).eq(merged_g)
         m.d.comb += [queue.push.valid.eq(valid2 & last2), queue.push.payload.eq(merged2)]
         return m
