@@ -107,6 +107,7 @@ def nextpnr_command() -> tuple[str, str]:
 # MNIST shift MLP with seven copies of a buffer: 21,222 after 87 minutes) that is the only
 # sign of whether routing will end.
 NEXTPNR_PHASES = re.compile(r"Info: (Packing IOs|Running main analytical placer|HeAP Placer Time|"
+                            r"Running Static placer|Strict legalising|"
                             r"Running simulated annealing|SA placement time|Running router2|Routing\.\.|"
                             r"Routing complete|Router\d time|Max frequency|    iter=\d+ )")
 

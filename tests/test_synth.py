@@ -165,3 +165,8 @@ def test_a_constant_table_stays_out_of_block_ram(tmp_path):
 def test_router2_iterations_are_echoed_and_placer_iterations_are_not():
     assert synth.NEXTPNR_PHASES.match("Info:     iter=8 wires=1144935 overused=21222 overuse=21987 archfail=NA")
     assert not synth.NEXTPNR_PHASES.match("Info:   at iteration #20: temp = 0.000000, timing cost = 2221")
+
+
+def test_static_placement_is_echoed():
+    assert synth.NEXTPNR_PHASES.match("Info: Running Static placer...")
+    assert synth.NEXTPNR_PHASES.match("Info: Strict legalising 7880 cells...")
