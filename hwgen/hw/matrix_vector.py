@@ -16,7 +16,7 @@ from .roms import address_copies, address_registers, read_cycles, read_rom
 from .weights import BinaryWeights, IntegerWeights, ShiftWeights, TernaryWeights
 
 WEIGHT_FORMATS = (BinaryWeights, ShiftWeights, TernaryWeights, IntegerWeights)
-# Lanes that one copy of the input beat (and of the accumulators' enables) feeds.
+# Lanes that one copy of the input beat feeds (the accumulators' flags have one a lane).
 # fc1 of the auto-folded mnist-mlp-bnn, 32 lanes beside 57 weight ROM blocks spread
 # over the part, all fed by one beat register: 12.3 of its 14.0 ns were routing;
 # with a copy per 8 lanes (50k images/s, 16 lanes), 8.8 of 9.8 ns.
@@ -216,8 +216,9 @@ class MatrixVectorUnit(wiring.Component):
         beat_registers = sum(copy_tree(self.input_stages - early, copies)) + early * copies
         pair_registers = early * copies * self._weights.term_count(simd, self._in_type) * (self._in_type.width + 1)
         beats = Resources(ff=beat_registers * simd * self._in_type.width + pair_registers)
+        flags = 2 * sum(copy_tree(self.latency - QUEUE_LATENCY - 1, pe)) + self.latency
         return (lane * pe + common + weights + queue + terms + beats
-                + Resources(lut4=CONTROL_LUTS, ff=3 * self.latency))
+                + Resources(lut4=CONTROL_LUTS, ff=flags))
 
     def codes_by_word(self) -> np.ndarray:
         """Shape (words, pe * simd): row ``nf * SF + sf`` holds code ``p * simd + s`` =
@@ -298,9 +299,11 @@ class MatrixVectorUnit(wiring.Component):
                     for p, lane_sum in enumerate(sums[:pe])]
         for stage in range(self._weights.finish_stages(self._in_type)):
             finished = register(m, finished, f"finished{stage}_", reset_less=True)
+        # The accumulators' flags: a copy for each lane. A copy for four, of `first`, was
+        # mnist-lfc-w1a1's worst path (6.86 ns, 5.03 of it routing).
         at_accumulator = to_queue - 1
-        valids = delayed_copies(m, accept, at_accumulator, "valid", copies)
-        firsts = delayed_copies(m, synapse_fold == 0, at_accumulator, "first", copies)
+        valids = delayed_copies(m, accept, at_accumulator, "valid", pe)
+        firsts = delayed_copies(m, synapse_fold == 0, at_accumulator, "first", pe)
         last = delayed(m, last_synapse, at_accumulator, "last")
 
         # Padding inputs meet code 0; starting from minus their sum cancels them.
@@ -313,10 +316,9 @@ class MatrixVectorUnit(wiring.Component):
         # adder straight into the queue's LUT RAM was mnist-tfc-w1a1's worst path).
         accumulators = []
         for p, lane_sum in enumerate(finished):
-            copy = p // LANES_PER_BEAT_COPY
             acc = Signal(signed(self._acc_width), name=f"acc{p}")
-            total = Mux(firsts[copy], start, acc) + lane_sum
-            with m.If(valids[copy]):
+            total = Mux(firsts[p], start, acc) + lane_sum
+            with m.If(valids[p]):
                 m.d.sync += acc.eq(total)
             accumulators.append(acc)
         m.d.sync += queue.push.valid.eq(valids[0] & last)
