@@ -272,8 +272,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
                 print(f"  nextpnr seed {seed} of {seeds}", file=sys.stderr, flush=True)
             nextpnr_s += _run([nextpnr, f"--{device}", "--package", package, "--speed", str(speed),
                                "--json", "netlist.json", "--freq", f"{target_mhz:g}", "--timing-allow-fail",
-                               "--seed", str(seed), "--placer", placer, "--router", router, "--report", f"report{seed}.json",
-                               *constraints],
+                               "--seed", str(seed), "--placer", placer, "--router", router,
+                               "--report", f"report{seed}.json", *constraints],
                               work, _seed_log(nextpnr_log, seed, seeds), "nextpnr-ecp5", echo=NEXTPNR_PHASES)
             report = json.loads((work / f"report{seed}.json").read_text())
             # The slowest clock domain sets the pace; the design has one.

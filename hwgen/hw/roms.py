@@ -73,8 +73,8 @@ def read_rom(m: Module, name: str, words: list[int], width: int, address: Value,
     # every expression shallow (one Cat of thousands of parts overflowed amaranth.sim's compile).
     word = Signal(width, name=f"{name}_word")
     m.d.comb += word.eq(sum(columns[b][0] << b for b in range(width)))
-    addresses = delayed_copies(m, address, address_stages(copies), f"{name}_address", copies) if copies > 1 \
-        else [address]
+    stages = address_stages(copies)
+    addresses = delayed_copies(m, address, stages, f"{name}_address", copies) if stages else [address]
     if in_block_ram and segment_mux_levels(depth):
         blocks = -(-segments(depth) // SEGMENTS_PER_BLOCK)
         total = blocks * len(varying)
