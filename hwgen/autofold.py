@@ -16,9 +16,11 @@ from dataclasses import dataclass
 
 from .errors import HwgenError
 from .folding import Folding, LayerFold
-from .hw.network import Network
 from .hw.cost import LFE5U_85F, Resources
-from .ir import MATRIX_NODES, Graph
+from .hw.max_pool import MaxPoolUnit
+from .hw.network import Network
+from .hw.sliding_window import SlidingWindowUnit
+from .ir import MATRIX_NODES, Graph, MaxPool, Window
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,44 @@ def _vectors_per_image(graph: Graph, node) -> int:
     """Vectors a matrix layer takes per image: one per output pixel of a convolution."""
     height, width, _ = graph.shapes[node.name]
     return height * width
+
+
+def _stream_stages(graph: Graph, producer) -> list:
+    """The max pools and sliding windows that ``producer``'s output passes on its way to
+    the next matrix layer."""
+    stages, name = [], producer.name
+    while (node := next((n for n in graph.nodes if getattr(n, "input", None) == name), None)) \
+            and not isinstance(node, MATRIX_NODES):
+        if isinstance(node, (MaxPool, Window)):
+            stages.append(node)
+        name = node.name
+    return stages
+
+
+def _stage_cycles(graph: Graph, stage, per_beat: int, whole_windows: bool) -> int:
+    """Cycles per image of a max pool or sliding window fed ``per_beat`` elements a beat:
+    their pace follows the beat width of the layer before them, not their own folding."""
+    shape, in_type = graph.shapes[stage.input], graph.types[stage.input]
+    if isinstance(stage, MaxPool):
+        return MaxPoolUnit(in_type=in_type, shape=shape, kernel=stage.kernel, per_beat=per_beat).cycles_per_image
+    return SlidingWindowUnit(element_width=in_type.width, shape=shape, kernel=stage.kernel, stride=stage.stride,
+                             padding=stage.padding, in_per_beat=per_beat,
+                             whole_windows=whole_windows).cycles_per_image
+
+
+def _keeps_up(graph: Graph, node, fold: LayerFold, cycles: int) -> bool:
+    """Whether a matrix layer at ``fold`` lets the windows and pools around it keep ``cycles``
+    per image: those after it take its PE a beat (a window fed whole pixels at best takes
+    whole windows); a window before it that needs whole windows a beat for the pace, even
+    fed whole pixels, needs this layer's SIMD to take them."""
+    if any(_stage_cycles(graph, stage, fold.pe, True) > cycles for stage in _stream_stages(graph, node)):
+        return False
+    window = next((n for n in graph.nodes if n.name == node.input), None)
+    if isinstance(window, Window):
+        channels = graph.shapes[window.input][2]
+        rows = _stage_cycles(graph, window, channels, False)
+        return rows <= cycles or fold.simd >= node.in_features
+    return True
 
 
 def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: str = "auto",
@@ -69,6 +109,10 @@ def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: 
         if not fast:
             raise HwgenError(f"{node.name}: even fully parallel it needs {vectors} cycles per image, "
                              f"more than the {cycles} asked for")
+        fast = [option for option in fast if _keeps_up(graph, node, LayerFold(*option[2:]), cycles)]
+        if not fast:
+            raise HwgenError(f"{node.name}: at no folding do the windows and pools beside it keep up "
+                             f"with {cycles} cycles per image")
         options.append([LayerFold(pe, simd) for lanes, _, pe, simd in fast if lanes <= LANE_SLACK * fast[0][0]])
     # A standalone design's stream ports are pins: the LFE5U-85F's CABGA381 has 365.
     per_beats = [d for d in _divisors(graph.input.image_shape[2])

@@ -10,7 +10,7 @@ from hwgen.cli import main
 from hwgen.errors import HwgenError
 from hwgen.folding import Folding, LayerFold
 from hwgen.hw.network import Network
-from hwgen.ir import MATRIX_NODES
+from hwgen.ir import MATRIX_NODES, Argmax, Dense, Flatten, Graph, Input, Integer, MaxPool, Threshold, Window
 
 from .graphs import random_network
 from .test_cli import _fails_with, _fresh_copy
@@ -50,6 +50,34 @@ def test_every_layer_meets_the_pace_with_few_lanes_and_the_design_is_cheapest(se
     plain = [Network(graph, Folding(fewest, per_beat)) for per_beat in range(1, channels + 1)
              if channels % per_beat == 0 and (per_beat == 1 or per_beat * width <= MAX_INPUT_BITS)]
     assert choice.resources.lut4 <= min(n.resources.lut4 for n in plain if n.cycles_per_image <= target)
+
+
+def _wide_conv_graph() -> Graph:
+    """Two convolutions and a max pool: the pool and the second window take the first
+    convolution's PE a beat, so their pace is not the layers' own (at 1,600 cycles the
+    auto-folded mnist-lenet-bnn gave its first conv half its channels a beat and the next
+    window 3,200 cycles)."""
+    rng = np.random.default_rng(0)
+    return Graph((Input("input", 8 * 8, Integer(2, signed=False), (8, 8, 1)),
+                  Window("win1", "input", 3, 1, 1),
+                  Dense("conv1", "win1", rng.integers(0, 2, (8, 9))),
+                  Threshold("act1", "conv1", rng.integers(-2, 3, 8), np.zeros(8, dtype=bool)),
+                  MaxPool("pool1", "act1", 2),
+                  Window("win2", "pool1", 3, 1, 1),
+                  Dense("conv2", "win2", rng.integers(0, 2, (4, 72))),
+                  Threshold("act2", "conv2", rng.integers(-4, 5, 4), np.zeros(4, dtype=bool)),
+                  Flatten("flat", "act2"),
+                  Dense("fc", "flat", rng.integers(0, 2, (10, 64))),
+                  Argmax("argmax", "fc")))
+
+
+# 64 cycles is fully parallel; at 128 and 320 the fewest lanes starved the second window.
+@pytest.mark.parametrize("target", [64, 65, 128, 192, 320, 576])
+def test_windows_and_pools_keep_the_pace_of_the_layers_before_them(target):
+    graph = _wide_conv_graph()
+    choice = fold_for_pace(graph, target)
+    assert choice.cycles_per_image <= target
+    assert Network(graph, choice.folding).cycles_per_image == choice.cycles_per_image
 
 
 @pytest.mark.parametrize("fits, fastest", [
