@@ -232,6 +232,7 @@ def _check_finite(path: Path, model,
 
 
 def verilog(run: RunFolder, options: Options) -> None:
+    from .hw.cost import LFE5U_85F, Resources
     from .ir import Argmax, load_graph
     from .verilog import VERILOG_FILE, emit
 
@@ -254,6 +255,9 @@ def verilog(run: RunFolder, options: Options) -> None:
     total = estimate["total"]
     print(f"estimated total: {total['lut4']:,} LUT4, {total['ff']:,} FF, {total['dp16kd']} DP16KD, "
           f"{total['mult18']} MULT18X18D (`hwgen synth` measures them)")
+    if shortfalls := Resources(**total).shortfalls(LFE5U_85F):
+        print(f"warning: by the estimate this folding does not fit an LFE5U-85F ({'; '.join(shortfalls)}); "
+              f"`hwgen verilog --max-luts N` or `--target-fps F` folds the design to fit", file=sys.stderr)
     for name, pad in folding.padding(graph).items():
         print(f"note: {name}: SIMD does not divide its inputs; each vector is padded with {pad} zero "
               f"elements (a divisor wastes no lanes)")

@@ -10,6 +10,8 @@ import pytest
 import torch
 
 from hwgen.cli import main
+from hwgen.hw import cost
+from hwgen.hw.cost import Resources
 from hwgen.run_folder import RunFolder, file_digest
 
 pytestmark = pytest.mark.slow   # the run folder's fixture (conftest.py) simulates its Verilog
@@ -212,6 +214,18 @@ def test_folding_that_does_not_divide(run_dir, tmp_path, capsys):
     out = _fresh_copy(run_dir, tmp_path)
     _fails_with(capsys, ["verilog", "--out", str(out), "--folding", "7x16,16x32,10x16"],
                 "fc1: PE=7 does not divide the layer's 128 outputs", out)
+
+
+def test_a_folding_over_the_part_is_written_with_a_warning(run_dir, tmp_path, capsys, monkeypatch):
+    # A part too small for the default folding stands in for a folding too big for the
+    # LFE5U-85F (fully parallel digits-bnn: 93,556 LUT4 and 121,088 FF, 30 s to generate).
+    monkeypatch.setattr(cost, "LFE5U_85F", Resources(lut4=1000, ff=100_000, dp16kd=2, mult18=0))
+    out = _fresh_copy(run_dir, tmp_path)
+    assert main(["verilog", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: by the estimate this folding does not fit an LFE5U-85F (" in err
+    assert " LUT4 of 1,000; " in err and " DP16KD of 2)" in err and "FF of" not in err
+    assert (out / "hwgen_top.v").is_file()
 
 
 def test_invalid_verilog_keeps_the_simulators_message(run_dir, tmp_path, capsys):

@@ -39,8 +39,13 @@ class Resources:
         return Resources(self.lut4 * count, self.ff * count, self.dp16kd * count, self.mult18 * count)
 
     def fits(self, device: "Resources") -> bool:
-        return (self.lut4 <= device.lut4 and self.ff <= device.ff and self.dp16kd <= device.dp16kd
-                and self.mult18 <= device.mult18)
+        return not self.shortfalls(device)
+
+    def shortfalls(self, device: "Resources") -> list[str]:
+        """What ``device`` has too little of, as "101,207 FF of 83,640"."""
+        names = {"lut4": "LUT4", "ff": "FF", "dp16kd": "DP16KD", "mult18": "MULT18X18D"}
+        return [f"{getattr(self, field):,} {name} of {getattr(device, field):,}" for field, name in names.items()
+                if getattr(self, field) > getattr(device, field)]
 
 
 # The LFE5U-85F, hwgen's default part.
