@@ -156,10 +156,15 @@ def choose(graph: Graph, *, target_cycles: int | None = None, max_luts: int | No
     def at(cycles: int) -> FoldingChoice:
         return fold_for_pace(graph, cycles, logits, shift_lanes, block_rams, built)
 
+    device = LFE5U_85F if max_luts is None else Resources(max_luts, LFE5U_85F.ff, LFE5U_85F.dp16kd,
+                                                          LFE5U_85F.mult18)
+
     def fits(choice: FoldingChoice) -> bool:
-        device = LFE5U_85F if max_luts is None else Resources(max_luts, LFE5U_85F.ff, LFE5U_85F.dp16kd,
-                                                              LFE5U_85F.mult18)
         return choice.resources.fits(device)
+
+    def too_big(what: str, choice: FoldingChoice) -> HwgenError:
+        return HwgenError(f"{what} needs about {_describe(choice.resources)}, more than {budget} holds "
+                          f"({'; '.join(choice.resources.shortfalls(device))})")
 
     slowest = max(_vectors_per_image(graph, n) * n.out_features * n.in_features
                   for n in graph.nodes if isinstance(n, MATRIX_NODES))
@@ -168,15 +173,13 @@ def choose(graph: Graph, *, target_cycles: int | None = None, max_luts: int | No
     if target_cycles is not None:
         choice = at(target_cycles)
         if not fits(choice):
-            raise HwgenError(f"{target_cycles} cycles per image needs about {_describe(choice.resources)}, "
-                             f"more than {budget} holds")
+            raise too_big(f"{target_cycles} cycles per image", choice)
         return choice
     if max_luts is None:
         raise HwgenError("auto-folding needs a target pace (--target-fps) or a LUT budget (--max-luts)")
     folded = at(slowest)
     if not fits(folded):
-        raise HwgenError(f"even fully folded the design needs about {_describe(folded.resources)}, "
-                         f"more than {budget} holds")
+        raise too_big("even fully folded the design", folded)
 
     def fast_enough_fits(cycles: int) -> bool:
         try:
@@ -206,5 +209,5 @@ def fastest_fitting(slowest: int, fits: Callable[[int], bool]) -> int:
 
 
 def _describe(resources: Resources) -> str:
-    return (f"{resources.lut4:,} LUT4, {resources.dp16kd} DP16KD and {resources.mult18} MULT18X18D "
-            f"(estimated)")
+    return (f"{resources.lut4:,} LUT4, {resources.ff:,} FF, {resources.dp16kd} DP16KD and {resources.mult18} "
+            f"MULT18X18D (estimated)")
