@@ -70,6 +70,9 @@ def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
     mapped = sum(u["lut4"] for u in result["yosys_units"].values()) + 2 * result["carry_chains"]
     assert abs(sum(unit["lut4"] for unit in estimate.values()) / mapped - 1) <= 0.25
     assert abs(meta["resources_estimate"]["total"]["lut4"] / used["TRELLIS_COMB"] - 1) <= 0.25
+    # Flip-flops within 10%, as placed: those behind each ROM block are its output register
+    # (before that was modelled, mnist-lfc-w1a1 was estimated 17% over, after 0.5%).
+    assert abs(meta["resources_estimate"]["total"]["ff"] / used["TRELLIS_FF"] - 1) <= 0.10
 
 
 def test_missing_synthesis_tool(tmp_path, monkeypatch):

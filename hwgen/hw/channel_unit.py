@@ -122,7 +122,7 @@ class ChannelUnit(wiring.Component):
                 words = self.table_words
                 bits = distinct_columns([[w >> b & 1 for b in range(self.table_width)] for w in words])
             address_bits = address_registers(self.table_address_copies) * (depth - 1).bit_length()
-            tables = rom(bits, depth, self._tables_in_block_ram) + Resources(ff=bits * self.table_stages + address_bits)
+            tables = rom(bits, depth, self._tables_in_block_ram, self.table_stages) + Resources(ff=address_bits)
         queue = credit_queue(self._per_beat * self._out_width, queue_depth(self.read_stages + self.lane_stages))
         return lanes + tables + queue + Resources(lut4=CONTROL_LUTS)
 

@@ -99,13 +99,17 @@ def distinct_columns(bits: np.ndarray) -> int:
     return len(np.unique(varying.T, axis=0)) if varying.size else 0
 
 
-def rom(bits: int, depth: int, in_block_ram: bool) -> Resources:
-    """A ROM of ``bits`` varying bits per word, read synchronously."""
+def rom(bits: int, depth: int, in_block_ram: bool, stages: int = 0) -> Resources:
+    """A ROM of ``bits`` varying bits per word, read synchronously, and ``stages`` registers
+    of its word behind the read. In block RAM the first of them is the blocks' own output
+    register: ``hwgen synth`` moves it there (``netlist_passes.absorb_output_registers``)."""
     if in_block_ram:
-        return Resources(dp16kd=block_rams(bits, depth)) + segment_mux(bits, depth)
+        deep = depth > DEEPEST_WORD_DEPTH   # its blocks' registers are the segment mux's first level
+        fabric = stages if deep else max(stages - 1, 0)
+        return Resources(dp16kd=block_rams(bits, depth), ff=fabric * bits) + segment_mux(bits, depth)
     # A LUT4 per 16 words of a bit, then a 2:1 mux per further 16 words; the read register.
     sixteens = math.ceil(depth / 16)
-    return Resources(lut4=bits * (2 * sixteens - 1), ff=bits)
+    return Resources(lut4=bits * (2 * sixteens - 1), ff=bits * (1 + stages))
 
 
 BLOCK_RAM_BITS = 18 * 1024
@@ -170,12 +174,12 @@ def segment_mux(bits: int, depth: int) -> Resources:
     """The segment muxes of a deep ROM (``roms.read_rom``) with ``bits`` varying bits:
     Yosys makes a 3:1 or 4:1 mux of four LUT4 passing their inputs to two PFUMX and an
     L6MUX21, a 2:1 of one LUT4; each level but the last registered, and each segment's
-    bit registered in the fabric before. Each bit's first level picks by about
+    bit registered before it in its block's output register. Each bit's first level picks by about
     ``DEEP_READ_STAGES`` registers a block (a copy beside it, and the tree before),
     each later level by a register a cycle of its own."""
     levels = segment_mux_levels(depth)
     luts = sum(4 * (count // SEGMENT_MUX_RADIX) + (0, 0, 1, 4)[count % SEGMENT_MUX_RADIX] for count in levels)
-    registered = sum(math.ceil(count / SEGMENT_MUX_RADIX) for count in levels[:-1]) + (levels[0] if levels else 0)
+    registered = sum(math.ceil(count / SEGMENT_MUX_RADIX) for count in levels[:-1])
     radix_bits = SEGMENT_MUX_RADIX.bit_length() - 1
     selects = radix_bits * (DEEP_READ_STAGES * math.ceil(segments(depth) / SEGMENTS_PER_BLOCK)
                             + sum(DEEP_READ_STAGES + level for level in range(1, len(levels)))) if levels else 0

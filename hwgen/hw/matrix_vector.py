@@ -201,8 +201,8 @@ class MatrixVectorUnit(wiring.Component):
                 bit_columns = codes[..., None] >> np.arange(self._weights.code_width) & 1
                 bits = distinct_columns(bit_columns.reshape(len(codes), -1))
             address_bits = address_registers(self.rom_address_copies) * (depth - 1).bit_length()
-            registers = (self.input_stages - self.rom_read_cycles) * bits + address_bits
-            weights = rom(bits, depth, self._rom_in_block_ram) + Resources(ff=registers)
+            weights = (rom(bits, depth, self._rom_in_block_ram, self.input_stages - self.rom_read_cycles)
+                       + Resources(ff=address_bits))
         tree = adder_tree(self._weights.term_count(simd, self._in_type), term_width, self.tree_plan)
         products = Resources(ff=self._product_stages * self._weights.term_count(simd, self._in_type)
                              * term_width)
