@@ -46,18 +46,6 @@ def _vectors_per_image(graph: Graph, node) -> int:
     return height * width
 
 
-def _stream_stages(graph: Graph, producer) -> list:
-    """The max pools and sliding windows that ``producer``'s output passes on its way to
-    the next matrix layer."""
-    stages, name = [], producer.name
-    while (node := next((n for n in graph.nodes if getattr(n, "input", None) == name), None)) \
-            and not isinstance(node, MATRIX_NODES):
-        if isinstance(node, (MaxPool, Window)):
-            stages.append(node)
-        name = node.name
-    return stages
-
-
 def _stage_cycles(graph: Graph, stage, per_beat: int, whole_windows: bool) -> int:
     """Cycles per image of a max pool or sliding window fed ``per_beat`` elements a beat:
     their pace follows the beat width of the layer before them, not their own folding."""
@@ -69,19 +57,24 @@ def _stage_cycles(graph: Graph, stage, per_beat: int, whole_windows: bool) -> in
                              whole_windows=whole_windows).cycles_per_image
 
 
-def _keeps_up(graph: Graph, node, fold: LayerFold, cycles: int) -> bool:
-    """Whether a matrix layer at ``fold`` lets the windows and pools around it keep ``cycles``
-    per image: those after it take its PE a beat (a window fed whole pixels at best takes
-    whole windows); a window before it that needs whole windows a beat for the pace, even
-    fed whole pixels, needs this layer's SIMD to take them."""
-    if any(_stage_cycles(graph, stage, fold.pe, True) > cycles for stage in _stream_stages(graph, node)):
-        return False
-    window = next((n for n in graph.nodes if n.name == node.input), None)
-    if isinstance(window, Window):
-        channels = graph.shapes[window.input][2]
-        rows = _stage_cycles(graph, window, channels, False)
-        return rows <= cycles or fold.simd >= node.in_features
-    return True
+def _keeping_up(graph: Graph, node, folds: list[LayerFold], cycles: int) -> list[LayerFold]:
+    """Those of a matrix layer's ``folds`` that let the windows and pools around it keep
+    ``cycles`` per image: those after it (up to the next matrix layer; the graph is a
+    chain) take its PE a beat, a window fed whole pixels at best giving whole windows; a
+    window before it that needs whole windows a beat for the pace, even fed whole pixels,
+    needs this layer's SIMD to take them."""
+    index = graph.nodes.index(node)
+    after = []
+    for stage in graph.nodes[index + 1:]:
+        if isinstance(stage, MATRIX_NODES):
+            break
+        if isinstance(stage, (MaxPool, Window)):
+            after.append(stage)
+    paced = {pe for pe in {fold.pe for fold in folds}
+             if all(_stage_cycles(graph, stage, pe, True) <= cycles for stage in after)}
+    before = graph.nodes[index - 1]
+    whole = isinstance(before, Window) and _stage_cycles(graph, before, graph.shapes[before.input][2], False) > cycles
+    return [fold for fold in folds if fold.pe in paced and (not whole or fold.simd >= node.in_features)]
 
 
 def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: str = "auto",
@@ -109,7 +102,8 @@ def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: 
         if not fast:
             raise HwgenError(f"{node.name}: even fully parallel it needs {vectors} cycles per image, "
                              f"more than the {cycles} asked for")
-        fast = [option for option in fast if _keeps_up(graph, node, LayerFold(*option[2:]), cycles)]
+        kept = set(_keeping_up(graph, node, [LayerFold(pe, simd) for _, _, pe, simd in fast], cycles))
+        fast = [option for option in fast if LayerFold(*option[2:]) in kept]
         if not fast:
             raise HwgenError(f"{node.name}: at no folding do the windows and pools beside it keep up "
                              f"with {cycles} cycles per image")
