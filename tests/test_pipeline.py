@@ -60,10 +60,10 @@ def test_a_register_slice_passes_every_beat_in_order(stall, width):
     (lambda rng: random_graph(rng, [12, 8, 8, 10], Integer(4, signed=False)), "1x12,2x8,5x2", 3),
     (lambda rng: random_shift_graph(rng, [12, 8, 8, 10], Integer(5, signed=True, frac=3)), "4x6,2x4,5x1", 3),
     # 20 lanes take five copies of the beat (a tree: 1, 2, 5); a 480-bit ROM word fills
-    # 12 block RAMs: two address copies.
+    # 12 block RAMs: three address copies.
     (lambda rng: random_graph(rng, [48, 40, 10], Integer(3, signed=False)), "20x24,5x20", 24),
-    # A 1,920-bit word fills some 50 blocks: six address copies, more than one register
-    # feeds, so two registers copy the address first.
+    # A 1,920-bit word fills 48 blocks: twelve address copies, more than one register
+    # feeds, so three registers copy the address first.
     (lambda rng: random_graph(rng, [96, 80, 10], Integer(3, signed=False)), "40x48,5x40", 48),
 ], ids=["binary-int", "binary-parallel", "binary-hold", "shift", "binary-copies", "binary-copy-tree"])
 def test_network_latency_and_pace_equal_the_model(make_graph, folding, per_beat):
@@ -80,10 +80,10 @@ def test_network_latency_and_pace_equal_the_model(make_graph, folding, per_beat)
     assert stamps[0] == net.latency
     if folding == "20x24,5x20":
         unit = next(stage for stage, _ in net._stages if isinstance(stage, MatrixVectorUnit))
-        assert (unit.beat_copies, unit.rom_address_copies, unit.input_stages) == (5, 2, 4)
+        assert (unit.beat_copies, unit.rom_address_copies, unit.input_stages) == (5, 3, 4)
     if folding == "40x48,5x40":
         unit = next(stage for stage, _ in net._stages if isinstance(stage, MatrixVectorUnit))
-        assert (unit.rom_address_copies, unit.rom_read_cycles) == (6, 3)
+        assert (unit.rom_address_copies, unit.rom_read_cycles) == (12, 3)
     assert list(np.diff(stamps[1:])) == [net.cycles_per_image] * (len(x) - 2)
 
 

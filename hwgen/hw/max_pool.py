@@ -5,7 +5,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..ir import ElementType, Integer
 from .cost import CONTROL_LUTS, Resources, carry_luts, credit_queue
-from .pipeline import (QUEUE_LATENCY, CreditQueue, less_than, offers_after, queue_depth, register_copies,
+from .pipeline import (COPY_FANOUT, QUEUE_LATENCY, CreditQueue, less_than, offers_after, queue_depth, register_copies,
                        registered_ready)
 
 
@@ -97,13 +97,14 @@ class MaxPoolUnit(wiring.Component):
     def resources(self) -> Resources:
         """Estimated LUT4 and FF (see :mod:`~hwgen.hw.cost`): a row of partial maxima
         in flip-flops, read through two levels of mux, written from a copy of the merged
-        beat per group, and a compare per lane."""
+        beat per group at enables decoded an entry each, and a compare per lane."""
         beat_width = self._per_beat * self._in_type.width
         slots, groups = self._slots, self._read_groups
         compare = carry_luts(self._in_type.width) + self._in_type.width
-        write_copies = (groups - 1) * (beat_width + slots.bit_length() + 1)
-        return (Resources(lut4=CONTROL_LUTS + beat_width * slots + self._per_beat * compare,
-                          ff=(slots + groups + 5) * beat_width + groups * slots.bit_length() + 16 + write_copies)
+        enables = slots * -(-beat_width // COPY_FANOUT)
+        copies = (groups - 1) * beat_width + 2 * groups * slots.bit_length() + enables
+        return (Resources(lut4=CONTROL_LUTS + beat_width * slots + slots + self._per_beat * compare,
+                          ff=(slots + groups + 5) * beat_width + 16 + copies)
                 + credit_queue(beat_width, queue_depth(MERGED_AT)))
 
     def elaborate(self, platform):
@@ -155,25 +156,32 @@ class MaxPoolUnit(wiring.Component):
         index1, read1 = Signal.like(index), Signal(beat_width)
         last2, valid3, index3 = Signal(), Signal(), Signal.like(index)
         merged, merged3, merged4 = (Signal(beat_width) for _ in range(3))
-        # Stage 2 writes each group of entries from a copy of its own of the merged beat and
-        # where it goes: from one register to all 112 entries was one of mini-mnist-cnn's
-        # worst paths (6.52 ns of routing).
+        # Stage 2 writes each group of entries from a copy of its own of the merged beat: from
+        # one register to all 112 entries was one of mini-mnist-cnn's worst paths (6.52 ns of
+        # routing). Each entry's enable is a register per ``COPY_FANOUT`` bits, decoded in
+        # stage 1 from a copy of the index per group: decoded in stage 2, an enable drove a
+        # whole 64-bit entry, mnist-lenet-bnn's worst path (8.56 ns, 7.56 routing).
         groups = len(slot_copies)
-        merged2s, index2s = register_copies(merged, groups, "merged2"), register_copies(index, groups, "index2")
-        valid2s = register_copies(Signal(), groups, "valid2")
-        merged2, index2, valid2 = merged2s[0], index2s[0], valid2s[0]
+        merged2s = register_copies(merged, groups, "merged2")
+        index1s = register_copies(index, groups, "index1")
+        chunks = range(0, beat_width, COPY_FANOUT)
+        writes = [register_copies(Signal(), len(chunks), f"write{entry}") for entry in range(slots)]
+        merged2, index2, valid2 = merged2s[0], Signal.like(index), Signal()
         # Whether the beats now in stages 1 and 2, and the one that left stage 2 as this
         # beat's first level was read, write this entry after it is read.
         after_next, after_this, after_that = Signal(), Signal(), Signal()
         m.d.sync += [
             beat1.eq(beat), valid1.eq(valid), first1.eq(first), last1.eq(last), index1.eq(index),
+            *(copy.eq(index) for copy in index1s),
             read1.eq(Cat(picked).word_select(index[low_bits:], beat_width) if len(picked) > 1 else picked[0]),
             after_next.eq(valid1 & (index1 == index)), after_this.eq(valid2 & (index2 == index)),
             after_that.eq(valid3 & (index3 == index)),
-            *(copy.eq(valid1) for copy in valid2s), last2.eq(last1), *(copy.eq(index1) for copy in index2s),
+            valid2.eq(valid1), last2.eq(last1), index2.eq(index1),
             valid3.eq(valid2), index3.eq(index2),
             *(copy.eq(merged) for copy in merged2s), merged3.eq(merged2), merged4.eq(merged3),
         ]
+        for entry, copies in enumerate(writes):
+            m.d.sync += [copy.eq(valid1 & (index1s[entry // group] == entry)) for copy in copies]
         old_entry = Mux(after_next, merged2, Mux(after_this, merged3, Mux(after_that, merged4, read1)))
         signed = isinstance(self._in_type, Integer) and self._in_type.signed
         for lane in range(lanes):
@@ -181,9 +189,10 @@ class MaxPoolUnit(wiring.Component):
             if signed:
                 new, old = new.as_signed(), old.as_signed()
             m.d.comb += merged.word_select(lane, element).eq(Mux(first1 | less_than(old, new), new, old))
-        for g, (valid_g, index_g, merged_g) in enumerate(zip(valid2s, index2s, merged2s)):
-            for entry in range(g * group, min(slots, (g + 1) * group)):
-                with m.If(valid_g & (index_g == entry)):
-                    m.d.sync += partial.word_select(entry, beat_width).eq(merged_g)
+        for entry, copies in enumerate(writes):
+            stored, merged_g = partial.word_select(entry, beat_width), merged2s[entry // group]
+            for write, low in zip(copies, chunks):
+                with m.If(write):
+                    m.d.sync += stored[low:low + COPY_FANOUT].eq(merged_g[low:low + COPY_FANOUT])
         m.d.comb += [queue.push.valid.eq(valid2 & last2), queue.push.payload.eq(merged2)]
         return m

@@ -31,9 +31,10 @@ COPY_FANOUT = 16
 # the push is registered, then written.
 QUEUE_LATENCY = 2
 # Payload bits of a CreditQueue's slots that one copy of its write enable and slot
-# addresses drives: 16 DPR16X4. From one write address to the 88 DPR16X4 of fc1's
-# queue in the auto-folded mnist-mlp-bnn at 75k images/s took 8.6 ns of routing.
-QUEUE_SLICE_BITS = 64
+# addresses drives: 8 DPR16X4. From one write address to the 88 DPR16X4 of fc1's
+# queue in the auto-folded mnist-mlp-bnn at 75k images/s took 8.6 ns of routing; to 16,
+# in fc1's queue of mnist-lfc-w1a1, 6.48 ns (its worst path on one placement).
+QUEUE_SLICE_BITS = 32
 
 
 class CreditQueue(wiring.Component):
@@ -246,6 +247,19 @@ def register_copies(like: Value, copies: int, name: str, **kwargs) -> list[Signa
     if copies == 1:
         return [Signal.like(like, name=name, **kwargs)]
     return [Signal.like(like, name=f"{name}_copy{k}", attrs={"keep": 1}, **kwargs) for k in range(copies)]
+
+
+def last_step(m: Module, step: Value, count: int, name: str) -> Signal:
+    """A register that is high while the next ``step`` ends a round of ``count`` (the steps
+    counted modulo ``count``). It is set a beat ahead, so that what a round's last step
+    does is a gate after ``step``, not behind a counter's compare: compared at the read,
+    a buffer's round counters came before the 20 bank-select copies of digits-shift's fc1
+    input buffer (its worst path, 9.25 ns)."""
+    counter = Signal(range(count), name=f"{name}_counter")
+    last = Signal(init=count == 1, name=f"{name}_last")
+    with m.If(step):
+        m.d.sync += [counter.eq(Mux(last, 0, counter + 1)), last.eq(Mux(last, count == 1, counter == count - 2))]
+    return last
 
 
 def register(m: Module, values: list[Value], name: str, reset_less: bool = False) -> list[Value]:

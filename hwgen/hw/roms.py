@@ -25,12 +25,14 @@ from .pipeline import COPY_BRANCHING, copy_tree, delayed, delayed_copies
 
 # Block RAM slices that one copy of a ROM's address drives. fc1 of the auto-folded
 # mnist-mlp-bnn read its 57 blocks, spread over the part, from one address
-# register: 13.1 ns, all of it routing.
-SLICES_PER_ADDRESS_COPY = 8
+# register: 13.1 ns, all of it routing; a copy for eight, mini-mnist-cnn's fc1 read
+# one of them at 7.51 ns (6.73 routing), its worst path.
+SLICES_PER_ADDRESS_COPY = 4
 # LUT4 of a ROM in logic that one copy of its address drives. The threshold unit after
 # fc0 of the auto-folded mnist-mlp-bnn at 75k images/s read its 32-word tables, some
-# 800 LUT4, from its fold counter: 9.2 ns, 8.3 of it routing.
-LUTS_PER_ADDRESS_COPY = 128
+# 800 LUT4, from its fold counter: 9.2 ns, 8.3 of it routing; at its zoo folding, with a
+# copy for 128, 7.63 ns (6.87 routing), its worst path.
+LUTS_PER_ADDRESS_COPY = 64
 
 
 def address_copies(varying_bits: int, depth: int, in_block_ram: bool) -> int:

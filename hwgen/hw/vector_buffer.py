@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from .cost import BLOCK_RAM_LUT4_WORTH, CONTROL_LUTS, Resources, block_rams, credit_queue, lut_ram
 from .pipeline import (BEFORE_THE_IMAGE, COPY_BRANCHING, COPY_FANOUT, QUEUE_LATENCY, CreditQueue, delayed,
-                       delayed_copies, lookup, queue_depth, register, register_copies)
+                       delayed_copies, last_step, lookup, queue_depth, register, register_copies)
 
 # DPR16X4 that one copy of a memory address drives at most. mnist-lenet-ternary's
 # conv2 input buffer read 104 of them per port from one address register: 13.1 ns,
@@ -350,19 +350,13 @@ class VectorBuffer(wiring.Component):
         last_repeat = register_copies(Signal(init=self._repeats == 1), self.copy_groups, "last_repeat")
         next_last = register_copies(Signal(init=self._repeats == 2), -(-self.copy_groups // COPY_BRANCHING),
                                     "next_last")
-        write_beat = Signal(range(self.in_beats))
         read_repeat = Signal(range(self._repeats))
 
         m.d.comb += [self.i.ready.eq(~filled[0]), self.o.valid.eq(held[0]), self.o.payload.eq(hold)]
         accept = self.i.valid & ~filled[0]
-        # Whether the next input beat is the vector's last, a register set a beat ahead: the
-        # counter's compare before the groups' `filled` flags was digits-shift's worst path
-        # (7.04 ns, 6.05 routing).
-        last_write = Signal(init=self.in_beats == 1)
-        last_beat = accept & last_write
-        with m.If(accept):
-            m.d.sync += [write_beat.eq(Mux(last_write, 0, write_beat + 1)),
-                         last_write.eq(Mux(last_write, self.in_beats == 1, write_beat == self.in_beats - 2))]
+        # The counter's compare before the groups' `filled` flags was digits-shift's worst
+        # path (7.04 ns, 6.05 routing).
+        last_beat = accept & last_step(m, accept, self.in_beats, "write_beat")
         with m.If(held[0] & self.o.ready):
             m.d.sync += read_repeat.eq(Mux(last_repeat[0], 0, read_repeat + 1))
             if self._repeats > 1:   # else every beat is the last
@@ -389,10 +383,7 @@ class VectorBuffer(wiring.Component):
         m = Module()
         full = Signal(2)
         write_bank = Signal()
-        write_beat = Signal(range(self.in_beats))
         read_bank = Signal()
-        read_word = Signal(range(self.out_words))
-        read_repeat = Signal(range(self._repeats))
 
         # Where reads are pipelined `ready` is a register: ~full[write_bank], set a cycle
         # ahead (below), for `emptied` comes from registers here.
@@ -404,12 +395,12 @@ class VectorBuffer(wiring.Component):
         ready = Signal(init=1)
         m.d.comb += self.i.ready.eq(ready)
         accept = self.i.valid & ready
-        filled = accept & (write_beat == self.in_beats - 1)
-        with m.If(accept):
-            with m.If(filled):
-                m.d.sync += [write_beat.eq(0), write_bank.eq(~write_bank)]
-            with m.Else():
-                m.d.sync += write_beat.eq(write_beat + 1)
+        # The beat counter's compare between the input slice's `valid` and the `ready`
+        # register was mnist-lfc-w1a1's worst path (7.23 ns, 5.72 routing): three LUTs
+        # after a net across the die.
+        filled = accept & last_step(m, accept, self.in_beats, "write_beat")
+        with m.If(filled):
+            m.d.sync += write_bank.eq(~write_bank)
 
         # A beat is read when it is sent; where pipelined, when the queue has room for it.
         queue = None
@@ -422,17 +413,15 @@ class VectorBuffer(wiring.Component):
         else:
             m.d.comb += self.o.valid.eq(full.bit_select(read_bank, 1))
             read = self.o.valid & self.o.ready
-        word_done = read_word == self.out_words - 1
-        vector_done = word_done & (read_repeat == self._repeats - 1)
+        word_done = last_step(m, read, self.out_words, "read_word")
+        vector_done = word_done & last_step(m, read & word_done, self._repeats, "read_repeat")
         emptied = read & vector_done
         # Where the next beat is, should this one be read: from the read state alone.
         following_bank = read_bank ^ vector_done
         word_after_next = Signal(range(self.out_words), init=2 % self.out_words)
         with m.If(read):
-            m.d.sync += [read_word.eq(Mux(word_done, 0, read_word + 1)), read_bank.eq(following_bank),
+            m.d.sync += [read_bank.eq(following_bank),
                          word_after_next.eq(Mux(word_after_next == self.out_words - 1, 0, word_after_next + 1))]
-            with m.If(word_done):
-                m.d.sync += read_repeat.eq(Mux(vector_done, 0, read_repeat + 1))
         # In memory a write lands a cycle late (``_memory``, ``_block_memory``), and so does its bank's full flag.
         if self.storage in ("memory", "block_ram") and self._write_registered:
             filled_bank = delayed(m, filled, 1, "filled"), delayed(m, write_bank, 1, "filled_bank")
