@@ -58,15 +58,18 @@ def test_vector_buffer_replays_each_vector(stall, size, in_per_beat, out_per_bea
     assert dut.memory_shape[2] == 1 or out_per_beat % in_per_beat   # a read port a word overlapped
 
 
-@pytest.mark.parametrize("size, in_per_beat, out_per_beat, repeats", [
-    (12, 6, 6, 4), (12, 3, 4, 2),   # "memory", 2 input beats and 8 replayed, 4 and 6: i.ready is a register
-    (12, 3, 4, 1),   # "memory", 4 and 3: a LUT
-    (96, 24, 10, 2), (400, 25, 7, 1),   # "memory" of 36 and 76 DPR16X4: reads pipelined, i.ready a register
-    (10, 2, 4, 3), (147, 7, 49, 3),   # words of parts, the first's last short; the second's 37 DPR16X4 read pipelined
-    (12, 4, 12, 4), (64, 2, 64, 3)])   # "hold", "registers"
-def test_a_vector_buffer_takes_and_offers_beats_when_its_model_says(size, in_per_beat, out_per_beat, repeats):
+@pytest.mark.parametrize("size, in_per_beat, out_per_beat, repeats, block_ram", [
+    (12, 6, 6, 4, False), (12, 3, 4, 2, False),   # "memory", 2 input beats and 8 replayed, 4 and 6: i.ready is a register
+    (12, 3, 4, 1, False),   # "memory", 4 and 3: a LUT
+    (96, 24, 10, 2, False), (400, 25, 7, 1, False),   # "memory" of 36 and 76 DPR16X4: reads pipelined, i.ready a register
+    (10, 2, 4, 3, False), (147, 7, 49, 3, False),   # words of parts, the first's last short; the second's 37 DPR16X4 read pipelined
+    (12, 4, 12, 4, False), (64, 2, 64, 3, False),   # "hold", "registers"
+    (1024, 8, 8, 2, True), (960, 24, 6, 2, True)])   # block RAM; the second picks beats at offsets, a cycle later
+def test_a_vector_buffer_takes_and_offers_beats_when_its_model_says(size, in_per_beat, out_per_beat, repeats,
+                                                                    block_ram):
     dut = VectorBuffer(element_width=3, size=size, in_per_beat=in_per_beat, out_per_beat=out_per_beat,
-                       repeats=repeats)
+                       repeats=repeats, block_ram=block_ram)
+    assert (dut.storage == "block_ram") == block_ram
     vectors = np.random.default_rng(size).integers(0, 8, (6, size))
     taken, stamps = [], []
     run_stream(dut, beats(vectors, in_per_beat, 3), 6 * dut.replay_cycles, stall=0.0, taken=taken, stamps=stamps)

@@ -188,7 +188,16 @@ class VectorBuffer(wiring.Component):
     @property
     def read_delay(self) -> int:
         """Cycles from a beat's read to its offer at ``o``: 0 but where ``_read_pipelined``."""
-        return PIPELINED_READ_CYCLES + QUEUE_LATENCY if self._read_pipelined else 0
+        return self._read_cycles + QUEUE_LATENCY if self._read_pipelined else 0
+
+    @property
+    def _read_cycles(self) -> int:
+        """Cycles from a pipelined read to its beat at the queue: ``PIPELINED_READ_CYCLES``, and
+        in block RAM whose beats are picked out of their words at several offsets, one more: a
+        register in the fabric, by the pick. From the block's own output register, across the
+        die and through the pick's mux, was the auto-folded mini-mnist-cnn's worst path
+        (10.47 ns, 8.21 routing)."""
+        return PIPELINED_READ_CYCLES + (self.storage == "block_ram" and len(set(self._offsets)) > 1)
 
     def schedule(self, arrivals: list[int]) -> list[int]:
         """Output offer cycles from input offer cycles (see :func:`~.pipeline.offers_after`).
@@ -315,9 +324,10 @@ class VectorBuffer(wiring.Component):
         align = math.ceil(offsets / 2) if offsets > 1 else 0
         address_bits = (2 * depth - 1).bit_length()
         write = width + address_bits + 1
-        return (Resources(lut4=CONTROL_LUTS + align * beat_width, ff=(1 + reads) * address_bits + write + 2,
-                          dp16kd=self._blocks)
-                + credit_queue(beat_width, queue_depth(PIPELINED_READ_CYCLES)))
+        fabric_words = width * reads * (offsets > 1)
+        return (Resources(lut4=CONTROL_LUTS + align * beat_width,
+                          ff=(1 + reads) * address_bits + write + 2 + fabric_words, dp16kd=self._blocks)
+                + credit_queue(beat_width, queue_depth(PIPELINED_READ_CYCLES + (offsets > 1))))
 
     def elaborate(self, platform):
         return self._hold() if self.storage == "hold" else self._banks()
@@ -409,7 +419,7 @@ class VectorBuffer(wiring.Component):
         # A beat is read when it is sent; where pipelined, when the queue has room for it.
         queue = None
         if self._read_pipelined:
-            queue = CreditQueue(width=self._out_per_beat * self._element_width, latency=PIPELINED_READ_CYCLES)
+            queue = CreditQueue(width=self._out_per_beat * self._element_width, latency=self._read_cycles)
             m.submodules.queue = queue
             wiring.connect(m, queue.o, wiring.flipped(self.o))
             read = Signal()
@@ -615,8 +625,9 @@ class VectorBuffer(wiring.Component):
         """The banks in block RAM, bank ``b``'s word ``k`` at ``2 * k + b``, written
         and read at address registers. Read port ``k`` reads free-running at its read
         address, which holds the ``k``-th word of the beat to be read; its output
-        register holds the word ``PIPELINED_READ_CYCLES`` after the read, the offset
-        index follows it, and the beat goes into the queue that ``read`` reserved."""
+        register holds the word ``PIPELINED_READ_CYCLES`` after the read (then, where
+        ``_read_cycles`` says, a fabric register), the offset index follows it, and the beat
+        goes into the queue that ``read`` reserved."""
         width, depth, reads = self.memory_shape
         m.submodules.banks = banks = memory.Memory(shape=width, depth=2 * depth, init=[],
                                                    attrs={"ram_style": "block", "no_rw_check": 1})
@@ -634,15 +645,18 @@ class VectorBuffer(wiring.Component):
             port = banks.read_port(domain="sync")
             m.d.comb += port.addr.eq(self._read_address_register(m, read, following, depth, k))
             words.append(port.data)
-        self._push_read(m, queue, register(m, words, "word", reset_less=True), read, word_after_next)
+        words = register(m, words, "word", reset_less=True)
+        if self._read_cycles > PIPELINED_READ_CYCLES:
+            words = register(m, words, "fabric_word", reset_less=True)
+        self._push_read(m, queue, words, read, word_after_next)
 
     def _push_read(self, m: Module, queue: CreditQueue, words: list[Value], read: Value,
                    word_after_next: Value) -> None:
-        """A pipelined read's beat, out of the ``words`` registered ``PIPELINED_READ_CYCLES``
-        after ``read``, into the queue that ``read`` reserved."""
-        aligned = self._aligned(m, Cat(*words), read, word_after_next, PIPELINED_READ_CYCLES)
+        """A pipelined read's beat, out of the ``words`` registered ``_read_cycles`` after
+        ``read``, into the queue that ``read`` reserved."""
+        aligned = self._aligned(m, Cat(*words), read, word_after_next, self._read_cycles)
         m.d.comb += [queue.push.payload.eq(aligned),
-                     queue.push.valid.eq(delayed(m, read, PIPELINED_READ_CYCLES, "read"))]
+                     queue.push.valid.eq(delayed(m, read, self._read_cycles, "read"))]
 
 
 def next_full(full: Value, filled: Value, write_bank: Value, emptied: Value, read_bank: Value) -> Value:
