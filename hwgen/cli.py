@@ -173,6 +173,9 @@ def _synth_options(p):
     p.add_argument("--seeds", type=int, default=1,
                    help="place and route with nextpnr seeds 1 .. N and report the median Fmax: placement "
                         "moves Fmax by 10-20%% from seed to seed (default: 1)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="placements run at once, each one nextpnr thread (default: one per core, at most "
+                        "--seeds)")
     p.add_argument("--router", choices=ROUTERS, default="router1",
                    help="nextpnr's router; router2 routes large designs (LeNet, LFC) much faster "
                         "(default: router1)")

@@ -61,6 +61,7 @@ class Options:
     target_mhz: float = 200.0
     speed: int = 6
     seeds: int = 1
+    jobs: int | None = None          # nextpnr runs at once; None: one per core, at most seeds
     router: str = "router1"
     placer: str = "heap"
 
@@ -72,7 +73,7 @@ def default_folder(options: Options) -> Path:
 
 def check_options(options: Options) -> None:
     """The checks that need no file: run before any step writes."""
-    for name in ("epochs", "input_per_beat", "max_luts", "test_images", "seeds"):
+    for name in ("epochs", "input_per_beat", "max_luts", "test_images", "seeds", "jobs"):
         value = getattr(options, name)
         if value is not None and value < 1:
             raise HwgenError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
@@ -314,7 +315,7 @@ def synth(run: RunFolder, options: Options) -> None:
           f"(yosys synth_ecp5, then nextpnr-ecp5)...", flush=True)
     result = synthesize(run.path, device=options.device, package=options.package,
                         target_mhz=options.target_mhz, speed=options.speed, seeds=options.seeds,
-                        router=options.router, placer=options.placer)
+                        jobs=options.jobs, router=options.router, placer=options.placer)
     run.record([SYNTH_FILE], VERILOG)
     used = ", ".join(f"{name} {u['used']}/{u['available']}" for name, u in result["utilization"].items())
     seeds = result["fmax_by_seed"]

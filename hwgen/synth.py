@@ -4,12 +4,14 @@ Fmax and the critical path."""
 import hashlib
 import importlib.util
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from . import artifacts
@@ -112,9 +114,10 @@ NEXTPNR_PHASES = re.compile(r"Info: (Packing IOs|Running main analytical placer|
                             r"Routing complete|Router\d time|Max frequency|    iter=\d+ )")
 
 
-def _run(command: list[str], cwd: Path, log: Path, what: str, echo: re.Pattern | None = None) -> float:
-    """Run a tool, echoing its output lines that match ``echo`` to stderr as they come;
-    return its wall time in seconds."""
+def _run(command: list[str], cwd: Path, log: Path, what: str, echo: re.Pattern | None = None,
+         label: str = "") -> float:
+    """Run a tool, echoing its output lines that match ``echo`` to stderr as they come
+    (after ``label``, which tells runs at once apart); return its wall time in seconds."""
     started = time.monotonic()
     lines = []
     with subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -122,7 +125,7 @@ def _run(command: list[str], cwd: Path, log: Path, what: str, echo: re.Pattern |
         for line in tool.stdout:
             lines.append(line)
             if echo is not None and echo.match(line):
-                print(f"  [{time.monotonic() - started:6.0f} s] {line.removeprefix('Info: ').rstrip()}",
+                print(f"  [{time.monotonic() - started:6.0f} s] {label}{line.removeprefix('Info: ').rstrip()}",
                       file=sys.stderr, flush=True)
     output = "".join(lines)
     write_text(log, output)
@@ -208,7 +211,7 @@ def yosys_script(top: str, design: str = RTLIL_FILE) -> list[str]:
 
 def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
                target_mhz: float = 100.0, speed: int = 6, seeds: int = 1,
-               router: str = "router1", placer: str = "heap") -> dict:
+               router: str = "router1", placer: str = "heap", jobs: int | None = None) -> dict:
     """Synthesize, place and route the Verilog in ``folder`` for an ECP5 ``device``.
 
     Writes ``synth.json`` (Fmax, the critical path, resources used of those
@@ -223,7 +226,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
     10-20% from seed to seed (BENCHMARKS.md): with ``seeds`` > 1 it places and
     routes once per seed 1 .. seeds, and ``fmax_mhz`` is the median (the lower
     of the two middle ones for an even count), the run whose report is kept;
-    every placement's Fmax and critical path are recorded.
+    every placement's Fmax and critical path are recorded. The placements run ``jobs``
+    at a time (default: one per core, at most ``seeds``): each nextpnr is one thread.
 
     ``router`` picks nextpnr's router: router1 (its default for ECP5) or
     router2, whose congestion-driven search routes large designs in a fraction
@@ -266,18 +270,25 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         if clock_pin:
             (work / "clock.lpf").write_text(f'LOCATE COMP "{clock_port}" SITE "{clock_pin}";\n')
             constraints = ["--lpf", "clock.lpf", "--lpf-allow-unconstrained"]
-        runs, nextpnr_s = [], 0.0
-        for seed in range(1, seeds + 1):
-            if seeds > 1:
-                print(f"  nextpnr seed {seed} of {seeds}", file=sys.stderr, flush=True)
-            nextpnr_s += _run([nextpnr, f"--{device}", "--package", package, "--speed", str(speed),
-                               "--json", "netlist.json", "--freq", f"{target_mhz:g}", "--timing-allow-fail",
-                               "--seed", str(seed), "--placer", placer, "--router", router,
-                               "--report", f"report{seed}.json", *constraints],
-                              work, _seed_log(nextpnr_log, seed, seeds), "nextpnr-ecp5", echo=NEXTPNR_PHASES)
+
+        def place_and_route(seed: int) -> tuple[float, int, dict]:
+            _run([nextpnr, f"--{device}", "--package", package, "--speed", str(speed),
+                  "--json", "netlist.json", "--freq", f"{target_mhz:g}", "--timing-allow-fail",
+                  "--seed", str(seed), "--placer", placer, "--router", router,
+                  "--report", f"report{seed}.json", *constraints],
+                 work, _seed_log(nextpnr_log, seed, seeds), "nextpnr-ecp5", echo=NEXTPNR_PHASES,
+                 label=f"seed {seed}: " if seeds > 1 else "")
             report = json.loads((work / f"report{seed}.json").read_text())
             # The slowest clock domain sets the pace; the design has one.
-            runs.append((min(clock["achieved"] for clock in report["fmax"].values()), seed, report))
+            return min(clock["achieved"] for clock in report["fmax"].values()), seed, report
+
+        jobs = jobs or min(seeds, os.cpu_count() or 1)
+        if seeds > 1:
+            print(f"  nextpnr seeds 1 to {seeds}, {jobs} at a time", file=sys.stderr, flush=True)
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            runs = list(pool.map(place_and_route, range(1, seeds + 1)))
+        nextpnr_s = round(time.monotonic() - started, 1)
         fmax, seed, report = sorted(runs, key=lambda run: run[0])[(len(runs) - 1) // 2]
         shutil.copyfile(work / f"report{seed}.json", folder / "nextpnr-report.json")
         if seeds > 1:
@@ -304,7 +315,9 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         # Each a LUT4 that yosys_units does not count either.
         "first_sums_moved": first_sums,
         "tools": {"yosys": yosys_kind, "nextpnr": nextpnr_kind, "placer": placer, "router": router},
-        "wall_s": {"yosys": yosys_s, "nextpnr": round(nextpnr_s, 1)},
+        # nextpnr's: every placement, ``nextpnr_jobs`` at a time.
+        "wall_s": {"yosys": yosys_s, "nextpnr": nextpnr_s},
+        "nextpnr_jobs": jobs,
         "verilog_sha256": digest(folder / VERILOG_FILE),
         "rtlil_sha256": digest(folder / RTLIL_FILE),
     }

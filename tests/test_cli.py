@@ -103,9 +103,10 @@ def test_flow_checks_every_option_before_writing(run_dir, tmp_path, capsys, opti
     _fails_with(capsys, ["flow", "--out", str(out), "--epochs", "1", option, value], message, out)
 
 
-def test_synth_needs_a_seed_or_more(run_dir, tmp_path, capsys):
+@pytest.mark.parametrize("option", ["--seeds", "--jobs"])
+def test_synth_needs_a_seed_and_a_job_or_more(run_dir, tmp_path, capsys, option):
     out = _fresh_copy(run_dir, tmp_path)
-    _fails_with(capsys, ["synth", "--out", str(out), "--seeds", "0"], "--seeds must be at least 1, not 0", out)
+    _fails_with(capsys, ["synth", "--out", str(out), option, "0"], f"{option} must be at least 1, not 0", out)
 
 
 def test_out_is_a_file(tmp_path, capsys):

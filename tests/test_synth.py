@@ -30,7 +30,8 @@ def _design(tmp_path, shift: bool):
 @pytest.mark.parametrize("shift", [False, True], ids=["binary", "shift"])
 def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
     seeds, router, placer = (1, "router2", "static") if shift else (2, "router1", "heap")
-    result = synth.synthesize(_design(tmp_path, shift), device="25k", seeds=seeds, router=router, placer=placer)
+    result = synth.synthesize(_design(tmp_path, shift), device="25k", seeds=seeds, router=router, placer=placer,
+                              jobs=seeds)
     used = {name: u["used"] for name, u in result["utilization"].items()}
     assert 1 < result["fmax_mhz"] < 1000
     # Placed once per seed; the median is reported, and its run's report kept.
@@ -39,6 +40,12 @@ def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
     assert result["fmax_mhz"] == sorted(result["fmax_by_seed"])[(seeds - 1) // 2]
     assert len(result["critical_path_by_seed"]) == seeds
     assert result["critical_path"] in result["critical_path_by_seed"]
+    # The seeds placed at once, each as it would alone (seed 1 again, by itself).
+    assert result["nextpnr_jobs"] == seeds
+    if seeds > 1:
+        alone = synth.synthesize(_design(tmp_path / "alone", shift), device="25k", router=router, placer=placer)
+        assert (alone["fmax_by_seed"], alone["critical_path_by_seed"]) == \
+            (result["fmax_by_seed"][:1], result["critical_path_by_seed"][:1])
     report = json.loads((tmp_path / "nextpnr-report.json").read_text())
     assert min(clock["achieved"] for clock in report["fmax"].values()) == result["fmax_mhz"]
     assert used["TRELLIS_COMB"] > 0 and used["TRELLIS_FF"] > 0
