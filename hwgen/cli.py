@@ -173,6 +173,8 @@ def _synth_options(p):
     p.add_argument("--seeds", type=int, default=1,
                    help="place and route with nextpnr seeds 1 .. N and report the median Fmax: placement "
                         "moves Fmax by 10-20%% from seed to seed (default: 1)")
+    p.add_argument("--first-seed", type=int, default=1,
+                   help="the first of the --seeds nextpnr seeds, to add placements to earlier ones (default: 1)")
     p.add_argument("--jobs", type=int, default=None,
                    help="placements run at once, each one nextpnr thread (default: one per core, at most "
                         "--seeds)")

@@ -61,6 +61,7 @@ class Options:
     target_mhz: float = 200.0
     speed: int = 6
     seeds: int = 1
+    first_seed: int = 1
     jobs: int | None = None          # nextpnr runs at once; None: one per core, at most seeds
     router: str = "router1"
     placer: str = "heap"
@@ -73,7 +74,7 @@ def default_folder(options: Options) -> Path:
 
 def check_options(options: Options) -> None:
     """The checks that need no file: run before any step writes."""
-    for name in ("epochs", "input_per_beat", "max_luts", "test_images", "seeds", "jobs"):
+    for name in ("epochs", "input_per_beat", "max_luts", "test_images", "seeds", "first_seed", "jobs"):
         value = getattr(options, name)
         if value is not None and value < 1:
             raise HwgenError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
@@ -315,11 +316,12 @@ def synth(run: RunFolder, options: Options) -> None:
           f"(yosys synth_ecp5, then nextpnr-ecp5)...", flush=True)
     result = synthesize(run.path, device=options.device, package=options.package,
                         target_mhz=options.target_mhz, speed=options.speed, seeds=options.seeds,
-                        jobs=options.jobs, router=options.router, placer=options.placer)
+                        first_seed=options.first_seed, jobs=options.jobs, router=options.router,
+                        placer=options.placer)
     run.record([SYNTH_FILE], VERILOG)
     used = ", ".join(f"{name} {u['used']}/{u['available']}" for name, u in result["utilization"].items())
-    seeds = result["fmax_by_seed"]
-    spread = f" (median of {len(seeds)} placements: {', '.join(f'{f:.1f}' for f in seeds)})" if len(seeds) > 1 else ""
+    placements = [f"seed {seed} {fmax:.1f}" for seed, fmax in zip(result["seeds"], result["fmax_by_seed"])]
+    spread = f" (median of {len(placements)} placements: {', '.join(placements)})" if len(placements) > 1 else ""
     print(f"Fmax {result['fmax_mhz']:.1f} MHz{spread}; used {used}; wrote {run / SYNTH_FILE}")
     path = result["critical_path"]
     if path:

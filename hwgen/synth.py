@@ -210,7 +210,7 @@ def yosys_script(top: str, design: str = RTLIL_FILE) -> list[str]:
 
 
 def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
-               target_mhz: float = 100.0, speed: int = 6, seeds: int = 1,
+               target_mhz: float = 100.0, speed: int = 6, seeds: int = 1, first_seed: int = 1,
                router: str = "router1", placer: str = "heap", jobs: int | None = None) -> dict:
     """Synthesize, place and route the Verilog in ``folder`` for an ECP5 ``device``.
 
@@ -224,7 +224,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
 
     nextpnr's placement is seeded, and on routing-dominated paths Fmax moves by
     10-20% from seed to seed (BENCHMARKS.md): with ``seeds`` > 1 it places and
-    routes once per seed 1 .. seeds, and ``fmax_mhz`` is the median (the lower
+    routes once per seed ``first_seed`` onwards, and ``fmax_mhz`` is the median (the lower
     of the two middle ones for an even count), the run whose report is kept;
     every placement's Fmax and critical path are recorded. The placements run ``jobs``
     at a time (default: one per core, at most ``seeds``): each nextpnr is one thread.
@@ -284,10 +284,11 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
 
         jobs = jobs or min(seeds, os.cpu_count() or 1)
         if seeds > 1:
-            print(f"  nextpnr seeds 1 to {seeds}, {jobs} at a time", file=sys.stderr, flush=True)
+            print(f"  nextpnr seeds {first_seed} to {first_seed + seeds - 1}, {jobs} at a time", file=sys.stderr,
+                  flush=True)
         started = time.monotonic()
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            runs = list(pool.map(place_and_route, range(1, seeds + 1)))
+            runs = list(pool.map(place_and_route, range(first_seed, first_seed + seeds)))
         nextpnr_s = round(time.monotonic() - started, 1)
         fmax, seed, report = sorted(runs, key=lambda run: run[0])[(len(runs) - 1) // 2]
         shutil.copyfile(work / f"report{seed}.json", folder / "nextpnr-report.json")
@@ -299,6 +300,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         "clock_pin": clock_pin,
         "target_mhz": target_mhz,
         "fmax_mhz": fmax,
+        "seeds": [run[1] for run in runs],
         "fmax_by_seed": [run[0] for run in runs],
         "critical_path": critical_path(report),
         # The outliers' paths too: a slow placement shows where the placer goes wrong.

@@ -40,12 +40,15 @@ def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
     assert result["fmax_mhz"] == sorted(result["fmax_by_seed"])[(seeds - 1) // 2]
     assert len(result["critical_path_by_seed"]) == seeds
     assert result["critical_path"] in result["critical_path_by_seed"]
-    # The seeds placed at once, each as it would alone (seed 1 again, by itself).
+    # The seeds placed at once, each as it would alone (the last again, by itself).
     assert result["nextpnr_jobs"] == seeds
+    assert result["seeds"] == list(range(1, seeds + 1))
     if seeds > 1:
-        alone = synth.synthesize(_design(tmp_path / "alone", shift), device="25k", router=router, placer=placer)
+        alone = synth.synthesize(_design(tmp_path / "alone", shift), device="25k", router=router, placer=placer,
+                                 first_seed=seeds)
+        assert alone["seeds"] == [seeds]
         assert (alone["fmax_by_seed"], alone["critical_path_by_seed"]) == \
-            (result["fmax_by_seed"][:1], result["critical_path_by_seed"][:1])
+            (result["fmax_by_seed"][-1:], result["critical_path_by_seed"][-1:])
     report = json.loads((tmp_path / "nextpnr-report.json").read_text())
     assert min(clock["achieved"] for clock in report["fmax"].values()) == result["fmax_mhz"]
     assert used["TRELLIS_COMB"] > 0 and used["TRELLIS_FF"] > 0
