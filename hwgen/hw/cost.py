@@ -195,8 +195,8 @@ def lut_ram(width: int, depth: int) -> Resources:
 
 
 def credit_queue(width: int, depth: int) -> Resources:
-    """A ``CreditQueue``: its slots, the registered push, and a write enable, two slot
-    addresses and a copy of ``o.valid`` per column slice."""
+    """A ``CreditQueue``: its slots, the registered push, and a write enable and two slot
+    addresses per column slice."""
     slices = math.ceil(width / QUEUE_SLICE_BITS)
     return lut_ram(width, depth) + Resources(lut4=CONTROL_LUTS,
-                                             ff=width + (2 * slices + 2) * math.ceil(math.log2(depth + 1)) + 2 * slices)
+                                             ff=width + (2 * slices + 2) * math.ceil(math.log2(depth + 1)) + slices)

@@ -95,14 +95,7 @@ class CreditQueue(wiring.Component):
         writes = register_copies(Signal(), len(lows), "write")
         write_slots = register_copies(Signal(range(depth)), len(lows), "write_slot")
         read_slots = register_copies(Signal(range(depth)), len(lows), "read_slot")
-        # `o.valid` is a register of its own, and the queue's counters and each slice read a
-        # copy, each deciding `left` with the next unit's `ready` by itself. With one register,
-        # pulled to the next unit that reads it, `left` was decided there and sent back across
-        # the die (mnist-lfc-w1a1's worst path on one placement, 6.91 ns); with one for the
-        # counters and the slices, from there to a slice's read slot (7.65 ns).
-        offered, valid, *slice_valids = register_copies(Signal(), 2 + len(lows), "valid")
-        m.d.comb += self.o.valid.eq(offered)
-        left = valid & self.o.ready
+        left = self.o.valid & self.o.ready
         for j, low in enumerate(lows):
             width = min(QUEUE_SLICE_BITS, self._width - low)
             pushed = Signal(width, name=f"pushed{j}", reset_less=True)
@@ -115,14 +108,14 @@ class CreditQueue(wiring.Component):
             ]
             with m.If(writes[j]):
                 m.d.sync += write_slots[j].eq(Mux(write_slots[j] == depth - 1, 0, write_slots[j] + 1))
-            with m.If(slice_valids[j] & self.o.ready):
+            with m.If(left):
                 m.d.sync += read_slots[j].eq(Mux(read_slots[j] == depth - 1, 0, read_slots[j] + 1))
         written, filled = Signal(), Signal(range(depth + 1))
         m.d.sync += [
             written.eq(self.push.valid),
             filled.eq(_pick(written, left, filled + 1, filled, filled - 1)),
             # A register: a result waits in the queue from the cycle after it is written.
-            *(copy.eq(written | Mux(left, filled != 1, filled != 0)) for copy in (offered, valid, *slice_valids)),
+            self.o.valid.eq(written | Mux(left, filled != 1, filled != 0)),
         ]
         # `reserve` comes from the upstream unit's valid, across the unit: it is counted a
         # cycle late, from a register. From a vector buffer's full flag through the

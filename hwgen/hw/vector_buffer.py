@@ -402,12 +402,8 @@ class VectorBuffer(wiring.Component):
         # Elsewhere its exact next value would wait for the next unit's `ready` through
         # `emptied` (digits-cnn-bnn's worst path, 7.33 ns): in LUT RAM it is a register that
         # ignores `emptied` where that costs no pace (``_ready_registered``), else a LUT.
-        # A register is copied: one copy is offered upstream, the other takes the beats (see
-        # CreditQueue).
-        registered_ready = self._read_pipelined or self._ready_registered
-        offered, ready = (register_copies(Signal(init=1), 2, "ready") if registered_ready
-                          else [Signal(name="ready")] * 2)
-        m.d.comb += self.i.ready.eq(offered)
+        ready = Signal(init=1)
+        m.d.comb += self.i.ready.eq(ready)
         accept = self.i.valid & ready
         # The beat counter's compare between the input slice's `valid` and the `ready`
         # register was mnist-lfc-w1a1's worst path (7.23 ns, 5.72 routing): three LUTs
@@ -444,9 +440,10 @@ class VectorBuffer(wiring.Component):
         next_state = (next_full(full, *filled_bank, emptied, read_bank), write_bank ^ filled,
                       Mux(read, following_bank, read_bank))
         m.d.sync += full.eq(next_state[0])
-        if registered_ready:
-            full_after = next_state[0] if self._read_pipelined else next_full(full, *filled_bank, 0, read_bank)
-            m.d.sync += [copy.eq(~full_after.bit_select(next_state[1], 1)) for copy in (offered, ready)]
+        if self._read_pipelined:
+            m.d.sync += ready.eq(~next_state[0].bit_select(next_state[1], 1))
+        elif self._ready_registered:
+            m.d.sync += ready.eq(~next_full(full, *filled_bank, 0, read_bank).bit_select(next_state[1], 1))
         else:
             m.d.comb += ready.eq(~full.bit_select(write_bank, 1))
         if self.storage == "registers":
