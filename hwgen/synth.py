@@ -227,7 +227,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
     routes once per seed ``first_seed`` onwards, and ``fmax_mhz`` is the median (the lower
     of the two middle ones for an even count), the run whose report is kept;
     every placement's Fmax and critical path are recorded. The placements run ``jobs``
-    at a time (default: one per core, at most ``seeds``): each nextpnr is one thread.
+    at a time (default: one per core), at most ``seeds``: each nextpnr is one thread.
 
     ``router`` picks nextpnr's router: router1 (its default for ECP5) or
     router2, whose congestion-driven search routes large designs in a fraction
@@ -282,7 +282,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
             # The slowest clock domain sets the pace; the design has one.
             return min(clock["achieved"] for clock in report["fmax"].values()), seed, report
 
-        jobs = jobs or min(seeds, os.cpu_count() or 1)
+        jobs = min(jobs or os.cpu_count() or 1, seeds)
         if seeds > 1:
             print(f"  nextpnr seeds {first_seed} to {first_seed + seeds - 1}, {jobs} at a time", file=sys.stderr,
                   flush=True)
