@@ -1,7 +1,9 @@
 """Each Amaranth component against the golden model in amaranth.sim, with and without stalls."""
+import re
+
 import numpy as np
 import pytest
-from amaranth.back import rtlil
+from amaranth.back import rtlil, verilog
 from amaranth.hdl import Module, Signal, signed
 from amaranth.sim import Simulator
 
@@ -93,6 +95,16 @@ def test_vector_buffer_in_block_ram_replays_each_vector(stall, size, in_per_beat
     assert run_stream(dut, beats(vectors, in_per_beat, 3), len(expected), stall=stall) == expected
 
 
+def test_each_read_port_of_a_lut_ram_buffer_has_its_banks_and_beat_register_of_its_own():
+    # mnist-lfc-w1a1's fc1 input buffer: 80 elements a beat from 32-element words, three read
+    # ports. One beat register writing all three copies of the banks was a worst path.
+    dut = VectorBuffer(element_width=1, size=1024, in_per_beat=32, out_per_beat=80, repeats=32)
+    assert dut.storage == "memory" and dut.memory_shape == (32, 33, 3) and dut.slice_width == 4
+    text = verilog.convert(dut)
+    assert set(re.findall(r"write_data\w*", text)) == {f"write_data_copy{k}" for k in range(3)}
+    assert len(set(re.findall(r"banks\d+_\d+", text))) == 32 // 4 * 3
+
+
 def test_a_vector_buffer_read_through_many_ports_stays_in_lut_ram():
     # 16 words a beat: in block RAM 16 copies of the banks, more than Yosys's memory mapping
     # can take; in LUT RAM a word is the output beat, of 16 parts, read through one port.
@@ -167,6 +179,8 @@ def test_a_deep_rom_reads_each_word_through_its_segment_mux(copies, delay):
     rng = np.random.default_rng(4)
     words = [int(w) for w in rng.integers(0, 32, 20000) * 2 + 1]
     assert address_copies(5, len(words), in_block_ram=True) == 3   # 10 blocks, 4 a copy
+    # Up to 8 blocks of 36 bits read from the address itself.
+    assert [address_copies(bits, 32, in_block_ram=True) for bits in (288, 289, 360)] == [1, 3, 3]
     assert read_cycles(copies, len(words), in_block_ram=True) == delay
     assert address_registers(copies) == {1: 0, 2: 2, 6: 8}[copies]
     m, address = Module(), Signal(range(len(words)))

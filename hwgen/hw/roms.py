@@ -28,6 +28,10 @@ from .pipeline import COPY_BRANCHING, copy_tree, delayed, delayed_copies
 # register: 13.1 ns, all of it routing; a copy for eight, mini-mnist-cnn's fc1 read
 # one of them at 7.51 ns (6.73 routing), its worst path.
 SLICES_PER_ADDRESS_COPY = 4
+# Block RAM slices read from the address itself, with no copies: two copies and their
+# stage cost digits-bnn's two 8-block ROMs 62 LUT4 placed (5,180 TRELLIS_COMB, 5,118 with
+# none), and its 8 blocks read from one register were not its worst path (163.5 MHz).
+SLICES_WITHOUT_ADDRESS_COPIES = 8
 # LUT4 of a ROM in logic that one copy of its address drives. The threshold unit after
 # fc0 of the auto-folded mnist-mlp-bnn at 75k images/s read its 32-word tables, some
 # 800 LUT4, from its fold counter: 9.2 ns, 8.3 of it routing; at its zoo folding, with a
@@ -39,7 +43,8 @@ def address_copies(varying_bits: int, depth: int, in_block_ram: bool) -> int:
     """Copies of the address register of a ROM with ``varying_bits`` bits that are not
     constants (see ``read_rom``); 1 where the address drives every slice itself."""
     if in_block_ram:
-        return -(-block_rams(varying_bits, depth) // SLICES_PER_ADDRESS_COPY)
+        blocks = block_rams(varying_bits, depth)
+        return 1 if blocks <= SLICES_WITHOUT_ADDRESS_COPIES else -(-blocks // SLICES_PER_ADDRESS_COPY)
     return max(1, min(varying_bits, -(-varying_bits * -(-depth // 16) // LUTS_PER_ADDRESS_COPY)))
 
 
@@ -84,11 +89,12 @@ def read_rom(m: Module, name: str, words: list[int], width: int, address: Value,
             shares = [addresses[(index * blocks + k) * len(addresses) // total] for k in range(blocks)]
             m.d.comb += word[b].eq(_read_deep_column(m, f"{name}{index}", columns[b], shares))
         return word
-    # In block RAM a slice is a block, and eight share an address copy; in logic each
-    # address copy reads a slice of its own.
+    # In block RAM a slice is a block, and the address copies share them out; in logic
+    # each address copy reads a slice of its own.
     if in_block_ram:
-        step, per_copy = block_ram_width(depth), SLICES_PER_ADDRESS_COPY
+        step = block_ram_width(depth)
         chunks = [varying[low:low + step] for low in range(0, len(varying), step)]
+        per_copy = -(-len(chunks) // len(addresses))
     else:
         per_copy = 1
         # A ROM whose words are all equal has no varying bits, and one copy of its
