@@ -94,7 +94,7 @@ def read_rom(m: Module, name: str, words: list[int], width: int, address: Value,
     if in_block_ram:
         step = block_ram_width(depth)
         chunks = [varying[low:low + step] for low in range(0, len(varying), step)]
-        per_copy = -(-len(chunks) // len(addresses))
+        per_copy = SLICES_PER_ADDRESS_COPY if len(addresses) > 1 else len(chunks)
     else:
         per_copy = 1
         # A ROM whose words are all equal has no varying bits, and one copy of its

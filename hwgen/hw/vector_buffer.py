@@ -555,8 +555,10 @@ class VectorBuffer(wiring.Component):
             width = min(self.slice_width, part_width - low)
             enable = write_enables[j] & (write_parts[j] == part) if parts > 1 else write_enables[j]
             for k in range(reads):
-                m.submodules[f"banks{j}_{k}"] = banks = memory.Memory(shape=width, depth=2 * depth, init=[])
-                write, read = banks.write_port(), banks.read_port(domain="comb")
+                name = f"banks{j}_{k}" if reads > 1 else f"banks{j}"
+                m.submodules[name] = banks = memory.Memory(shape=width, depth=2 * depth, init=[])
+                write = banks.write_port()
+                read = banks.read_port(domain="comb")
                 m.d.comb += [write.addr.eq(write_addresses[j]), write.data.eq(written[k][low:low + width]),
                              write.en.eq(enable), read.addr.eq(read_addresses[k][j])]
                 slices[k].append(read.data)
