@@ -1,9 +1,7 @@
 """Each Amaranth component against the golden model in amaranth.sim, with and without stalls."""
-import re
-
 import numpy as np
 import pytest
-from amaranth.back import rtlil, verilog
+from amaranth.back import rtlil
 from amaranth.hdl import Module, Signal, signed
 from amaranth.sim import Simulator
 
@@ -93,16 +91,6 @@ def test_vector_buffer_in_block_ram_replays_each_vector(stall, size, in_per_beat
     assert dut.storage == "block_ram"
     expected = [word for v in vectors for _ in range(repeats) for word in beats(v[None], out_per_beat, 3)]
     assert run_stream(dut, beats(vectors, in_per_beat, 3), len(expected), stall=stall) == expected
-
-
-def test_each_read_port_of_a_lut_ram_buffer_has_its_banks_and_beat_register_of_its_own():
-    # mnist-lfc-w1a1's fc1 input buffer: 80 elements a beat from 32-element words, three read
-    # ports. One beat register writing all three copies of the banks was a worst path.
-    dut = VectorBuffer(element_width=1, size=1024, in_per_beat=32, out_per_beat=80, repeats=32)
-    assert dut.storage == "memory" and dut.memory_shape == (32, 33, 3) and dut.slice_width == 4
-    text = verilog.convert(dut)
-    assert set(re.findall(r"write_data\w*", text)) == {f"write_data_copy{k}" for k in range(3)}
-    assert len(set(re.findall(r"banks\d+_\d+", text))) == 32 // 4 * 3
 
 
 def test_a_vector_buffer_read_through_many_ports_stays_in_lut_ram():

@@ -294,8 +294,7 @@ class VectorBuffer(wiring.Component):
     @property
     def _memory_cost(self) -> Resources:
         """LUT RAM, copied for each read port, a mux a bit over the beats' offsets, each
-        column slice's address registers and write enable, and the registered beat (a copy
-        for each read port); where
+        column slice's address registers and write enable, and the registered beat; where
         the reads are pipelined, the address each copies, the words read, and the queue;
         where a word has parts, each slice's copy of the part written and its enable's LUT."""
         parts = self._lut_ram_parts
@@ -306,7 +305,7 @@ class VectorBuffer(wiring.Component):
         slices = parts * -(-width // parts // self.slice_width)
         address_bits = (2 * depth - 1).bit_length()
         part_bits = (parts - 1).bit_length()
-        write = (reads * width // parts + slices) * self._write_registered + slices * (address_bits + part_bits)
+        write = (width // parts + slices) * self._write_registered + slices * (address_bits + part_bits)
         addresses = slices * reads * address_bits
         pipelined = Resources()
         if self._large_lut_ram:
@@ -511,20 +510,18 @@ class VectorBuffer(wiring.Component):
         the beat, and a copy of its enable for each column slice. From `accept`, a LUT
         on the full flags and the bank, to every DPR16X4 of a 784-bit buffer was the
         worst path of mnist-tfc-w1a1 and mnist-sfc-w1a1 (6.80 and 7.02 ns, 5.41 and
-        5.63 routing). Each read port reads a copy of the banks of its own, written from
-        a copy of the beat register of its own: one register writing the three copies
-        of mnist-lfc-w1a1's fc2 input buffer was a worst path (8.35 ns, 7.83 routing)."""
+        5.63 routing)."""
         word_width, depth, reads = self.memory_shape
         parts = self.word_parts
         part_width = word_width // parts
         lows = [(part, low) for part in range(parts) for low in range(0, part_width, self.slice_width)]
         if self._write_registered:
-            written = register_copies(Signal(part_width), reads, "write_data", reset_less=True)
-            m.d.sync += [data.eq(self.i.payload) for data in written]
+            written = Signal(part_width, name="write_data", reset_less=True)
+            m.d.sync += written.eq(self.i.payload)
             write_enables = register_copies(Signal(), len(lows), "write_enable")
             m.d.sync += [enable.eq(accept) for enable in write_enables]
         else:
-            written, write_enables = [self.i.payload] * reads, [accept] * len(lows)
+            written, write_enables = self.i.payload, [accept] * len(lows)
         # Each copy of the write address steps by itself, with its slice's write: after
         # a bank's last input word it goes to the other bank. With the bank and the
         # vector's end broadcast to 32 copies, the auto-folded mnist-mlp-bnn's worst path
@@ -553,14 +550,16 @@ class VectorBuffer(wiring.Component):
         slices = [[] for _ in range(reads)]
         for j, (part, low) in enumerate(lows):
             width = min(self.slice_width, part_width - low)
-            enable = write_enables[j] & (write_parts[j] == part) if parts > 1 else write_enables[j]
+            m.submodules[f"banks{j}"] = banks = memory.Memory(shape=width, depth=2 * depth, init=[])
+            write = banks.write_port()
+            m.d.comb += [
+                write.addr.eq(write_addresses[j]),
+                write.data.eq(written[low:low + width]),
+                write.en.eq(write_enables[j] & (write_parts[j] == part) if parts > 1 else write_enables[j]),
+            ]
             for k in range(reads):
-                name = f"banks{j}_{k}" if reads > 1 else f"banks{j}"
-                m.submodules[name] = banks = memory.Memory(shape=width, depth=2 * depth, init=[])
-                write = banks.write_port()
                 read = banks.read_port(domain="comb")
-                m.d.comb += [write.addr.eq(write_addresses[j]), write.data.eq(written[k][low:low + width]),
-                             write.en.eq(enable), read.addr.eq(read_addresses[k][j])]
+                m.d.comb += read.addr.eq(read_addresses[k][j])
                 slices[k].append(read.data)
         words = [Cat(*parts) for parts in slices]
         if queue is None:
