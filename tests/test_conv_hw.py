@@ -116,10 +116,11 @@ def test_sliding_window_reads_a_released_row_before_it_is_overwritten(shape, ker
 
 
 @pytest.mark.parametrize("stall", STALLS)
-# The last two read their entry in two levels of mux (15 and 8 entries), and the first of
-# them meets its entry again three beats on (three channel beats), the second at once.
+# (4, 10, 3) and (3, 24, 1) read their entry in two levels of mux (15 and 8 entries), and
+# the first of them meets its entry again three beats on (three channel beats), the second
+# at once; (2, 4, 8) meets it four beats on, the last beat whose write is still to come.
 @pytest.mark.parametrize("shape, kernel, per_beat", [((4, 6, 4), 2, 2), ((6, 3, 2), 3, 1), ((2, 2, 3), 2, 3),
-                                                     ((4, 10, 3), 2, 1), ((3, 24, 1), 3, 1)])
+                                                     ((4, 10, 3), 2, 1), ((3, 24, 1), 3, 1), ((2, 4, 8), 2, 2)])
 @pytest.mark.parametrize("in_type", [Bipolar(), Integer(4, signed=False), Integer(3, signed=True)])
 def test_max_pool_matches_golden(stall, shape, kernel, per_beat, in_type):
     rng = np.random.default_rng(sum(shape))

@@ -31,9 +31,10 @@ class MaxPoolUnit(wiring.Component):
     a write back) made a 93 MHz unit on its own; writing back straight from
     the merge, 136 MHz (its fan-out to the row). The read is two registered
     levels of mux: one level over mini-mnist-cnn's 112 entries was its worst
-    path at 105 MHz (9.52 ns, 6.90 of it routing). A beat whose entry one of
-    the three beats ahead of it has yet to write when it reads takes that
-    beat's merged value instead.
+    path at 105 MHz (9.52 ns, 6.90 of it routing). The merged beat is registered
+    beside the merge, then copied for the write back a cycle later. A beat whose
+    entry one of the four beats ahead of it has yet to write when it reads takes
+    that beat's merged value instead.
     Bipolar bits compare as unsigned, so their max is the OR the IR asks for.
 
     Parameters
@@ -104,7 +105,7 @@ class MaxPoolUnit(wiring.Component):
         enables = slots * -(-beat_width // COPY_FANOUT)
         copies = (groups - 1) * beat_width + 2 * groups * slots.bit_length() + enables
         return (Resources(lut4=CONTROL_LUTS + beat_width * slots + slots + self._per_beat * compare,
-                          ff=(slots + groups + 5) * beat_width + 16 + copies)
+                          ff=(slots + groups + 7) * beat_width + 20 + copies)
                 + credit_queue(beat_width, queue_depth(MERGED_AT)))
 
     def elaborate(self, platform):
@@ -140,9 +141,10 @@ class MaxPoolUnit(wiring.Component):
                          *(copy.eq(next_slot) for copy in slot_copies)]
 
         # Stage 0 registers the beat and where it goes; stage 1 holds its entry as read
-        # then, and merges; stage 2 writes the merged beat back and offers it to the queue.
-        # The read is a mux of two registered levels: the first picks within each group of
-        # entries by `slot` as the beat is taken, the second among the groups in stage 0.
+        # then, and merges; stage 2 holds the merged beat and offers it to the queue, and
+        # stage 3 writes it back. The read is a mux of two registered levels: the first
+        # picks within each group of entries by `slot` as the beat is taken, the second
+        # among the groups in stage 0.
         low_bits = group.bit_length() - 1
         picked = [Signal(beat_width, name=f"read_group{g}", reset_less=True) for g in range(len(slot_copies))]
         for g, (register, copy) in enumerate(zip(picked, slot_copies)):
@@ -154,35 +156,39 @@ class MaxPoolUnit(wiring.Component):
                      index.eq(slot)]
         beat1, valid1, first1, last1 = Signal.like(beat), Signal(), Signal(), Signal()
         index1, read1 = Signal.like(index), Signal(beat_width)
-        last2, valid3, index3 = Signal(), Signal(), Signal.like(index)
-        merged, merged3, merged4 = (Signal(beat_width) for _ in range(3))
-        # Stage 2 writes each group of entries from a copy of its own of the merged beat: from
-        # one register to all 112 entries was one of mini-mnist-cnn's worst paths (6.52 ns of
+        valid2, last2, index2, valid3, index3, valid4, index4 = (Signal.like(s) for s in (
+            valid, last, index, valid, index, valid, index))
+        merged, merged2, merged3, merged4, merged5 = (Signal(beat_width) for _ in range(5))
+        # Stage 3 writes each group of entries from a copy of its own of the merged beat,
+        # made from stage 2's register: from one register to all 112 entries was one of
+        # mini-mnist-cnn's worst paths (6.52 ns of routing), and the copies made straight
+        # from the merge, mnist-lenet-ternary's (8.47 and 11.28 ns, 9.0 of the latter
         # routing). Each entry's enable is a register per ``COPY_FANOUT`` bits, decoded in
-        # stage 1 from a copy of the index per group: decoded in stage 2, an enable drove a
+        # stage 2 from a copy of the index per group: decoded in stage 3, an enable drove a
         # whole 64-bit entry, mnist-lenet-bnn's worst path (8.56 ns, 7.56 routing).
         groups = len(slot_copies)
-        merged2s = register_copies(merged, groups, "merged2")
-        index1s = register_copies(index, groups, "index1")
+        merged3s = register_copies(merged, groups, "merged3")
+        index2s = register_copies(index, groups, "index2")
         chunks = range(0, beat_width, COPY_FANOUT)
         writes = [register_copies(Signal(), len(chunks), f"write{entry}") for entry in range(slots)]
-        merged2, index2, valid2 = merged2s[0], Signal.like(index), Signal()
-        # Whether the beats now in stages 1 and 2, and the one that left stage 2 as this
+        # Whether the beats now in stages 1, 2 and 3, and the one that left stage 3 as this
         # beat's first level was read, write this entry after it is read.
-        after_next, after_this, after_that = Signal(), Signal(), Signal()
+        after = [Signal(name=f"after{k}") for k in range(4)]
         m.d.sync += [
             beat1.eq(beat), valid1.eq(valid), first1.eq(first), last1.eq(last), index1.eq(index),
-            *(copy.eq(index) for copy in index1s),
             read1.eq(Cat(picked).word_select(index[low_bits:], beat_width) if len(picked) > 1 else picked[0]),
-            after_next.eq(valid1 & (index1 == index)), after_this.eq(valid2 & (index2 == index)),
-            after_that.eq(valid3 & (index3 == index)),
-            valid2.eq(valid1), last2.eq(last1), index2.eq(index1),
-            valid3.eq(valid2), index3.eq(index2),
-            *(copy.eq(merged) for copy in merged2s), merged3.eq(merged2), merged4.eq(merged3),
+            *(flag.eq(v & (i == index)) for flag, v, i in zip(after, (valid1, valid2, valid3, valid4),
+                                                              (index1, index2, index3, index4))),
+            valid2.eq(valid1), last2.eq(last1), index2.eq(index1), *(copy.eq(index1) for copy in index2s),
+            valid3.eq(valid2), index3.eq(index2), valid4.eq(valid3), index4.eq(index3),
+            merged2.eq(merged), *(copy.eq(merged2) for copy in merged3s), merged4.eq(merged3s[0]),
+            merged5.eq(merged4),
         ]
         for entry, copies in enumerate(writes):
-            m.d.sync += [copy.eq(valid1 & (index1s[entry // group] == entry)) for copy in copies]
-        old_entry = Mux(after_next, merged2, Mux(after_this, merged3, Mux(after_that, merged4, read1)))
+            m.d.sync += [copy.eq(valid2 & (index2s[entry // group] == entry)) for copy in copies]
+        old_entry = read1
+        for flag, forwarded in reversed(list(zip(after, (merged2, merged3s[0], merged4, merged5)))):
+            old_entry = Mux(flag, forwarded, old_entry)
         signed = isinstance(self._in_type, Integer) and self._in_type.signed
         for lane in range(lanes):
             new, old = beat1.word_select(lane, element), old_entry.word_select(lane, element)
@@ -190,7 +196,7 @@ class MaxPoolUnit(wiring.Component):
                 new, old = new.as_signed(), old.as_signed()
             m.d.comb += merged.word_select(lane, element).eq(Mux(first1 | less_than(old, new), new, old))
         for entry, copies in enumerate(writes):
-            stored, merged_g = partial.word_select(entry, beat_width), merged2s[entry // group]
+            stored, merged_g = partial.word_select(entry, beat_width), merged3s[entry // group]
             for write, low in zip(copies, chunks):
                 with m.If(write):
                     m.d.sync += stored[low:low + COPY_FANOUT].eq(merged_g[low:low + COPY_FANOUT])
