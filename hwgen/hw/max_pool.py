@@ -102,8 +102,8 @@ class MaxPoolUnit(wiring.Component):
         beat_width = self._per_beat * self._in_type.width
         slots, groups = self._slots, self._read_groups
         compare = carry_luts(self._in_type.width) + self._in_type.width
-        enables = slots * -(-beat_width // COPY_FANOUT)
-        copies = (groups - 1) * beat_width + 2 * groups * slots.bit_length() + enables
+        chunks = -(-beat_width // COPY_FANOUT)
+        copies = (groups - 1) * beat_width + 2 * groups * slots.bit_length() + slots * chunks + 4 * (chunks - 1)
         return (Resources(lut4=CONTROL_LUTS + beat_width * slots + slots + self._per_beat * compare,
                           ff=(slots + groups + 7) * beat_width + 20 + copies)
                 + credit_queue(beat_width, queue_depth(MERGED_AT)))
@@ -150,15 +150,18 @@ class MaxPoolUnit(wiring.Component):
         for g, (register, copy) in enumerate(zip(picked, slot_copies)):
             entries = Cat(partial.word_select(e, beat_width) for e in range(g * group, min(slots, (g + 1) * group)))
             m.d.sync += register.eq(entries.word_select(copy[:low_bits], beat_width) if low_bits else entries)
-        beat, valid = Signal(beat_width), Signal()
-        first, last, index = Signal(), Signal(), Signal(range(slots))
+        # Every register is named: the timing report names a path by its registers.
+        beat, valid = Signal(beat_width, name="beat"), Signal(name="valid")
+        first, last, index = Signal(name="first"), Signal(name="last"), Signal(range(slots), name="index")
         m.d.sync += [beat.eq(self.i.payload), valid.eq(accept), first.eq((dx == 0) & (dy == 0)), last.eq(last_in),
                      index.eq(slot)]
-        beat1, valid1, first1, last1 = Signal.like(beat), Signal(), Signal(), Signal()
-        index1, read1 = Signal.like(index), Signal(beat_width)
-        valid2, last2, index2, valid3, index3, valid4, index4 = (Signal.like(s) for s in (
-            valid, last, index, valid, index, valid, index))
-        merged, merged2, merged3, merged4, merged5 = (Signal(beat_width) for _ in range(5))
+        beat1, read1 = Signal(beat_width, name="beat1"), Signal(beat_width, name="read1")
+        valid1, first1, last1 = Signal(name="valid1"), Signal(name="first1"), Signal(name="last1")
+        valids = [valid1] + [Signal(name=f"valid{k}") for k in range(2, 5)]
+        indices = [Signal.like(index, name=f"index{k}") for k in range(1, 5)]
+        last2 = Signal(name="last2")
+        merged, merged2 = Signal(beat_width, name="merged"), Signal(beat_width, name="merged2")
+        merged4, merged5 = Signal(beat_width, name="merged4"), Signal(beat_width, name="merged5")
         # Stage 3 writes each group of entries from a copy of its own of the merged beat,
         # made from stage 2's register: from one register to all 112 entries was one of
         # mini-mnist-cnn's worst paths (6.52 ns of routing), and the copies made straight
@@ -172,23 +175,30 @@ class MaxPoolUnit(wiring.Component):
         chunks = range(0, beat_width, COPY_FANOUT)
         writes = [register_copies(Signal(), len(chunks), f"write{entry}") for entry in range(slots)]
         # Whether the beats now in stages 1, 2 and 3, and the one that left stage 3 as this
-        # beat's first level was read, write this entry after it is read.
-        after = [Signal(name=f"after{k}") for k in range(4)]
+        # beat's first level was read, write this entry after it is read: a flag per
+        # ``COPY_FANOUT`` bits of the forward mux (one for the whole beat, `after3` through
+        # the mux and the compare to `merged2`, was mnist-lenet-ternary's worst path on one
+        # placement, 9.88 ns, 7.47 routing).
+        after = [register_copies(Signal(), len(chunks), f"after{k}") for k in range(4)]
         m.d.sync += [
-            beat1.eq(beat), valid1.eq(valid), first1.eq(first), last1.eq(last), index1.eq(index),
+            beat1.eq(beat), valid1.eq(valid), first1.eq(first), last1.eq(last), indices[0].eq(index),
             read1.eq(Cat(picked).word_select(index[low_bits:], beat_width) if len(picked) > 1 else picked[0]),
-            *(flag.eq(v & (i == index)) for flag, v, i in zip(after, (valid1, valid2, valid3, valid4),
-                                                              (index1, index2, index3, index4))),
-            valid2.eq(valid1), last2.eq(last1), index2.eq(index1), *(copy.eq(index1) for copy in index2s),
-            valid3.eq(valid2), index3.eq(index2), valid4.eq(valid3), index4.eq(index3),
+            *(flag.eq(v & (i == index)) for flags, v, i in zip(after, valids, indices) for flag in flags),
+            *(later.eq(earlier) for later, earlier in zip(valids[1:], valids)),
+            *(later.eq(earlier) for later, earlier in zip(indices[1:], indices)),
+            last2.eq(last1), *(copy.eq(indices[0]) for copy in index2s),
             merged2.eq(merged), *(copy.eq(merged2) for copy in merged3s), merged4.eq(merged3s[0]),
             merged5.eq(merged4),
         ]
+        valid2 = valids[1]
         for entry, copies in enumerate(writes):
             m.d.sync += [copy.eq(valid2 & (index2s[entry // group] == entry)) for copy in copies]
-        old_entry = read1
-        for flag, forwarded in reversed(list(zip(after, (merged2, merged3s[0], merged4, merged5)))):
-            old_entry = Mux(flag, forwarded, old_entry)
+        old_entry = Signal(beat_width, name="old_entry")
+        for c, low in enumerate(chunks):
+            part = read1[low:low + COPY_FANOUT]
+            for flags, forwarded in reversed(list(zip(after, (merged2, merged3s[0], merged4, merged5)))):
+                part = Mux(flags[c], forwarded[low:low + COPY_FANOUT], part)
+            m.d.comb += old_entry[low:low + COPY_FANOUT].eq(part)
         signed = isinstance(self._in_type, Integer) and self._in_type.signed
         for lane in range(lanes):
             new, old = beat1.word_select(lane, element), old_entry.word_select(lane, element)
