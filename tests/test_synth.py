@@ -10,6 +10,7 @@ from amaranth.back import verilog
 from hwgen import synth
 from hwgen.errors import HwgenError
 from hwgen.folding import Folding
+from hwgen.hw.threshold import ThresholdUnit
 from hwgen.hw.vector_buffer import VectorBuffer
 from hwgen.ir import Integer
 from hwgen.verilog import convert, emit
@@ -173,6 +174,32 @@ def test_a_constant_table_stays_out_of_block_ram(tmp_path):
     # The banks' 16 DPR16X4 (two banks of 128 4-bit words), and one for the queue its
     # pipelined reads wait in (``PIPELINED_READ_DPRS``).
     assert kinds["DP16KD"] == 0 and kinds["TRELLIS_DPR16X4"] == 16 + 1
+
+
+def test_each_lane_reads_its_threshold_tables_alone(tmp_path):
+    """Yosys merges equal registers: a 2-word table's bits are all the fold bit, its
+    inverse or constants, and a register of them drove compares in all 16 lanes. Each
+    lane now reads its tables from an address copy of its own, and constant bits are no
+    registers: every table register feeds one lane's compare."""
+    rng = np.random.default_rng(0)
+    unit = ThresholdUnit(rng.integers(-300, 300, 32), np.zeros(32, dtype=bool), acc_width=12, per_beat=16)
+    (tmp_path / "hwgen_top.il").write_text(convert(unit)[0])
+    command, _ = synth.yosys_command(synth.yosys_script("hwgen_top"))
+    subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
+    module = json.loads((tmp_path / "netlist.json").read_text())["modules"]["hwgen_top"]
+    names = {bit: name for name, net in module["netnames"].items() for bit in net["bits"]}
+    loads = {}
+    for name, cell in module["cells"].items():
+        for port, bits in cell["connections"].items():
+            if cell["port_directions"].get(port) == "input":
+                for bit in bits:
+                    loads.setdefault(bit, set()).add(name)
+    table_registers = [cell["connections"]["Q"][0] for cell in module["cells"].values()
+                       if cell["type"] == "TRELLIS_FF" and names[cell["connections"]["Q"][0]].startswith("tables_d")]
+    assert len(table_registers) >= 16
+    for q in table_registers:
+        lanes = {load.split("_")[0] for load in loads[q]}   # each lane's compare is named after its out<p>
+        assert len(lanes) == 1, (names[q], sorted(lanes))
 
 
 def test_router2_iterations_are_echoed_and_placer_iterations_are_not():
