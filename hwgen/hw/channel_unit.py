@@ -108,7 +108,8 @@ class ChannelUnit(wiring.Component):
 
     @property
     def _varying_lanes(self) -> int:
-        return sum(bool((lane.min(axis=0) != lane.max(axis=0)).any()) for lane in self._lane_columns)
+        """Lanes whose table bits vary (at least one: a ROM of equal words has one address)."""
+        return max(1, sum(bool((lane.min(axis=0) != lane.max(axis=0)).any()) for lane in self._lane_columns))
 
     @property
     def rom_shape(self) -> tuple[int, int] | None:
