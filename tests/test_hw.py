@@ -259,11 +259,11 @@ def test_threshold_unit_matches_golden(stall, pe):
     assert np.array_equal(bits, np.where(descending, acc <= thresholds, acc >= thresholds))
 
 
-@pytest.mark.parametrize("in_block_ram, copies, read_stages", [(True, 4, 4), (False, 96, 4)])
+@pytest.mark.parametrize("in_block_ram, copies, read_stages", [(True, 4, 4), (False, 8, 4)])
 def test_large_threshold_tables_read_from_address_copies(in_block_ram, copies, read_stages):
     """Tables of 505 varying bits, in 15 block RAMs or some 500 LUT4: each slice is read at a copy of the
     fold counter. In block RAM four copies take a cycle, and a fabric register another; in logic
-    each of the 96 lanes reads its own copy, more than one register feeds: two cycles."""
+    eight copies are more than one register feeds, and take two cycles."""
     rng = np.random.default_rng(9)
     acc = rng.integers(-64, 64, (4, 192))
     thresholds = rng.integers(-64, 65, 192)

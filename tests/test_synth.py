@@ -176,11 +176,11 @@ def test_a_constant_table_stays_out_of_block_ram(tmp_path):
     assert kinds["DP16KD"] == 0 and kinds["TRELLIS_DPR16X4"] == 16 + 1
 
 
-def test_each_lane_reads_its_threshold_tables_alone(tmp_path):
-    """Yosys merges equal registers: a 2-word table's bits are all the fold bit, its
-    inverse or constants, and a register of them drove compares in all 16 lanes. Each
-    lane now reads its tables from an address copy of its own, and constant bits are no
-    registers: every table register feeds one lane's compare."""
+def test_no_table_register_holds_a_constant(tmp_path):
+    """A table bit equal in every word, registered, starts at 0 and then holds its value:
+    Yosys keeps the register, one for all lanes, and it fanned out to compares in all 16
+    lanes of a 2-fold threshold unit. Such bits are constants now: every table register's
+    input varies."""
     rng = np.random.default_rng(0)
     unit = ThresholdUnit(rng.integers(-300, 300, 32), np.zeros(32, dtype=bool), acc_width=12, per_beat=16)
     (tmp_path / "hwgen_top.il").write_text(convert(unit)[0])
@@ -188,18 +188,9 @@ def test_each_lane_reads_its_threshold_tables_alone(tmp_path):
     subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
     module = json.loads((tmp_path / "netlist.json").read_text())["modules"]["hwgen_top"]
     names = {bit: name for name, net in module["netnames"].items() for bit in net["bits"]}
-    loads = {}
-    for name, cell in module["cells"].items():
-        for port, bits in cell["connections"].items():
-            if cell["port_directions"].get(port) == "input":
-                for bit in bits:
-                    loads.setdefault(bit, set()).add(name)
-    table_registers = [cell["connections"]["Q"][0] for cell in module["cells"].values()
-                       if cell["type"] == "TRELLIS_FF" and names[cell["connections"]["Q"][0]].startswith("tables_d")]
-    assert len(table_registers) >= 16
-    for q in table_registers:
-        lanes = {load.split("_")[0] for load in loads[q]}   # each lane's compare is named after its out<p>
-        assert len(lanes) == 1, (names[q], sorted(lanes))
+    inputs = [cell["connections"]["DI"][0] for cell in module["cells"].values()
+              if cell["type"] == "TRELLIS_FF" and names[cell["connections"]["Q"][0]].startswith("tables")]
+    assert inputs and all(isinstance(bit, int) for bit in inputs)   # Yosys writes constants as "0" and "1"
 
 
 def test_router2_iterations_are_echoed_and_placer_iterations_are_not():

@@ -50,7 +50,7 @@ class ChannelUnit(wiring.Component):
     def table_address_copies(self) -> int:
         """Registers the tables' ROM address is copied into (see :func:`~.roms.address_copies`)."""
         shape = self.rom_shape
-        return 1 if shape is None else address_copies(*shape, self._tables_in_block_ram, self._varying_lanes)
+        return 1 if shape is None else address_copies(*shape, self._tables_in_block_ram)
 
     @property
     def table_stages(self) -> int:
@@ -99,18 +99,6 @@ class ChannelUnit(wiring.Component):
     def table_width(self) -> int:
         return self._per_beat * sum(width for _, width in self.tables())
 
-    @cached_property
-    def _lane_columns(self) -> list[np.ndarray]:
-        """Each lane's table bits, (words, bits) of 0 and 1: in logic a lane's tables are
-        read from address copies of its own (see ``read_rom``)."""
-        bits = np.array([[w >> b & 1 for b in range(self.table_width)] for w in self.table_words], dtype=np.uint8)
-        return np.split(bits, self._per_beat, axis=1)
-
-    @property
-    def _varying_lanes(self) -> int:
-        """Lanes whose table bits vary (at least one: a ROM of equal words has one address)."""
-        return max(1, sum(bool((lane.min(axis=0) != lane.max(axis=0)).any()) for lane in self._lane_columns))
-
     @property
     def rom_shape(self) -> tuple[int, int] | None:
         """The tables' ROM (varying bits, depth), as the ROM placement weighs it; None
@@ -131,7 +119,8 @@ class ChannelUnit(wiring.Component):
         if shape is not None:
             bits, depth = shape
             if not self._tables_in_block_ram:
-                bits = sum(distinct_columns(lane) for lane in self._lane_columns)
+                words = self.table_words
+                bits = distinct_columns([[w >> b & 1 for b in range(self.table_width)] for w in words])
             address_bits = address_registers(self.table_address_copies) * (depth - 1).bit_length()
             tables = rom(bits, depth, self._tables_in_block_ram, self.table_stages) + Resources(ff=address_bits)
         queue = credit_queue(self._per_beat * self._out_width, queue_depth(self.read_stages + self.lane_stages))
@@ -165,11 +154,11 @@ class ChannelUnit(wiring.Component):
             table = Const(words[0], self.table_width)
         else:
             read = read_rom(m, "tables", words, self.table_width, fold, self._tables_in_block_ram,
-                            self.table_address_copies, fields=per_beat)
+                            self.table_address_copies)
             table = delayed(m, read, self.table_stages, "tables", reset_less=True)
         # A bit equal in every word is a constant, not a register: its registers start at 0,
-        # so Yosys keeps one, and merges it for every lane (in mnist-lenet-ternary's first
-        # threshold unit, one drove compares in all 16 lanes).
+        # so Yosys keeps them, merged into one for every lane (in a threshold unit of 16 lanes
+        # and 2 folds like mnist-lenet-ternary's first, one drove compares in all 16).
         varying = 0
         for word in words:
             varying |= word ^ words[0]

@@ -39,16 +39,13 @@ SLICES_WITHOUT_ADDRESS_COPIES = 8
 LUTS_PER_ADDRESS_COPY = 64
 
 
-def address_copies(varying_bits: int, depth: int, in_block_ram: bool, fields: int = 1) -> int:
+def address_copies(varying_bits: int, depth: int, in_block_ram: bool) -> int:
     """Copies of the address register of a ROM with ``varying_bits`` bits that are not
-    constants (see ``read_rom``); 1 where the address drives every slice itself. In
-    logic, ``fields`` is the number of parts of the word with varying bits that no
-    copy's slice may span (see ``read_rom``): each gets the same number of copies."""
+    constants (see ``read_rom``); 1 where the address drives every slice itself."""
     if in_block_ram:
         blocks = block_rams(varying_bits, depth)
         return 1 if blocks <= SLICES_WITHOUT_ADDRESS_COPIES else -(-blocks // SLICES_PER_ADDRESS_COPY)
-    per_field = -(-varying_bits // fields)
-    return fields * max(1, min(per_field, -(-per_field * -(-depth // 16) // LUTS_PER_ADDRESS_COPY)))
+    return max(1, min(varying_bits, -(-varying_bits * -(-depth // 16) // LUTS_PER_ADDRESS_COPY)))
 
 
 def address_stages(copies: int) -> int:
@@ -73,10 +70,9 @@ def read_cycles(copies: int, depth: int, in_block_ram: bool) -> int:
 
 
 def read_rom(m: Module, name: str, words: list[int], width: int, address: Value, in_block_ram: bool,
-             copies: int = 1, fields: int = 1) -> Value:
+             copies: int = 1) -> Value:
     """``words[address]`` (``width`` bits each), read synchronously, ``read_cycles``
-    after ``address``; ``copies`` from ``address_copies``. In logic, the word is
-    ``fields`` equal parts, and no copy's slice spans two."""
+    after ``address``; ``copies`` from ``address_copies``."""
     depth = len(words)
     columns = [[(w >> b) & 1 for w in words] for b in range(width)]
     varying = [b for b in range(width) if any(columns[b]) and not all(columns[b])]
@@ -101,17 +97,10 @@ def read_rom(m: Module, name: str, words: list[int], width: int, address: Value,
         per_copy = SLICES_PER_ADDRESS_COPY if len(addresses) > 1 else len(chunks)
     else:
         per_copy = 1
-        # Yosys merges a slice's equal bits into one LUT and register: merged across a
-        # channel unit's lanes, a bit of mnist-lenet-ternary's 2-word threshold tables drove
-        # the compares of 16 lanes (its worst path on one placement, 9.26 ns, 7.46 routing),
-        # so each lane (field) is read from copies of its own.
-        part = width // fields
-        parts = [bits for f in range(fields) if (bits := [b for b in varying if b // part == f])]
-        share = copies // max(len(parts), 1)
         # A ROM whose words are all equal has no varying bits, and one copy of its
         # address: no slice then (a zero-width memory crashes Yosys's Verilog backend).
-        chunks = [chunk for bits in parts for k in range(share)
-                  if (chunk := bits[len(bits) * k // share:len(bits) * (k + 1) // share])]
+        chunks = [chunk for k in range(copies)
+                  if (chunk := varying[len(varying) * k // copies:len(varying) * (k + 1) // copies])]
     style = "block" if in_block_ram else "logic"   # Yosys's memory_libmap reads it
     for index, chunk in enumerate(chunks):
         init = [sum(columns[b][word] << k for k, b in enumerate(chunk)) for word in range(depth)]
