@@ -176,6 +176,16 @@ def test_a_constant_table_stays_out_of_block_ram(tmp_path):
     assert kinds["DP16KD"] == 0 and kinds["TRELLIS_DPR16X4"] == 16 + 1
 
 
+def _mapped(tmp_path, unit) -> tuple[dict, dict]:
+    """``unit`` mapped to ECP5 cells by ``hwgen synth``'s Yosys script: its cells, and each
+    net bit's name."""
+    (tmp_path / "hwgen_top.il").write_text(convert(unit)[0])
+    command, _ = synth.yosys_command(synth.yosys_script("hwgen_top"))
+    subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
+    module = json.loads((tmp_path / "netlist.json").read_text())["modules"]["hwgen_top"]
+    return module["cells"], {bit: name for name, net in module["netnames"].items() for bit in net["bits"]}
+
+
 def test_no_table_register_holds_a_constant(tmp_path):
     """A table bit equal in every word, registered, starts at 0 and then holds its value:
     Yosys keeps the register, one for all lanes, and it fanned out to compares in all 16
@@ -183,14 +193,30 @@ def test_no_table_register_holds_a_constant(tmp_path):
     input varies."""
     rng = np.random.default_rng(0)
     unit = ThresholdUnit(rng.integers(-300, 300, 32), np.zeros(32, dtype=bool), acc_width=12, per_beat=16)
-    (tmp_path / "hwgen_top.il").write_text(convert(unit)[0])
-    command, _ = synth.yosys_command(synth.yosys_script("hwgen_top"))
-    subprocess.run(command, cwd=tmp_path, check=True, capture_output=True)
-    module = json.loads((tmp_path / "netlist.json").read_text())["modules"]["hwgen_top"]
-    names = {bit: name for name, net in module["netnames"].items() for bit in net["bits"]}
-    inputs = [cell["connections"]["DI"][0] for cell in module["cells"].values()
+    cells, names = _mapped(tmp_path, unit)
+    inputs = [cell["connections"]["DI"][0] for cell in cells.values()
               if cell["type"] == "TRELLIS_FF" and names[cell["connections"]["Q"][0]].startswith("tables")]
     assert inputs and all(isinstance(bit, int) for bit in inputs)   # Yosys writes constants as "0" and "1"
+
+
+def test_a_lanes_input_copies_share_its_compares(tmp_path):
+    """15 levels compare one lane's input: each of its 4 copies feeds 4 compares' carry
+    chains (a bit enters at most two cells of a chain: the top one, for the sign, two)."""
+    rng = np.random.default_rng(0)
+    unit = ThresholdUnit(np.sort(rng.integers(-50, 50, (8, 15)), axis=1), np.zeros(8, dtype=bool),
+                         acc_width=9, per_beat=1)
+    assert unit.input_copies == 4
+    cells, names = _mapped(tmp_path, unit)
+    chain_cells = {}
+    for name, cell in cells.items():
+        if cell["type"] == "CCU2C":
+            for port, bits in cell["connections"].items():
+                if cell["port_directions"][port] == "input":
+                    for bit in bits:
+                        chain_cells.setdefault(bit, set()).add(name)
+    copies = [cell["connections"]["Q"][0] for cell in cells.values()
+              if cell["type"] == "TRELLIS_FF" and names[cell["connections"]["Q"][0]].startswith("in0_d")]
+    assert max(len(chain_cells.get(q, ())) for q in copies) <= 2 * 4
 
 
 def test_router2_iterations_are_echoed_and_placer_iterations_are_not():

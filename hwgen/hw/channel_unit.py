@@ -7,7 +7,7 @@ from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .cost import CONTROL_LUTS, Resources, credit_queue, distinct_columns, rom
-from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, offers_after, queue_depth
+from .pipeline import QUEUE_LATENCY, CreditQueue, delayed, delayed_copies, offers_after, queue_depth
 from .roms import address_copies, address_registers, read_cycles, read_rom
 
 
@@ -45,6 +45,8 @@ class ChannelUnit(wiring.Component):
         return self._channels // self._per_beat
 
     lane_stages = 0
+    # Copies of a lane's input register, each feeding a share of the lane's logic.
+    input_copies = 1
 
     @property
     def table_address_copies(self) -> int:
@@ -114,7 +116,7 @@ class ChannelUnit(wiring.Component):
     @property
     def resources(self) -> Resources:
         """Estimated LUT4, FF and DP16KD (see :mod:`~hwgen.hw.cost`): lanes, their tables, the queue."""
-        lanes = (self.lane_cost() + Resources(ff=self.read_stages * self._in_width)) * self._per_beat
+        lanes = (self.lane_cost() + Resources(ff=(self.read_stages + self.input_copies - 1) * self._in_width)) * self._per_beat
         tables, shape = Resources(), self.rom_shape
         if shape is not None:
             bits, depth = shape
@@ -130,9 +132,10 @@ class ChannelUnit(wiring.Component):
         """The per-channel constants a lane needs, each as (values per channel, bit width)."""
         raise NotImplementedError
 
-    def lane(self, m: Module, value: Value, entries: list[Value], name: str) -> Value:
-        """Output of one lane for the signed input ``value``, given this channel's
-        ``entries`` of ``tables()``; registers exactly ``lane_stages`` times."""
+    def lane(self, m: Module, values: list[Value], entries: list[Value], name: str) -> Value:
+        """Output of one lane for its signed input, given as ``input_copies`` equal
+        ``values``, and this channel's ``entries`` of ``tables()``; registers exactly
+        ``lane_stages`` times."""
         raise NotImplementedError
 
     def elaborate(self, platform):
@@ -164,7 +167,8 @@ class ChannelUnit(wiring.Component):
             varying |= word ^ words[0]
         outputs, offset = [], 0
         for p in range(per_beat):
-            value = delayed(m, self.i.payload.word_select(p, self._in_width), self.read_stages, f"in{p}")
+            values = delayed_copies(m, self.i.payload.word_select(p, self._in_width), self.read_stages, f"in{p}",
+                                    self.input_copies)
             entries = []
             for _, width in self.tables():
                 mask = varying >> offset & ((1 << width) - 1)
@@ -172,7 +176,7 @@ class ChannelUnit(wiring.Component):
                 entries.append(table[offset:offset + width] & Const(mask, width) | Const(constant, width))
                 offset += width
             output = Signal(self._out_width, name=f"out{p}")
-            m.d.comb += output.eq(self.lane(m, value.as_signed(), entries, name=f"lane{p}_"))
+            m.d.comb += output.eq(self.lane(m, [value.as_signed() for value in values], entries, name=f"lane{p}_"))
             outputs.append(output)
         m.d.comb += [
             queue.push.valid.eq(delayed(m, accept, to_queue, "valid")),

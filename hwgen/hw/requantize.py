@@ -50,8 +50,8 @@ class RequantizeUnit(ChannelUnit):
         clamps = self._out_width < wide - self._shift
         return Resources(lut4=adder_luts(wide) + clamps * (2 * carry_luts(wide) + 2 * self._out_width), ff=wide)
 
-    def lane(self, m: Module, value: Value, entries: list[Value], name: str) -> Value:
-        (bias,) = entries
+    def lane(self, m: Module, values: list[Value], entries: list[Value], name: str) -> Value:
+        (value,), (bias,) = values, entries
         biased = value + bias.as_signed() + self._rounding
         shifted = Signal(biased.shape(), name=f"{name}shifted")
         m.d.sync += shifted.eq(biased >> self._shift)     # arithmetic: biased is signed

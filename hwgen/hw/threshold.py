@@ -7,6 +7,11 @@ from .channel_unit import ChannelUnit
 from .cost import Resources, adder_luts, adder_tree, carry_luts
 from .pipeline import adder_tree_plan, less_than, pipelined_adder_tree, register
 
+# Compares (levels) one copy of a lane's input feeds. One register for 15 levels, each bit
+# into 15 carry chains, was mnist-lenet-ternary's worst path on one placement: conv2's
+# threshold unit, a lane's input → a compare, 9.02 ns (7.36 routing).
+COMPARES_PER_INPUT_COPY = 4
+
 
 class ThresholdUnit(ChannelUnit):
     """Compares ``per_beat`` accumulator lanes per beat with their channels' thresholds.
@@ -57,6 +62,10 @@ class ThresholdUnit(ChannelUnit):
         # were the worst path of the auto-folded mnist-mlp-bnn at 40k and 25k images/s).
         return 1 + sum(self.count_plan)
 
+    @property
+    def input_copies(self) -> int:
+        return -(-self.levels // COMPARES_PER_INPUT_COPY)
+
     def tables(self):
         # One compare serves both directions: acc <= t is acc < t + 1. Thresholds may
         # lie one past the accumulator's range (a constant level), and then one more.
@@ -72,15 +81,16 @@ class ThresholdUnit(ChannelUnit):
         count = adder_tree(self.levels, 1, self.count_plan)
         return compares + count + Resources(lut4=adder_luts(self._out_width) * (self._low != 0))
 
-    def lane(self, m: Module, value: Value, entries: list[Value], name: str) -> Value:
+    def lane(self, m: Module, values: list[Value], entries: list[Value], name: str) -> Value:
         *bounds, descending = entries
         if self.levels == 1:
-            (reached,) = register(m, [less_than(value, bounds[0].as_signed()) ^ ~descending], f"{name}reached")
+            (reached,) = register(m, [less_than(values[0], bounds[0].as_signed()) ^ ~descending], f"{name}reached")
             return (reached + self._low)[:self._out_width] if self._low else reached
         # With several levels the direction applies after the register, in the count's first
         # adders' LUTs: a LUT after each compare's carry chain, and its route to the register,
         # was mnist-sfc-w2a2's worst path (6.93 ns).
-        below = register(m, [less_than(value, bound.as_signed()) for bound in bounds], f"{name}below")
+        below = register(m, [less_than(values[k * len(values) // self.levels], bound.as_signed())
+                             for k, bound in enumerate(bounds)], f"{name}below")
         (ascending,) = register(m, [~descending], f"{name}ascending")
         (count,) = pipelined_adder_tree(m, [[bit ^ ascending for bit in below]], self.count_plan,
                                         name=f"{name}count")
