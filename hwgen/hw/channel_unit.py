@@ -159,24 +159,21 @@ class ChannelUnit(wiring.Component):
             read = read_rom(m, "tables", words, self.table_width, fold, self._tables_in_block_ram,
                             self.table_address_copies)
             table = delayed(m, read, self.table_stages, "tables", reset_less=True)
-        # A bit equal in every word is a constant, not a register: its registers start at 0,
-        # so Yosys keeps them, merged into one for every lane (in a threshold unit of 16 lanes
-        # and 2 folds like mnist-lenet-ternary's first, one drove compares in all 16). An
-        # entry without such bits is left as it was: a netlist that is renamed alone places
-        # differently (digits-bnn: 163.5 MHz at aad4f24, 137.5 with its entries masked).
-        varying = 0
+        # A bit that is 1 in every word is a constant 1, not a register's: its register starts
+        # at 0, so Yosys keeps it, merged into one for every lane (in a threshold unit of 16
+        # lanes and 2 folds like mnist-lenet-ternary's first, one drove compares in all 16).
+        # Bits 0 in every word are registers of 0 from 0, which Yosys removes.
+        ones = words[0]
         for word in words:
-            varying |= word ^ words[0]
+            ones &= word
         outputs, offset = [], 0
         for p in range(per_beat):
             values = delayed_copies(m, self.i.payload.word_select(p, self._in_width), self.read_stages, f"in{p}",
                                     self.input_copies)
             entries = []
             for _, width in self.tables():
-                entry, mask = table[offset:offset + width], varying >> offset & ((1 << width) - 1)
-                if mask != (1 << width) - 1:
-                    entry = entry & Const(mask, width) | Const(words[0] >> offset & ~mask & ((1 << width) - 1), width)
-                entries.append(entry)
+                entry, constant = table[offset:offset + width], ones >> offset & ((1 << width) - 1)
+                entries.append(entry | Const(constant, width) if constant else entry)
                 offset += width
             output = Signal(self._out_width, name=f"out{p}")
             m.d.comb += output.eq(self.lane(m, [value.as_signed() for value in values], entries, name=f"lane{p}_"))
