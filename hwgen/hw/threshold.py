@@ -8,7 +8,7 @@ from .cost import Resources, adder_luts, adder_tree, carry_luts
 from .pipeline import adder_tree_plan, less_than, pipelined_adder_tree, register
 
 # Compares (levels) one copy of a lane's input feeds. One register for 15 levels, each bit
-# into 15 carry chains, was mnist-lenet-ternary's worst path on one placement: conv2's
+# into 15 carry chains, was mnist-lenet-ternary's worst path on one placement: conv1's
 # threshold unit, a lane's input → a compare, 9.02 ns (7.36 routing).
 COMPARES_PER_INPUT_COPY = 4
 
