@@ -187,7 +187,7 @@ def _mapped(tmp_path, unit) -> tuple[dict, dict]:
 
 
 def test_no_table_register_holds_a_constant(tmp_path):
-    """A table bit equal in every word, registered, starts at 0 and then holds its value:
+    """A table bit that is 1 in every word, registered, starts at 0 and then holds 1:
     Yosys keeps the register, one for all lanes, and it fanned out to compares in all 16
     lanes of a 2-fold threshold unit. Such bits are constants now: every table register's
     input varies."""

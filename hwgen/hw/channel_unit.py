@@ -116,7 +116,8 @@ class ChannelUnit(wiring.Component):
     @property
     def resources(self) -> Resources:
         """Estimated LUT4, FF and DP16KD (see :mod:`~hwgen.hw.cost`): lanes, their tables, the queue."""
-        lanes = (self.lane_cost() + Resources(ff=(self.read_stages + self.input_copies - 1) * self._in_width)) * self._per_beat
+        inputs = Resources(ff=(self.read_stages + self.input_copies - 1) * self._in_width)
+        lanes = (self.lane_cost() + inputs) * self._per_beat
         tables, shape = Resources(), self.rom_shape
         if shape is not None:
             bits, depth = shape
