@@ -32,9 +32,9 @@ SIM_RESULTS = Schema("hwgen-sim", 1, "hwgen sim", {
     "latency": int, "cycles_per_image": Number, "stall_pass": dict,
 })
 
-SYNTH_RESULTS = Schema("hwgen-synth", 4, "hwgen synth", {
+SYNTH_RESULTS = Schema("hwgen-synth", 5, "hwgen synth", {
     "device": str, "speed_grade": int, "target_mhz": Number, "fmax_mhz": Number, "fmax_by_seed": list,
-    "critical_path": dict, "critical_path_by_seed": list,
+    "critical_path": dict, "critical_path_by_seed": list, "bitstream": dict,
     "utilization": dict, "yosys_units": dict, "flops_into_block_ram": int, "unused_carry_outs_cut": int,
     "carry_chains": int, "tools": dict, "wall_s": dict, "verilog_sha256": str,
     "rtlil_sha256": str,

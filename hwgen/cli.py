@@ -172,7 +172,8 @@ def _synth_options(p):
                    help="ECP5 speed grade, 6 the slowest and commonest (default: 6)")
     p.add_argument("--seeds", type=int, default=1,
                    help="place and route with nextpnr seeds 1 .. N and report the median Fmax: placement "
-                        "moves Fmax by 10-20%% from seed to seed (default: 1)")
+                        "moves Fmax by 10-20%% from seed to seed; the bitstream, hwgen_top.bit, is the "
+                        "fastest placement's (default: 1)")
     p.add_argument("--first-seed", type=int, default=1,
                    help="the first of the --seeds nextpnr seeds, to add placements to earlier ones (default: 1)")
     p.add_argument("--jobs", type=int, default=None,

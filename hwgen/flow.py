@@ -307,7 +307,7 @@ def _current_synth(run: RunFolder) -> dict | None:
 
 
 def synth(run: RunFolder, options: Options) -> None:
-    from .synth import SYNTH_FILE, part_name, synthesize
+    from .synth import BITSTREAM_FILE, SYNTH_FILE, part_name, synthesize
     from .verilog import VERILOG_FILE
 
     check_options(options)
@@ -318,11 +318,14 @@ def synth(run: RunFolder, options: Options) -> None:
                         target_mhz=options.target_mhz, speed=options.speed, seeds=options.seeds,
                         first_seed=options.first_seed, jobs=options.jobs, router=options.router,
                         placer=options.placer)
-    run.record([SYNTH_FILE], VERILOG)
+    run.record([SYNTH_FILE, BITSTREAM_FILE], VERILOG)
     used = ", ".join(f"{name} {u['used']}/{u['available']}" for name, u in result["utilization"].items())
     placements = [f"seed {seed} {fmax:.1f}" for seed, fmax in zip(result["seeds"], result["fmax_by_seed"])]
     spread = f" (median of {len(placements)} placements: {', '.join(placements)})" if len(placements) > 1 else ""
     print(f"Fmax {result['fmax_mhz']:.1f} MHz{spread}; used {used}; wrote {run / SYNTH_FILE}")
+    bitstream = result["bitstream"]
+    fastest = f", the fastest of {len(placements)} placements" if len(placements) > 1 else ""
+    print(f"bitstream {run / BITSTREAM_FILE}: seed {bitstream['seed']}, {bitstream['fmax_mhz']:.1f} MHz{fastest}")
     path = result["critical_path"]
     if path:
         print(f"critical path: {path['from']} -> {path['to']}, {path['total_ns']} ns "

@@ -25,7 +25,7 @@ PRODUCERS = {
     "graph.json": "hwgen export", "arrays.npz": "hwgen export", "testset.npz": "hwgen export",
     "predictions.npz": "hwgen export",
     "hwgen_top.v": "hwgen verilog", "hwgen_top.il": "hwgen verilog", "hwgen_top.json": "hwgen verilog",
-    "sim.json": "hwgen sim", "synth.json": "hwgen synth",
+    "sim.json": "hwgen sim", "synth.json": "hwgen synth", "hwgen_top.bit": "hwgen synth",
 }
 
 

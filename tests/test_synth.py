@@ -41,6 +41,13 @@ def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
     assert result["fmax_mhz"] == sorted(result["fmax_by_seed"])[(seeds - 1) // 2]
     assert len(result["critical_path_by_seed"]) == seeds
     assert result["critical_path"] in result["critical_path_by_seed"]
+    # The bitstream is the fastest placement's, packed by ecppack: an ECP5 preamble.
+    fastest = max(result["fmax_by_seed"])
+    assert result["bitstream"]["fmax_mhz"] == fastest
+    assert result["fmax_by_seed"][result["seeds"].index(result["bitstream"]["seed"])] == fastest
+    bitstream = (tmp_path / synth.BITSTREAM_FILE).read_bytes()
+    assert b"\xbd\xb3" in bitstream[:256] and len(bitstream) > 100_000
+    assert result["bitstream"]["sha256"] == synth.digest(tmp_path / synth.BITSTREAM_FILE)
     # The seeds placed at once, each as it would alone (the last again, by itself).
     assert result["nextpnr_jobs"] == seeds
     assert result["seeds"] == list(range(1, seeds + 1))
@@ -68,7 +75,7 @@ def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
     assert synth.unit_resources((tmp_path / synth.STAT_FILE).read_text()) == result["yosys_units"]
     assert result["critical_path"]["total_ns"] > 0 and result["speed_grade"] == 6
     assert set(result["wall_s"]) == {"yosys", "nextpnr"} and result["tools"]["router"] == router
-    assert set(result["tools"]) == {"yosys", "nextpnr", "placer", "router"} and result["tools"]["placer"] == placer
+    assert set(result["tools"]) == {"yosys", "nextpnr", "ecppack", "placer", "router"} and result["tools"]["placer"] == placer
     placed_by = {"heap": "Info: Running main analytical placer", "static": "Info: Running Static placer"}
     assert placed_by[placer] in (tmp_path / "nextpnr.log").read_text()
     # Yosys's count per unit beside hwgen's estimate: DP16KD exact, LUT4 within 25% in all
@@ -121,20 +128,27 @@ def test_report_shows_synthesis():
         "software_us_per_image": {"torch_batch1": 10.0, "torch_batched": 1.0, "golden": 2.0},
         "clock_mhz": 50.0, "clock_note": "Fmax from nextpnr-ecp5 on LFE5U-25F CABGA381",
         "hardware_us_per_image": 0.08, "hardware_latency_us": 0.18, "hardware_images_per_s": 12.5e6,
-        "synth": {"device": "LFE5U-25F CABGA381", "fmax_mhz": 50.0, "target_mhz": 100.0,
+        "synth": {"device": "LFE5U-25F CABGA381", "fmax_mhz": 50.0, "target_mhz": 100.0, "seeds": [1],
+                  "fmax_by_seed": [50.0], "bitstream": {"file": "hwgen_top.bit", "seed": 1, "fmax_mhz": 50.0},
                   "utilization": {"TRELLIS_COMB": {"used": 900, "available": 24288}}},
     }
     text = render_markdown(report)
     assert "hardware at 50.0 MHz (Fmax from nextpnr-ecp5 on LFE5U-25F CABGA381)" in text
-    assert "Fmax 50.0 MHz (target 100 MHz)" in text
+    assert "Fmax 50.0 MHz (target 100 MHz)" in text and "The bitstream: `hwgen_top.bit`." in text
     assert ("Hardware at 50.0 MHz (Fmax from nextpnr-ecp5 on LFE5U-25F CABGA381): 12,500,000 images/s, "
             "latency 0.18 µs.") in text and "| TRELLIS_COMB | 900 | 24288 |" in text
 
 
 def test_report_clock_prefers_the_users_then_fmax():
-    synthesized = {"fmax_mhz": 61.5, "device": "LFE5U-25F CABGA381"}
+    synthesized = {"fmax_mhz": 61.5, "device": "LFE5U-25F CABGA381", "seeds": [1], "fmax_by_seed": [61.5],
+                   "bitstream": {"seed": 1, "fmax_mhz": 61.5}}
     assert choose_clock(80.0, synthesized) == (80.0, "given with --clock-mhz")
     assert choose_clock(None, synthesized) == (61.5, "Fmax from nextpnr-ecp5 on LFE5U-25F CABGA381")
+    # Of several placements, the bitstream's: the fastest, not the median.
+    swept = {**synthesized, "seeds": [1, 2, 3], "fmax_by_seed": [61.5, 70.0, 55.0],
+             "bitstream": {"seed": 2, "fmax_mhz": 70.0}}
+    assert choose_clock(None, swept) == (70.0, "Fmax from nextpnr-ecp5 on LFE5U-25F CABGA381 "
+                                               "(the bitstream's, seed 2 of 3)")
     assert choose_clock(None, None)[0] == 100.0 and "assumed" in choose_clock(None, None)[1]
 
 
