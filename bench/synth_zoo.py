@@ -51,6 +51,7 @@ def run() -> int:
                              "with the estimate's margin, over the part (default: 60000)")
     parser.add_argument("--target-mhz", type=float, default=200)
     parser.add_argument("--seeds", default="1", help="`hwgen synth --seeds` (default: 1)")
+    parser.add_argument("--jobs", default=None, help="`hwgen synth --jobs` (default: one per core)")
     parser.add_argument("--router", default="router1", help="`hwgen synth --router` (default: router1)")
     parser.add_argument("--placer", default="heap", help="`hwgen synth --placer` (default: heap)")
     args = parser.parse_args()
@@ -97,7 +98,8 @@ def _synthesize(model: str, args) -> dict:
     test_images = min(SIM_IMAGES, len(load_npz(out / "testset.npz")["labels"]))   # vertebral-mlp has 62
     walls["sim"] = _step(["sim", *common, "--test-images", str(test_images)])
     walls["synth"] = _step(["synth", *common, "--target-mhz", f"{args.target_mhz:g}", "--seeds", args.seeds,
-                            "--router", args.router, "--placer", args.placer])
+                            "--router", args.router, "--placer", args.placer,
+                            *(["--jobs", args.jobs] if args.jobs else [])])
     synth = json.loads((out / "synth.json").read_text())
     fmax = synth["fmax_mhz"]
     row = {"model": model, "commit": _commit(), "folding": meta["folding"], "input_per_beat": meta["input_per_beat"],
