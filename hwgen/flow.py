@@ -276,7 +276,9 @@ def _choose_folding(run: RunFolder, options: Options, spec, graph):
         folding = Folding.parse(options.folding or spec.folding, options.input_per_beat or spec.input_per_beat)
         folding.check(graph)
         return folding
-    clock_mhz, clock_note = choose_clock(options.clock_mhz, None if options.clock_mhz else _current_synth(run))
+    # A new folding is a new netlist, whose placements are a new draw: paced at the median.
+    clock_mhz, clock_note = choose_clock(options.clock_mhz, None if options.clock_mhz else _current_synth(run),
+                                         of_bitstream=False)
     target = None if options.target_fps is None else int(clock_mhz * 1e6 // options.target_fps)
     if target is not None and target < 1:
         raise HwgenError(f"{options.target_fps:g} images/s is more than one image a cycle at {clock_mhz:g} MHz")

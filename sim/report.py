@@ -23,11 +23,14 @@ def golden_us_per_image(graph: Graph, images: np.ndarray, repeats: int = 5) -> f
 ASSUMED_CLOCK_MHZ = 100.0
 
 
-def choose_clock(given_mhz: float | None, synth: dict | None) -> tuple[float, str]:
+def choose_clock(given_mhz: float | None, synth: dict | None, of_bitstream: bool = True) -> tuple[float, str]:
     """The clock that turns cycles into time, and where it comes from: the
-    user's, else Fmax from synthesis, else an assumed one."""
+    user's, else Fmax from synthesis (the bitstream's, or with ``of_bitstream``
+    false the median placement's), else an assumed one."""
     if given_mhz is not None:
         return given_mhz, "given with --clock-mhz"
+    if synth is not None and not of_bitstream:
+        return synth["fmax_mhz"], f"the median Fmax from nextpnr-ecp5 on {synth['device']}"
     if synth is not None:
         # The hardware the user gets: the bitstream, the fastest placement of several.
         bitstream, placements = synth["bitstream"], len(synth["fmax_by_seed"])

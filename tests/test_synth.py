@@ -149,6 +149,9 @@ def test_report_clock_prefers_the_users_then_fmax():
              "bitstream": {"seed": 2, "fmax_mhz": 70.0}}
     assert choose_clock(None, swept) == (70.0, "Fmax from nextpnr-ecp5 on LFE5U-25F CABGA381 "
                                                "(the bitstream's, seed 2 of 3)")
+    # Auto-folding paces a new netlist at the median: its placements are a new draw.
+    assert choose_clock(None, swept, of_bitstream=False) == (
+        61.5, "the median Fmax from nextpnr-ecp5 on LFE5U-25F CABGA381")
     assert choose_clock(None, None)[0] == 100.0 and "assumed" in choose_clock(None, None)[1]
 
 
