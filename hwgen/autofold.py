@@ -78,7 +78,8 @@ def _keeping_up(graph: Graph, node, folds: list[LayerFold], cycles: int) -> list
 
 
 def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: str = "auto",
-                  block_rams: int = LFE5U_85F.dp16kd, built: dict | None = None) -> FoldingChoice:
+                  block_rams: int = LFE5U_85F.dp16kd, built: dict | None = None,
+                  matrix_units: dict | None = None) -> FoldingChoice:
     """The cheapest folding found whose every layer is busy at most ``cycles`` per image,
     with its pace and estimate.
 
@@ -89,8 +90,10 @@ def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: 
     few elements a beat and read many, not a multiple of them, needs a read port per
     input beat a read overlaps. ``built`` keeps
     the foldings estimated so far (their pace and estimate, not the networks, which
-    are large), for a search that asks again."""
+    are large), and ``matrix_units`` the matrix-vector units built so far (see
+    ``Network``), for a search that asks again."""
     built = {} if built is None else built
+    matrix_units = {} if matrix_units is None else matrix_units
     options = []
     for node in graph.nodes:
         if not isinstance(node, MATRIX_NODES):
@@ -115,7 +118,8 @@ def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: 
     def network(folds, per_beat) -> FoldingChoice:
         folding = Folding(tuple(folds), per_beat)
         if folding not in built:
-            net = Network(graph, folding, logits=logits, shift_lanes=shift_lanes, block_rams=block_rams)
+            net = Network(graph, folding, logits=logits, shift_lanes=shift_lanes, block_rams=block_rams,
+                          matrix_units=matrix_units)
             built[folding] = FoldingChoice(folding, net.cycles_per_image, net.resources)
         return built[folding]
 
@@ -145,10 +149,10 @@ def choose(graph: Graph, *, target_cycles: int | None = None, max_luts: int | No
     """A folding for at most ``target_cycles`` per image and at most ``max_luts`` estimated
     LUT4: the slowest pace that meets the target, or with a budget alone the fastest that
     fits. The block RAMs and multipliers must fit the LFE5U-85F."""
-    built = {}   # every pace the bisection tries starts from foldings an earlier one built
+    built, matrix_units = {}, {}   # every pace the bisection tries starts from foldings an earlier one built
 
     def at(cycles: int) -> FoldingChoice:
-        return fold_for_pace(graph, cycles, logits, shift_lanes, block_rams, built)
+        return fold_for_pace(graph, cycles, logits, shift_lanes, block_rams, built, matrix_units)
 
     device = LFE5U_85F if max_luts is None else Resources(max_luts, LFE5U_85F.ff, LFE5U_85F.dp16kd,
                                                           LFE5U_85F.mult18)

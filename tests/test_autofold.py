@@ -29,6 +29,24 @@ def _fewest_lanes(graph, node, target):
                and _layer_cycles(graph, node, pe, simd) <= target)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_shared_matrix_units_leave_estimates_as_they_were(seed):
+    """The auto-folder's candidates share matrix-vector units; each network's estimate and
+    pace are what a network of its own would have."""
+    graph, _ = random_network(np.random.default_rng(seed))
+    layers = [n for n in graph.nodes if isinstance(n, MATRIX_NODES)]
+    by_pe = [LayerFold(n.out_features, 1) for n in layers]
+    by_simd = [LayerFold(1, n.in_features) for n in layers]
+    shared = {}
+    # The third takes its first layer from the first network, the rest from the second.
+    for folds in (by_pe, by_simd, by_pe[:1] + by_simd[1:]):
+        folding = Folding(tuple(folds), 1)
+        alone, together = Network(graph, folding), Network(graph, folding, matrix_units=shared)
+        assert (together.resources, together.cycles_per_image, together.latency) == \
+            (alone.resources, alone.cycles_per_image, alone.latency)
+    assert shared
+
+
 @pytest.mark.parametrize("seed", range(12))
 def test_every_layer_meets_the_pace_with_few_lanes_and_the_design_is_cheapest(seed):
     graph, _ = random_network(np.random.default_rng(seed))

@@ -156,6 +156,14 @@ def test_a_lut_rom_costs_its_distinct_varying_columns():
     bits = np.array([[0, 1, 0, 0, 1, 1], [0, 1, 1, 1, 0, 0], [0, 1, 1, 1, 0, 0], [0, 1, 0, 0, 1, 0]])
     assert distinct_columns(bits) == 3
     assert distinct_columns(np.zeros((1, 4), dtype=int)) == 0
+    # Packed into bytes, columns still compare bit for bit: against sets of tuples, with
+    # depths that do not fill a byte and columns repeated.
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        bits = (rng.random((int(rng.integers(1, 30)), int(rng.integers(1, 40)))) < rng.random()).astype(int)
+        bits = np.concatenate([bits, bits[:, ::3]], axis=1)
+        varying = [tuple(column) for column in bits.T if column.min() != column.max()]
+        assert distinct_columns(bits) == len(set(varying))
 
 
 @pytest.mark.parametrize("copies, delay", [(1, 4), (2, 5), (6, 6)])

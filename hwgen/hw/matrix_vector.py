@@ -185,7 +185,7 @@ class MatrixVectorUnit(wiring.Component):
         folds = self.synapse_folds
         return offers_after(arrivals, range(folds - 1, len(arrivals), folds), self.latency)
 
-    @property
+    @cached_property
     def resources(self) -> Resources:
         """Estimated LUT4, FF and block RAM (see :mod:`~hwgen.hw.cost`); weight codes
         that are the same in every ROM word are constants to Yosys, and cost so."""

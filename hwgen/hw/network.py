@@ -56,8 +56,11 @@ class Network(wiring.Component):
 
     def __init__(self, graph: Graph, folding: Folding, *, logits: bool = False,
                  block_rams: int = DEFAULT_BLOCK_RAMS, multipliers: int = DEFAULT_MULTIPLIERS,
-                 shift_lanes: str = "auto"):
+                 shift_lanes: str = "auto", matrix_units: dict | None = None):
         self._folds = folding.by_node(graph)
+        # Shared by candidate networks of one graph that are estimated, never elaborated
+        # (the auto-folder's): a matrix-vector unit's estimate is most of a network's.
+        self._matrix_unit_memo = {} if matrix_units is None else matrix_units
         if shift_lanes not in SHIFT_LANES:
             raise ValueError(f"shift_lanes must be one of {', '.join(SHIFT_LANES)}, not {shift_lanes!r}")
         if not isinstance(graph.output, Argmax):
@@ -113,11 +116,7 @@ class Network(wiring.Component):
             pixels = in_shape[0] * in_shape[1]
             if isinstance(node, MATRIX_NODES):
                 fold = self._folds[node.name]
-                weights = self._weights(node)
-                mvu = MatrixVectorUnit(weights, in_type=in_type,
-                                       acc_width=graph.types[node.name].width,
-                                       pe=fold.pe, simd=fold.simd,
-                                       rom_in_block_ram=rom_in_block_ram.get(node.name, False))
+                mvu = self._matrix_unit(node, in_type, fold, rom_in_block_ram.get(node.name, False))
                 roms[node.name] = mvu
                 buffer = VectorBuffer(element_width=in_type.width, size=node.in_features,
                                       in_per_beat=per_beat, out_per_beat=fold.simd,
@@ -172,6 +171,14 @@ class Network(wiring.Component):
             return False
         fold = self._folds[node.name]
         return fold.pe == node.out_features and fold.simd >= node.in_features
+
+    def _matrix_unit(self, node, in_type, fold, rom_in_block_ram: bool) -> MatrixVectorUnit:
+        key = (node.name, fold, rom_in_block_ram, node.name in self._multiplied)
+        if key not in self._matrix_unit_memo:
+            self._matrix_unit_memo[key] = MatrixVectorUnit(
+                self._weights(node), in_type=in_type, acc_width=self._graph.types[node.name].width,
+                pe=fold.pe, simd=fold.simd, rom_in_block_ram=rom_in_block_ram)
+        return self._matrix_unit_memo[key]
 
     @staticmethod
     def _ternary(node: IntegerDense) -> bool:
