@@ -244,3 +244,14 @@ def test_router2_iterations_are_echoed_and_placer_iterations_are_not():
 def test_static_placement_is_echoed():
     assert synth.NEXTPNR_PHASES.match("Info: Running Static placer...")
     assert synth.NEXTPNR_PHASES.match("Info: Strict legalising 7880 cells...")
+
+
+def test_a_lut_ram_buffer_stays_out_of_block_ram(tmp_path):
+    """A vector buffer the estimate builds in LUT RAM is mapped so: left to itself, Yosys put
+    this one (mnist-fc-shift-q's last, 512 bytes written one a beat) in 4 DP16KD that
+    neither the estimate nor the block-RAM budget counted, and that design needed 212 of 208."""
+    buffer = VectorBuffer(element_width=8, size=512, in_per_beat=1, out_per_beat=2, repeats=10, block_ram=False)
+    assert buffer.storage == "memory" and buffer.resources.dp16kd == 0
+    cells, _ = _mapped(tmp_path, buffer)
+    types = Counter(cell["type"] for cell in cells.values())
+    assert types["DP16KD"] == 0 and types["TRELLIS_DPR16X4"] > 0
