@@ -1,8 +1,9 @@
 """Benchmark: every zoo model synthesized for an LFE5U-85F (Yosys + nextpnr-ecp5).
 
-For each model: train (1 epoch by default: resources and Fmax depend on the
-weights only through ROM bits that never change, so the figures stand for
-the fully trained network), export, generate Verilog at the model's folding
+For each model: train (1 epoch by default, for time: the figures are that
+network's; a trained network's ROMs and tables in logic make another netlist,
+whose resources differ a little and whose placements are a draw of their own,
+so run `hwgen synth` on its folder for its figures), export, generate Verilog at the model's folding
 (or, where hwgen's estimate says that does not fit the part, the fastest
 auto-folding within --max-luts), simulate 200 test images (at most the test set) on Verilator
 (bit-exact check), synthesize, and append one JSON line per model to
@@ -19,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import hwgen
 from hwgen.cli import main
 from hwgen.flow import load_npz
 from hwgen.hw.cost import LFE5U_85F, Resources
@@ -72,8 +74,12 @@ def run() -> int:
 
 
 def _commit() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True)
+    """The commit of the hwgen this process imported (a PYTHONPATH worktree's, not the
+    current folder's: rows once named the wrong code)."""
+    code = Path(hwgen.__file__).parent
+    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=code)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True,
+                           cwd=code)
     return done.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
 
 
