@@ -79,7 +79,7 @@ def _keeping_up(graph: Graph, node, folds: list[LayerFold], cycles: int) -> list
 
 def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: str = "auto",
                   block_rams: int = LFE5U_85F.dp16kd, built: dict | None = None,
-                  matrix_units: dict | None = None) -> FoldingChoice:
+                  matrix_units: dict | None = None, relay_stages: int = 0) -> FoldingChoice:
     """The cheapest folding found whose every layer is busy at most ``cycles`` per image,
     with its pace and estimate.
 
@@ -119,7 +119,7 @@ def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: 
         folding = Folding(tuple(folds), per_beat)
         if folding not in built:
             net = Network(graph, folding, logits=logits, shift_lanes=shift_lanes, block_rams=block_rams,
-                          matrix_units=matrix_units)
+                          relay_stages=relay_stages, matrix_units=matrix_units)
             built[folding] = FoldingChoice(folding, net.cycles_per_image, net.resources)
         return built[folding]
 
@@ -145,14 +145,14 @@ def fold_for_pace(graph: Graph, cycles: int, logits: bool = False, shift_lanes: 
 
 def choose(graph: Graph, *, target_cycles: int | None = None, max_luts: int | None = None,
            logits: bool = False, shift_lanes: str = "auto",
-           block_rams: int = LFE5U_85F.dp16kd) -> FoldingChoice:
+           block_rams: int = LFE5U_85F.dp16kd, relay_stages: int = 0) -> FoldingChoice:
     """A folding for at most ``target_cycles`` per image and at most ``max_luts`` estimated
     LUT4: the slowest pace that meets the target, or with a budget alone the fastest that
     fits. The block RAMs and multipliers must fit the LFE5U-85F."""
     built, matrix_units = {}, {}   # every pace the bisection tries starts from foldings an earlier one built
 
     def at(cycles: int) -> FoldingChoice:
-        return fold_for_pace(graph, cycles, logits, shift_lanes, block_rams, built, matrix_units)
+        return fold_for_pace(graph, cycles, logits, shift_lanes, block_rams, built, matrix_units, relay_stages)
 
     device = LFE5U_85F if max_luts is None else Resources(max_luts, LFE5U_85F.ff, LFE5U_85F.dp16kd,
                                                           LFE5U_85F.mult18)

@@ -149,6 +149,11 @@ def _folding(p):
                         "saves LUTs; `hwgen synth` moves the flip-flops after a ROM into "
                         "the block's output register, which Yosys leaves unused (default: 208, the "
                         "LFE5U-85F's)")
+    p.add_argument("--relay-stages", type=int, default=0,
+                   help="a relay between every two units: the stream's beats and its flow control each "
+                        "go through this many registers, so no net between two units starts or ends at "
+                        "logic, and the placer may spread them; each adds that many cycles and 2 more to "
+                        "the latency, and a small queue (BENCHMARKS.md measures it; default: 0, none)")
     p.add_argument("--axi-stream", action="store_true",
                    help="name the ports AXI4-Stream style (aclk, aresetn, s_axis_tdata/tvalid/tready, "
                         "m_axis_...; TDATA rounded up to whole bytes) for vendor and LiteX projects")

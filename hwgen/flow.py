@@ -53,6 +53,7 @@ class Options:
     axi_stream: bool = False
     shift_lanes: str = "auto"
     block_rams: int = 208
+    relay_stages: int = 0
     clock_mhz: float | None = None
     test_images: int | None = None
     simulator: str = "verilator"
@@ -86,8 +87,9 @@ def check_options(options: Options) -> None:
         value = getattr(options, name)
         if value is not None and not 0 < value < math.inf:
             raise HwgenError(f"--{name.replace('_', '-')} must be a positive number, not {value}")
-    if options.block_rams < 0:
-        raise HwgenError(f"--block-rams must be 0 or more, not {options.block_rams}")
+    for name in ("block_rams", "relay_stages"):
+        if getattr(options, name) < 0:
+            raise HwgenError(f"--{name.replace('_', '-')} must be 0 or more, not {getattr(options, name)}")
     if options.folding is not None:
         from .folding import Folding
         Folding.parse(options.folding, options.input_per_beat or 1)
@@ -247,7 +249,7 @@ def verilog(run: RunFolder, options: Options) -> None:
                          f"hwgen builds classifiers (export the model again)")
     folding = _choose_folding(run, options, spec, graph)
     meta = emit(graph, folding, run.path, logits=options.logits, axi_stream=options.axi_stream,
-                shift_lanes=options.shift_lanes, block_rams=options.block_rams)
+                shift_lanes=options.shift_lanes, block_rams=options.block_rams, relay_stages=options.relay_stages)
     run.record(VERILOG, GRAPH)
     print(f"wrote {run / VERILOG_FILE}: folding {folding} ({folding.input_per_beat} input elements "
           f"per beat), {meta['cycles_per_image']} cycles per image, latency {meta['latency']} cycles (analytic)")
@@ -284,7 +286,8 @@ def _choose_folding(run: RunFolder, options: Options, spec, graph):
         raise HwgenError(f"{options.target_fps:g} images/s is more than one image a cycle at {clock_mhz:g} MHz")
     max_luts = options.max_luts if auto else spec.max_luts
     choice = choose(graph, target_cycles=target, max_luts=max_luts, logits=options.logits,
-                    shift_lanes=options.shift_lanes, block_rams=options.block_rams)
+                    shift_lanes=options.shift_lanes, block_rams=options.block_rams,
+                    relay_stages=options.relay_stages)
     print(f"auto-folding at {clock_mhz:g} MHz ({clock_note}): {choice.folding}, "
           f"{choice.folding.input_per_beat} input elements per beat, {choice.cycles_per_image} cycles "
           f"per image = {clock_mhz * 1e6 / choice.cycles_per_image:,.0f} images/s")

@@ -49,6 +49,7 @@ def describe(network: Network, axi_stream: bool = False) -> dict:
         "cycles_per_image": network.cycles_per_image,
         "latency": network.latency,
         "multiplied_layers": network.multiplied,
+        "relay_stages": network.relay_stages,
         "resources_estimate": {
             "stages": {name: asdict(r) for name, r in network.stage_resources},
             "total": asdict(network.resources),
@@ -66,13 +67,16 @@ def convert(top) -> tuple[str, str]:
 
 
 def emit(graph: Graph, folding: Folding, folder: Path, *, logits: bool = False,
-         axi_stream: bool = False, shift_lanes: str = "auto", block_rams: int = DEFAULT_BLOCK_RAMS) -> dict:
+         axi_stream: bool = False, shift_lanes: str = "auto", block_rams: int = DEFAULT_BLOCK_RAMS,
+         relay_stages: int = 0) -> dict:
     """Write ``hwgen_top.v``, ``hwgen_top.il`` and ``hwgen_top.json`` into ``folder``; return the metadata.
     With ``logits`` the output beat carries the integer logits after the class
     index; with ``axi_stream`` the ports have AXI4-Stream names; ``shift_lanes``
-    says how shift layers multiply and ``block_rams`` how many DP16KD the vector
-    buffers and weight ROMs may take (see ``Network``)."""
-    network = Network(graph, folding, logits=logits, shift_lanes=shift_lanes, block_rams=block_rams)
+    says how shift layers multiply, ``block_rams`` how many DP16KD the vector
+    buffers and weight ROMs may take, and ``relay_stages`` how many registers each way a
+    relay between two units has (see ``Network``)."""
+    network = Network(graph, folding, logits=logits, shift_lanes=shift_lanes, block_rams=block_rams,
+                      relay_stages=relay_stages)
     top = AxiStreamTop(network) if axi_stream else network
     design, text = convert(top)
     write_text(Path(folder) / RTLIL_FILE, design)

@@ -92,6 +92,7 @@ def test_the_flow_wrote_a_trustworthy_folder(run_dir):
     ("--test-images", "1", "--test-images must be at least 2"),
     ("--test-images", "0", "--test-images must be at least 1, not 0"),
     ("--input-per-beat", "0", "--input-per-beat must be at least 1, not 0"),
+    ("--relay-stages", "-1", "--relay-stages must be 0 or more, not -1"),
     ("--folding", "", "folding '': expected PExSIMD"),
     ("--folding", "16x16", "--folding has 1 entries; digits-bnn has 3 conv and dense layers"),
     ("--folding", "7x16,16x32,10x16", "--folding: layer 1: PE=7 does not divide its 128 outputs"),

@@ -13,8 +13,9 @@ from hwgen.folding import Folding
 from hwgen.hw.matrix_vector import MatrixVectorUnit
 from hwgen.hw.network import Network
 from hwgen.hw.pipeline import (COPY_BRANCHING, LEVELS_PER_STAGE, MAX_CONSTANT_BITS, adder_tree_plan, copy_tree,
-                               lookup)
+                               lookup, queue_depth)
 from hwgen.hw.register_slice import RegisterSlice
+from hwgen.hw.relay import Relay
 from hwgen.ir import Bipolar, Integer
 
 from .graphs import random_graph, random_inputs, random_shift_graph
@@ -104,3 +105,26 @@ def test_a_lookup_wider_than_verilators_constants_splits_into_tables():
     sim = Simulator(m)
     sim.add_testbench(read_every_seventh_entry)
     sim.run()
+
+
+@pytest.mark.parametrize("stall", [0.0, 0.3, 0.7])
+@pytest.mark.parametrize("stages", [1, 3])
+def test_a_relay_passes_every_beat_in_order_at_full_rate(stall, stages):
+    beats = [int(b) for b in np.random.default_rng(stages).integers(0, 1 << 40, 200, dtype=np.uint64)]
+    stamps, taken = [], []
+    relay = Relay(width=40, stages=stages, beats=len(beats))
+    assert run_stream(relay, beats, len(beats), stall=stall, seed=5, stamps=stamps, taken=taken) == beats
+    if not stall:
+        # One beat a cycle from cycle 1 (the queue's `free` is a register that reset
+        # clears), each offered `latency` cycles after it was taken: the queue never throttles.
+        assert taken == list(range(1, len(beats) + 1))
+        assert stamps == relay.schedule(taken)
+
+
+def test_a_relay_holds_what_its_queue_has_room_for():
+    """The receiver waits: the relay takes as many beats as its queue has slots, then stops."""
+    beats = list(range(100))
+    taken = []
+    relay = Relay(width=8, stages=2, beats=len(beats))
+    assert run_stream(relay, beats, len(beats), stall=0.0, hold=50, taken=taken) == beats
+    assert sum(cycle <= 50 for cycle in taken) == queue_depth(2) + 2

@@ -21,16 +21,17 @@ from .streams import pack, run_stream
 IMAGES = 4
 
 
-def check_in_amaranth(seed: int, shift_lanes: str = "barrel") -> None:
+def check_in_amaranth(seed: int, shift_lanes: str = "barrel", relay_stages: int = 0) -> None:
     """Golden = RTL on every field, and measured pace and latency = analytic."""
     rng = np.random.default_rng(seed)
     graph, folding = random_network(rng)
-    check_network(graph, folding, random_inputs(rng, graph, IMAGES), seed, shift_lanes)
+    check_network(graph, folding, random_inputs(rng, graph, IMAGES), seed, shift_lanes, relay_stages)
 
 
-def check_network(graph, folding, x: np.ndarray, seed: int, shift_lanes: str = "barrel") -> None:
+def check_network(graph, folding, x: np.ndarray, seed: int, shift_lanes: str = "barrel",
+                  relay_stages: int = 0) -> None:
     expected = expected_outputs(graph, x, logits=True)
-    net = Network(graph, folding, logits=True, shift_lanes=shift_lanes)
+    net = Network(graph, folding, logits=True, shift_lanes=shift_lanes, relay_stages=relay_stages)
     per_beat, width = folding.input_per_beat, graph.input.dtype.width
     beats = [pack(row[k:k + per_beat], width) for row in x for k in range(0, len(row), per_beat)]
     stamps = []
@@ -38,14 +39,19 @@ def check_network(graph, folding, x: np.ndarray, seed: int, shift_lanes: str = "
     assert [unpack_fields(p, net.output_fields) for p in got] == expected.tolist()
     assert list(np.diff(stamps[1:])) == [net.cycles_per_image] * (IMAGES - 2)
     assert stamps[0] == net.latency
-    stalled = run_stream(Network(graph, folding, logits=True, shift_lanes=shift_lanes), beats, IMAGES,
-                         stall=0.3, seed=seed)
+    stalled = run_stream(Network(graph, folding, logits=True, shift_lanes=shift_lanes, relay_stages=relay_stages),
+                         beats, IMAGES, stall=0.3, seed=seed)
     assert [unpack_fields(p, net.output_fields) for p in stalled] == expected.tolist()
 
 
 @pytest.mark.parametrize("seed", range(16))
 def test_random_graph_in_amaranth_sim(seed):
     check_in_amaranth(seed)
+
+
+@pytest.mark.parametrize("seed, relay_stages", [(0, 1), (1, 2), (2, 1), (4, 3), (6, 1)])
+def test_random_graph_with_relays_between_its_units(seed, relay_stages):
+    check_in_amaranth(seed, relay_stages=relay_stages)
 
 
 def test_a_deep_wide_input_buffer_in_block_ram():
@@ -112,9 +118,17 @@ def test_line_buffers_in_block_ram_on_verilator(tmp_path):
     check_on_verilator(tmp_path, graph, folding, random_inputs(np.random.default_rng(3), graph, 30), 3)
 
 
-def check_on_verilator(tmp_path, graph, folding, x: np.ndarray, seed: int) -> None:
+@pytest.mark.slow
+def test_relays_between_the_units_on_verilator(tmp_path):
+    rng = np.random.default_rng(0)   # a CNN: windows, max pools, n-bit and bipolar layers
+    graph, folding = random_network(rng)
+    check_on_verilator(tmp_path, graph, folding, random_inputs(rng, graph, 30), 0, relay_stages=2)
+
+
+def check_on_verilator(tmp_path, graph, folding, x: np.ndarray, seed: int, relay_stages: int = 0) -> None:
     expected = expected_outputs(graph, x, logits=True)
-    meta = emit(graph, folding, tmp_path, logits=True)
+    meta = emit(graph, folding, tmp_path, logits=True, relay_stages=relay_stages)
+    assert meta["relay_stages"] == relay_stages
     steady, stalled = simulate(tmp_path, x, expected, [Pass(30, 0.0), Pass(30, 0.3, seed=seed)],
                                simulator="verilator", build_dir=tmp_path / "build")
     assert np.array_equal(steady.outputs, expected) and np.array_equal(stalled.outputs, expected)

@@ -17,6 +17,7 @@ from .max_pool import MaxPoolUnit
 from .requantize import RequantizeUnit
 from .placement import place_by_saving
 from .register_slice import RegisterSlice
+from .relay import Relay
 from .rom_placement import DEFAULT_BLOCK_RAMS, place_roms
 from .sliding_window import SlidingWindowUnit
 from .threshold import ThresholdUnit
@@ -56,7 +57,7 @@ class Network(wiring.Component):
 
     def __init__(self, graph: Graph, folding: Folding, *, logits: bool = False,
                  block_rams: int = DEFAULT_BLOCK_RAMS, multipliers: int = DEFAULT_MULTIPLIERS,
-                 shift_lanes: str = "auto", matrix_units: dict | None = None):
+                 shift_lanes: str = "auto", relay_stages: int = 0, matrix_units: dict | None = None):
         self._folds = folding.by_node(graph)
         # Shared by candidate networks of one graph that are estimated, never elaborated
         # (the auto-folder's): a matrix-vector unit's estimate is most of a network's.
@@ -68,6 +69,7 @@ class Network(wiring.Component):
         self._graph = graph
         self._folding = folding
         self._logits = logits
+        self._relay_stages = relay_stages
         # Built more than once: earlier builds measure what the placement of
         # multipliers, then of weight ROMs, then of vector buffers needs.
         choosable = {node.name for node in graph.nodes if self._multiplier_or_luts(node)}
@@ -94,6 +96,8 @@ class Network(wiring.Component):
         buffers = place_by_saving({name: (in_luts[name].resources.lut4 - unit.resources.lut4, unit.resources.dp16kd)
                                    for name, unit in movable.items()}, left)
         self._stages, roms, _ = self._build_stages(in_block, buffers_in_block_ram=buffers)
+        if relay_stages:
+            self._stages = self._with_relays(relay_stages)
         self._matrix_units = {name: unit for name, unit in roms.items() if isinstance(unit, MatrixVectorUnit)}
         in_width = graph.input.dtype.width
         super().__init__({
@@ -161,6 +165,15 @@ class Network(wiring.Component):
                            (RegisterSlice(width=sum(width for width, _ in argmax.output_fields), beats=1), 1)]
         return stages, roms, buffers
 
+    def _with_relays(self, stages: int) -> list:
+        """The stages with a ``Relay`` of ``stages`` registers each way between every two."""
+        relayed, offers = [], list(range(self.input_beats))
+        for stage, busy in self._stages[:-1]:
+            offers = stage.schedule(offers)
+            relay = Relay(width=len(stage.o.payload), stages=stages, beats=len(offers))
+            relayed += [(stage, busy), (relay, relay.cycles_per_image)]
+        return relayed + self._stages[-1:]
+
     def _multiplier_or_luts(self, node) -> bool:
         """Whether a layer can multiply either on MULT18X18D or in LUTs: shift layers, and
         n-bit layers whose weights are constants (fully parallel) and inputs integers."""
@@ -201,6 +214,11 @@ class Network(wiring.Component):
         """The layers whose lanes multiply on MULT18X18D (shift and n-bit layers not built
         in LUTs as barrel shifters or shift-adds)."""
         return sorted(name for name, unit in self._matrix_units.items() if unit.resources.mult18)
+
+    @property
+    def relay_stages(self) -> int:
+        """Registers each way of the ``Relay`` between every two stages (0: none)."""
+        return self._relay_stages
 
     @property
     def graph(self) -> Graph:

@@ -58,12 +58,16 @@ class CreditQueue(wiring.Component):
     interval : int
         Fewest cycles between two reserves, ever (``free`` just after a reserve is
         only right where it is 1).
+    return_delay : int
+        Registers that a departure passes before ``free`` counts it (a slot more each):
+        where the queue's two ends lie far apart (``Relay``).
     """
 
-    def __init__(self, *, width: int, latency: int, interval: int = 1):
+    def __init__(self, *, width: int, latency: int, interval: int = 1, return_delay: int = 0):
         self._width = width
         self._interval = interval
-        self._depth = queue_depth(latency, interval)
+        self._return_delay = return_delay
+        self._depth = queue_depth(latency, interval) + return_delay
         super().__init__({
             "reserve": In(1),
             "free": Out(1),
@@ -127,15 +131,49 @@ class CreditQueue(wiring.Component):
         unseen = self._interval == 1
         # `left` (from the downstream unit's ready) arrives late too: every outcome is
         # computed from `pending` alone, and it only picks one.
+        counted = delayed(m, left, self._return_delay, "left")
         m.d.sync += [
             reserved.eq(self.reserve),
-            pending.eq(_pick(reserved, left, pending + 1, pending, pending - 1)),
+            pending.eq(_pick(reserved, counted, pending + 1, pending, pending - 1)),
             self.free.eq(self.free_next),
         ]
         # (Against constants: `pending + 1 < depth` made an adder and a comparator in series.)
-        m.d.comb += self.free_next.eq(_pick(reserved, left, pending < depth - 1 - unseen, pending < depth - unseen,
+        m.d.comb += self.free_next.eq(_pick(reserved, counted, pending < depth - 1 - unseen, pending < depth - unseen,
                                             pending < depth + 1 - unseen))
         return m
+
+
+class BeatForBeat(wiring.Component):
+    """A stage that offers each beat it takes, unchanged, ``latency`` cycles later (a
+    subclass says how many), ``beats`` to an image.
+
+    Parameters
+    ----------
+    width : int
+        Payload bits.
+    beats : int
+        Beats per image (for ``cycles_per_image``).
+    """
+
+    def __init__(self, *, width: int, beats: int):
+        self._width = width
+        self._beats = beats
+        super().__init__({
+            "i": In(stream.Signature(width)),
+            "o": Out(stream.Signature(width)),
+        })
+
+    @property
+    def latency(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def cycles_per_image(self) -> int:
+        return self._beats
+
+    def schedule(self, arrivals: list[int]) -> list[int]:
+        """Each beat is offered ``latency`` cycles after it arrives (see :func:`offers_after`)."""
+        return [cycle + self.latency for cycle in arrivals]
 
 
 def registered_ready(m: Module, queue: CreditQueue, valid: Value, last: Signal, last_after_accept: Value

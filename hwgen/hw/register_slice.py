@@ -1,13 +1,11 @@
 """A register slice at each end of the network, so that no path inside starts or ends at a pin."""
 from amaranth.hdl import Module, Mux, Signal
-from amaranth.lib import stream, wiring
-from amaranth.lib.wiring import In, Out
 
 from .cost import Resources
-from .pipeline import COPY_FANOUT, register_copies
+from .pipeline import COPY_FANOUT, BeatForBeat, register_copies
 
 
-class RegisterSlice(wiring.Component):
+class RegisterSlice(BeatForBeat):
     """A two-entry skid buffer: ``o.valid`` and ``o.payload`` are registers, ``i.ready``
     is a register's inverse (one LUT beside it), and a beat passes in one cycle at full
     rate.
@@ -17,33 +15,12 @@ class RegisterSlice(wiring.Component):
     the first buffer's registers was the worst path of the auto-folded mnist-mlp-bnn
     at 75k images/s.
 
-    Parameters
-    ----------
-    width : int
-        Payload bits.
-    beats : int
-        Beats per image (for ``cycles_per_image``).
+    Parameters: see ``BeatForBeat``.
     """
-
-    def __init__(self, *, width: int, beats: int):
-        self._width = width
-        self._beats = beats
-        super().__init__({
-            "i": In(stream.Signature(width)),
-            "o": Out(stream.Signature(width)),
-        })
 
     @property
     def latency(self) -> int:
         return 1
-
-    @property
-    def cycles_per_image(self) -> int:
-        return self._beats
-
-    def schedule(self, arrivals: list[int]) -> list[int]:
-        """Each beat is offered a cycle after it arrives (see :func:`~.pipeline.offers_after`)."""
-        return [cycle + self.latency for cycle in arrivals]
 
     @property
     def resources(self) -> Resources:
