@@ -190,6 +190,13 @@ def _synth_options(p):
     p.add_argument("--placer", choices=PLACERS, default="heap",
                    help="nextpnr's placer: heap (analytical) or static (electrostatic), which placed "
                         "DSP- and block-RAM-heavy designs for a higher Fmax (default: heap)")
+    p.add_argument("--heap-timing-weight", type=int, default=None,
+                   help="HeAP's weight on timing-critical nets (nextpnr's --placer-heap-timingweight; "
+                        "default: nextpnr's, 10; BENCHMARKS.md measures 50 with "
+                        "--heap-criticality-exponent 4 on digits-shift)")
+    p.add_argument("--heap-criticality-exponent", type=int, default=None,
+                   help="how sharply HeAP favours the most critical nets (nextpnr's "
+                        "--placer-heap-critexp; default: nextpnr's, 2)")
 
 
 def _clock(p):

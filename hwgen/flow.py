@@ -66,6 +66,8 @@ class Options:
     jobs: int | None = None          # nextpnr runs at once; None: one per core, at most seeds
     router: str = "router1"
     placer: str = "heap"
+    heap_timing_weight: int | None = None
+    heap_criticality_exponent: int | None = None
 
 
 def default_folder(options: Options) -> Path:
@@ -75,7 +77,8 @@ def default_folder(options: Options) -> Path:
 
 def check_options(options: Options) -> None:
     """The checks that need no file: run before any step writes."""
-    for name in ("epochs", "input_per_beat", "max_luts", "test_images", "seeds", "first_seed", "jobs"):
+    for name in ("epochs", "input_per_beat", "max_luts", "test_images", "seeds", "first_seed", "jobs",
+                 "heap_timing_weight", "heap_criticality_exponent"):
         value = getattr(options, name)
         if value is not None and value < 1:
             raise HwgenError(f"--{name.replace('_', '-')} must be at least 1, not {value}")
@@ -322,7 +325,8 @@ def synth(run: RunFolder, options: Options) -> None:
     result = synthesize(run.path, device=options.device, package=options.package,
                         target_mhz=options.target_mhz, speed=options.speed, seeds=options.seeds,
                         first_seed=options.first_seed, jobs=options.jobs, router=options.router,
-                        placer=options.placer)
+                        placer=options.placer, heap_timing_weight=options.heap_timing_weight,
+                        heap_criticality_exponent=options.heap_criticality_exponent)
     run.record([SYNTH_FILE, BITSTREAM_FILE], VERILOG)
     used = ", ".join(f"{name} {u['used']}/{u['available']}" for name, u in result["utilization"].items())
     placements = [f"seed {seed} {fmax:.1f}" for seed, fmax in zip(result["seeds"], result["fmax_by_seed"])]

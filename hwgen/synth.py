@@ -220,7 +220,8 @@ def yosys_script(top: str, design: str = RTLIL_FILE) -> list[str]:
 
 def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
                target_mhz: float = 100.0, speed: int = 6, seeds: int = 1, first_seed: int = 1,
-               router: str = "router1", placer: str = "heap", jobs: int | None = None) -> dict:
+               router: str = "router1", placer: str = "heap", jobs: int | None = None,
+               heap_timing_weight: int | None = None, heap_criticality_exponent: int | None = None) -> dict:
     """Synthesize, place and route the Verilog in ``folder`` for an ECP5 ``device``.
 
     Writes ``synth.json`` (Fmax, the critical path, resources used of those
@@ -244,7 +245,9 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
     router2, whose congestion-driven search routes large designs in a fraction
     of router1's time (BENCHMARKS.md). ``placer`` picks nextpnr's placer: heap (its
     default) or static, which on DSP- and block-RAM-heavy designs (mini-mnist-cnn,
-    vertebral-mlp) placed for a higher median Fmax (BENCHMARKS.md).
+    vertebral-mlp) placed for a higher median Fmax (BENCHMARKS.md). ``heap_timing_weight``
+    and ``heap_criticality_exponent`` set HeAP's weight on timing-critical nets and how
+    sharply criticality counts (nextpnr's defaults, 10 and 2, where None).
     """
     folder = Path(folder)
     if device not in DEVICES:
@@ -256,6 +259,12 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         raise HwgenError(f"unknown nextpnr router {router!r}; choose one of {', '.join(ROUTERS)}")
     if placer not in PLACERS:
         raise HwgenError(f"unknown nextpnr placer {placer!r}; choose one of {', '.join(PLACERS)}")
+    heap_options = {"--placer-heap-timingweight": heap_timing_weight,
+                    "--placer-heap-critexp": heap_criticality_exponent}
+    heap_args = [str(arg) for option, value in heap_options.items() if value is not None for arg in (option, value)]
+    if heap_args and placer != "heap":
+        raise HwgenError(f"the HeAP placer's timing weight and criticality exponent need --placer heap, "
+                         f"not {placer}")
     if not all((folder / name).is_file() for name in (VERILOG_FILE, RTLIL_FILE, META_FILE)):
         raise HwgenError(f"{folder}: no generated Verilog; run `hwgen verilog` first")
     meta = artifacts.load(folder / META_FILE, VERILOG_META)
@@ -287,7 +296,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
             _run([nextpnr, f"--{device}", "--package", package, "--speed", str(speed),
                   "--json", "netlist.json", "--freq", f"{target_mhz:g}", "--timing-allow-fail",
                   "--seed", str(seed), "--placer", placer, "--router", router,
-                  "--report", f"report{seed}.json", "--textcfg", f"config{seed}.config", *constraints],
+                  "--report", f"report{seed}.json", "--textcfg", f"config{seed}.config", *constraints,
+                  *heap_args],
                  work, _seed_log(nextpnr_log, seed, seeds), "nextpnr-ecp5", echo=NEXTPNR_PHASES,
                  label=f"seed {seed}: " if seeds > 1 else "")
             report = json.loads((work / f"report{seed}.json").read_text())
@@ -335,7 +345,8 @@ def synthesize(folder: Path, *, device: str = "85k", package: str = "CABGA381",
         # Each a LUT4 that yosys_units does not count either.
         "first_sums_moved": first_sums,
         "tools": {"yosys": yosys_kind, "nextpnr": nextpnr_kind, "ecppack": ecppack_kind, "placer": placer,
-                  "router": router},
+                  "router": router, "heap_timing_weight": heap_timing_weight,
+                  "heap_criticality_exponent": heap_criticality_exponent},
         # nextpnr's: every placement, ``nextpnr_jobs`` at a time.
         "wall_s": {"yosys": yosys_s, "nextpnr": nextpnr_s},
         "nextpnr_jobs": jobs,

@@ -104,7 +104,8 @@ def test_flow_checks_every_option_before_writing(run_dir, tmp_path, capsys, opti
     _fails_with(capsys, ["flow", "--out", str(out), "--epochs", "1", option, value], message, out)
 
 
-@pytest.mark.parametrize("option", ["--seeds", "--first-seed", "--jobs"])
+@pytest.mark.parametrize("option", ["--seeds", "--first-seed", "--jobs", "--heap-timing-weight",
+                                    "--heap-criticality-exponent"])
 def test_synth_needs_a_seed_and_a_job_or_more(run_dir, tmp_path, capsys, option):
     out = _fresh_copy(run_dir, tmp_path)
     _fails_with(capsys, ["synth", "--out", str(out), option, "0"], f"{option} must be at least 1, not 0", out)

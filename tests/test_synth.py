@@ -31,8 +31,11 @@ def _design(tmp_path, shift: bool):
 @pytest.mark.parametrize("shift", [False, True], ids=["binary", "shift"])
 def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
     seeds, router, placer = (1, "router2", "static") if shift else (2, "router1", "heap")
+    # HeAP's timing options reach nextpnr (it refuses what it does not know) and are recorded.
+    heap = {} if shift else {"heap_timing_weight": 50, "heap_criticality_exponent": 4}
     result = synth.synthesize(_design(tmp_path, shift), device="25k", seeds=seeds, router=router, placer=placer,
-                              jobs=seeds)
+                              jobs=seeds, **heap)
+    assert {name: result["tools"][name] for name in heap} == heap
     used = {name: u["used"] for name, u in result["utilization"].items()}
     assert 1 < result["fmax_mhz"] < 1000
     # Placed once per seed; the median is reported, and its run's report kept.
@@ -53,7 +56,7 @@ def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
     assert result["seeds"] == list(range(1, seeds + 1))
     if seeds > 1:
         alone = synth.synthesize(_design(tmp_path / "alone", shift), device="25k", router=router, placer=placer,
-                                 first_seed=seeds)
+                                 first_seed=seeds, **heap)
         assert alone["seeds"] == [seeds]
         assert (alone["fmax_by_seed"], alone["critical_path_by_seed"]) == \
             (result["fmax_by_seed"][-1:], result["critical_path_by_seed"][-1:])
@@ -75,7 +78,9 @@ def test_synthesis_reports_resources_and_fmax(tmp_path, shift):
     assert synth.unit_resources((tmp_path / synth.STAT_FILE).read_text()) == result["yosys_units"]
     assert result["critical_path"]["total_ns"] > 0 and result["speed_grade"] == 6
     assert set(result["wall_s"]) == {"yosys", "nextpnr"} and result["tools"]["router"] == router
-    assert set(result["tools"]) == {"yosys", "nextpnr", "ecppack", "placer", "router"} and result["tools"]["placer"] == placer
+    assert set(result["tools"]) == {"yosys", "nextpnr", "ecppack", "placer", "router", "heap_timing_weight",
+                                    "heap_criticality_exponent"}
+    assert result["tools"]["placer"] == placer
     placed_by = {"heap": "Info: Running main analytical placer", "static": "Info: Running Static placer"}
     assert placed_by[placer] in (tmp_path / "nextpnr.log").read_text()
     # Yosys's count per unit beside hwgen's estimate: DP16KD exact, LUT4 within 25% in all
@@ -110,6 +115,11 @@ def test_unknown_router(tmp_path):
 def test_unknown_placer(tmp_path):
     with pytest.raises(HwgenError, match="unknown nextpnr placer 'sa'; choose one of heap, static"):
         synth.synthesize(tmp_path, placer="sa")
+
+
+def test_heap_options_need_the_heap_placer(tmp_path):
+    with pytest.raises(HwgenError, match="timing weight and criticality exponent need --placer heap, not static"):
+        synth.synthesize(tmp_path, placer="static", heap_timing_weight=50)
 
 
 def test_synthesis_needs_verilog(tmp_path):
