@@ -34,7 +34,8 @@ def choose_clock(given_mhz: float | None, synth: dict | None, of_bitstream: bool
     if synth is not None:
         # The hardware the user gets: the bitstream, the fastest placement of several.
         bitstream, placements = synth["bitstream"], len(synth["fmax_by_seed"])
-        fastest = f" (the bitstream's, seed {bitstream['seed']} of {placements})" if placements > 1 else ""
+        fastest = (f" (the bitstream's: seed {bitstream['seed']}, the fastest of {placements} placements)"
+                   if placements > 1 else "")
         return bitstream["fmax_mhz"], f"Fmax from nextpnr-ecp5 on {synth['device']}{fastest}"
     return ASSUMED_CLOCK_MHZ, "assumed clock; `hwgen synth` measures Fmax"
 

@@ -158,7 +158,7 @@ def test_report_clock_prefers_the_users_then_fmax():
     swept = {**synthesized, "seeds": [1, 2, 3], "fmax_by_seed": [61.5, 70.0, 55.0],
              "bitstream": {"seed": 2, "fmax_mhz": 70.0}}
     assert choose_clock(None, swept) == (70.0, "Fmax from nextpnr-ecp5 on LFE5U-25F CABGA381 "
-                                               "(the bitstream's, seed 2 of 3)")
+                                               "(the bitstream's: seed 2, the fastest of 3 placements)")
     # Auto-folding paces a new netlist at the median: its placements are a new draw.
     assert choose_clock(None, swept, of_bitstream=False) == (
         61.5, "the median Fmax from nextpnr-ecp5 on LFE5U-25F CABGA381")
