@@ -127,4 +127,4 @@ def test_a_relay_holds_what_its_queue_has_room_for():
     taken = []
     relay = Relay(width=8, stages=2, beats=len(beats))
     assert run_stream(relay, beats, len(beats), stall=0.0, hold=50, taken=taken) == beats
-    assert sum(cycle <= 50 for cycle in taken) == queue_depth(2) + 2
+    assert sum(cycle <= 50 for cycle in taken) == queue_depth(2, return_delay=2) == 8

@@ -67,7 +67,7 @@ class CreditQueue(wiring.Component):
         self._width = width
         self._interval = interval
         self._return_delay = return_delay
-        self._depth = queue_depth(latency, interval) + return_delay
+        self._depth = queue_depth(latency, interval, return_delay)
         super().__init__({
             "reserve": In(1),
             "free": Out(1),
@@ -238,11 +238,12 @@ def less_than(a: Value, b: Value) -> Value:
     return (a - b)[-1]
 
 
-def queue_depth(latency: int, interval: int = 1) -> int:
+def queue_depth(latency: int, interval: int = 1, return_delay: int = 0) -> int:
     """Slots a ``CreditQueue`` needs: reserves in the last ``latency + QUEUE_LATENCY``
     cycles (the queue's own included) can all be pending; one more slot keeps ``free`` high,
-    and at an interval of 1 one more, for ``free`` counts the reserve it cannot see yet."""
-    return -(-(latency + QUEUE_LATENCY) // interval) + 1 + (interval == 1)
+    and at an interval of 1 one more, for ``free`` counts the reserve it cannot see yet;
+    and one for each register a departure passes before ``free`` counts it."""
+    return -(-(latency + QUEUE_LATENCY) // interval) + 1 + (interval == 1) + return_delay
 
 
 def delayed(m: Module, value: Value, cycles: int, name: str, reset_less: bool = False) -> Value:

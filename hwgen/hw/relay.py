@@ -41,7 +41,7 @@ class Relay(BeatForBeat):
     @property
     def resources(self) -> Resources:
         """The queue, and the forward and return registers."""
-        return (credit_queue(self._width, queue_depth(self._stages) + self._stages)
+        return (credit_queue(self._width, queue_depth(self._stages, return_delay=self._stages))
                 + Resources(ff=self._stages * (self._width + 2)))
 
     def elaborate(self, platform):
